@@ -1,0 +1,157 @@
+//! HTTP Basic authentication of API requests and the per-token rate limit.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use base64::Engine;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use oriel_store::Store;
+use sha2::{Digest, Sha256};
+
+use crate::access_tokens::secret_matches;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Requests per second allowed to one access token, and the burst above it.
+#[derive(Clone, Copy, Debug)]
+pub struct RateLimit {
+    pub per_second: NonZeroU32,
+    pub burst: NonZeroU32,
+}
+
+/// Checks access tokens. Argon2 makes each check cost tens of milliseconds, so a secret that
+/// verified once is remembered as its SHA-256 digest; the token's row is still read on every
+/// request, so a revoked or deleted token stops working at once.
+pub struct Authenticator {
+    store: Arc<dyn Store>,
+    verified: Mutex<HashMap<String, [u8; 32]>>,
+    limiter: DefaultKeyedRateLimiter<String>,
+}
+
+/// The authenticated caller of an API request: every handler that takes one is protected.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub environment_id: String,
+    pub access_token_id: String,
+}
+
+impl Authenticator {
+    pub fn new(store: Arc<dyn Store>, rate_limit: RateLimit) -> Self {
+        let quota = Quota::per_second(rate_limit.per_second).allow_burst(rate_limit.burst);
+        Self {
+            store,
+            verified: Mutex::new(HashMap::new()),
+            limiter: RateLimiter::keyed(quota),
+        }
+    }
+
+    /// The caller named by an `Authorization` header value.
+    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Caller, ApiError> {
+        let (token_id, secret) = authorization
+            .and_then(parse_basic)
+            .ok_or_else(ApiError::unauthorized)?;
+        let token = self
+            .store
+            .access_token(&token_id)
+            .await?
+            .filter(|token| token.revoked_at.is_none())
+            .ok_or_else(ApiError::unauthorized)?;
+        // Limit before verifying: failed guesses cost Argon2 time and must be bounded too.
+        // Only known token ids are keys, so the limiter's map cannot be grown by strangers.
+        if let Err(not_until) = self.limiter.check_key(&token.id) {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            return Err(ApiError::too_many_requests(wait.as_secs_f64().ceil() as u64));
+        }
+        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        if self.remembered(&token.id) == Some(digest) {
+            return Ok(caller(token));
+        }
+        let stored_hash = token.secret_hash.clone();
+        let matches = tokio::task::spawn_blocking(move || secret_matches(&secret, &stored_hash))
+            .await
+            .map_err(ApiError::internal)?;
+        if !matches {
+            return Err(ApiError::unauthorized());
+        }
+        self.verified
+            .lock()
+            .expect("the verified-secret cache is never poisoned: no code panics holding it")
+            .insert(token.id.clone(), digest);
+        Ok(caller(token))
+    }
+
+    fn remembered(&self, token_id: &str) -> Option<[u8; 32]> {
+        self.verified
+            .lock()
+            .expect("the verified-secret cache is never poisoned: no code panics holding it")
+            .get(token_id)
+            .copied()
+    }
+}
+
+fn caller(token: oriel_store::AccessToken) -> Caller {
+    Caller {
+        environment_id: token.environment_id,
+        access_token_id: token.id,
+    }
+}
+
+/// `Basic base64(id:secret)` into its two halves.
+fn parse_basic(header: &str) -> Option<(String, String)> {
+    let (scheme, encoded) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    (!id.is_empty() && !secret.is_empty()).then(|| (id.to_owned(), secret.to_owned()))
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok());
+        state.authenticator.authenticate(header).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_headers_parse_or_refuse() {
+        let encoded = base64::engine::general_purpose::STANDARD.encode("id:se:cret");
+        assert_eq!(
+            parse_basic(&format!("Basic {encoded}")),
+            Some(("id".into(), "se:cret".into()))
+        );
+        assert_eq!(
+            parse_basic(&format!("basic {encoded}")).map(|p| p.0),
+            Some("id".into())
+        );
+        for bad in [
+            "",
+            "Basic",
+            "Basic !!!",
+            "Bearer abc",
+            &format!("Bearer {encoded}"),
+        ] {
+            assert_eq!(parse_basic(bad), None, "{bad}");
+        }
+        let empty_secret = base64::engine::general_purpose::STANDARD.encode("id:");
+        assert_eq!(parse_basic(&format!("Basic {empty_secret}")), None);
+    }
+}

@@ -1,0 +1,122 @@
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An API failure in Mux's envelope: `{"error": {"type": ..., "messages": [...]}}`.
+///
+/// Internal causes are logged here and never shown to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    kind: &'static str,
+    messages: Vec<String>,
+    retry_after_seconds: Option<u64>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            kind,
+            messages: vec![message.into()],
+            retry_after_seconds: None,
+        }
+    }
+
+    /// 400: the request is malformed or a parameter is out of range.
+    pub fn invalid_parameters(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_parameters", message)
+    }
+
+    /// 401: no credentials, or ones that do not match an access token.
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Unauthorized request",
+        )
+    }
+
+    /// 404: the object does not exist in the caller's environment.
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    /// 405: the path exists but not with this method.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_parameters",
+            "Method not allowed for this path",
+        )
+    }
+
+    /// 412: the object is in a state that forbids the request.
+    pub fn failed_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PRECONDITION_FAILED, "failed_request", message)
+    }
+
+    /// 413: the body is larger than any request of this API needs.
+    pub fn payload_too_large(limit_bytes: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_parameters",
+            format!("Request body is larger than {limit_bytes} bytes"),
+        )
+    }
+
+    /// 429: the access token went past its rate limit.
+    pub fn too_many_requests(retry_after_seconds: u64) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "Rate limit exceeded; slow down and retry after the time in Retry-After",
+        );
+        error.retry_after_seconds = Some(retry_after_seconds.max(1));
+        error
+    }
+
+    /// 500: a failure of ours. The cause is logged, the client sees a generic message.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error while serving a request");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Something went wrong on the server; the request was not completed",
+        )
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl From<oriel_store::StoreError> for ApiError {
+    fn from(error: oriel_store::StoreError) -> Self {
+        Self::internal(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "type": self.kind, "messages": self.messages } });
+        let mut response = (self.status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"Oriel API\""),
+            );
+        }
+        if let Some(seconds) = self.retry_after_seconds {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,77 @@
+//! Oriel's control plane: the Mux-compatible REST API (HTTP Basic, Mux's JSON and error
+//! envelope), the health endpoint, and the `/pluto/v1` signaling endpoint.
+
+mod access_tokens;
+mod auth;
+mod clock;
+mod error;
+mod join;
+mod json_body;
+mod pagination;
+mod routes;
+mod signaling;
+mod state;
+mod views;
+
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderName, HeaderValue, Request, StatusCode};
+use axum::Router;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+pub use access_tokens::{create_access_token, IssuedAccessToken};
+pub use auth::RateLimit;
+pub use error::ApiError;
+pub use join::{authorize_join, AuthorizedJoin, JoinRefusal};
+pub use state::AppState;
+
+/// Longest a plain API request may take before it is answered 408.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The whole HTTP surface of a node.
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(routes::health())
+        .merge(routes::signing_keys())
+        .merge(routes::spaces())
+        .merge(signaling::router())
+        .fallback(|| async { ApiError::not_found("Route") })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(DefaultBodyLimit::max(json_body::MAX_BODY_BYTES))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                        let id = request
+                            .headers()
+                            .get("x-request-id")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default();
+                        tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
+                    })
+                    .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("max-age=0, private, must-revalidate"),
+                ))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    REQUEST_TIMEOUT,
+                )),
+        )
+        .with_state(state)
+}
+
+/// Closes what the node holds at shutdown: every space it had active goes idle.
+pub async fn shutdown(state: &AppState) {
+    state.presence.clear().await;
+}

@@ -1,0 +1,32 @@
+use std::sync::Arc;
+
+use oriel_store::Store;
+use tokio::sync::watch;
+
+use crate::auth::{Authenticator, RateLimit};
+use crate::signaling::Presence;
+
+/// What every handler can reach. Cheap to clone: everything is behind an `Arc`.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub authenticator: Arc<Authenticator>,
+    pub presence: Arc<Presence>,
+    /// Flips to true when the node starts shutting down; long-lived connections watch it.
+    pub shutting_down: watch::Receiver<bool>,
+}
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        rate_limit: RateLimit,
+        shutting_down: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            authenticator: Arc::new(Authenticator::new(store.clone(), rate_limit)),
+            presence: Arc::new(Presence::new(store.clone())),
+            store,
+            shutting_down,
+        }
+    }
+}

@@ -1,0 +1,80 @@
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use oriel_store::SqliteStore;
+
+use crate::logging::LogFormat;
+use crate::serve::ServeArgs;
+
+/// Oriel: a self-hosted real-time video platform that speaks Mux Spaces' API and protocol.
+#[derive(Parser, Debug)]
+#[command(name = "oriel", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Log format on stderr; RUST_LOG filters what is logged.
+    #[arg(
+        long,
+        global = true,
+        env = "ORIEL_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a node: REST API, signaling and health on --listen, media on UDP.
+    Serve(ServeArgs),
+    /// Manage API access tokens (HTTP Basic credentials).
+    #[command(subcommand)]
+    AccessToken(AccessTokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccessTokenCommand {
+    /// Create an access token, and its environment when missing. Prints one JSON object:
+    /// {"id", "secret", "environment": {"id", "name"}}. The secret is shown only here.
+    Create {
+        /// Data directory of the node (works whether or not a server is running on it).
+        #[arg(long, env = "ORIEL_DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+        /// Name of the environment the token belongs to.
+        #[arg(long, default_value = "development")]
+        environment: String,
+        /// A note to recognise the token by later.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+}
+
+pub async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => crate::serve::serve(args).await,
+        Command::AccessToken(AccessTokenCommand::Create {
+            data_dir,
+            environment,
+            name,
+        }) => {
+            let environment = environment.trim();
+            anyhow::ensure!(
+                !environment.is_empty() && environment.chars().count() <= 255,
+                "--environment must be a name of 1 to 255 characters"
+            );
+            let store = SqliteStore::open(&data_dir).await?;
+            let issued = oriel_api::create_access_token(&store, environment, &name)
+                .await
+                .map_err(|error| anyhow::anyhow!("could not create the access token: {error:?}"))?;
+            store.close().await;
+            let output = serde_json::json!({
+                "id": issued.id,
+                "secret": issued.secret,
+                "environment": { "id": issued.environment.id, "name": issued.environment.name },
+            });
+            println!("{output}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,101 @@
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use oriel_api::{AppState, RateLimit};
+use oriel_store::{SqliteStore, Store};
+use tokio::sync::watch;
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address of the HTTP listener: REST API, dashboard, /pluto/v1 WebSocket, /healthz.
+    #[arg(long, env = "ORIEL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory holding all durable state (the embedded SQLite database).
+    #[arg(long, env = "ORIEL_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// IP address WebRTC media is received on and advertised in ICE candidates.
+    #[arg(long, env = "ORIEL_MEDIA_IP", default_value = "127.0.0.1")]
+    pub media_ip: IpAddr,
+    /// First UDP port for media; media workers use it and the ports after it (at most 16).
+    #[arg(long, env = "ORIEL_MEDIA_PORT", default_value_t = 50000)]
+    pub media_port: u16,
+    /// Sustained API requests per second allowed to each access token.
+    #[arg(long, env = "ORIEL_API_RATE_LIMIT", default_value = "200")]
+    pub api_rate_limit: NonZeroU32,
+    /// API requests an access token may make at once above its sustained rate.
+    #[arg(long, env = "ORIEL_API_RATE_BURST", default_value = "400")]
+    pub api_rate_burst: NonZeroU32,
+}
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let store = SqliteStore::open(&args.data_dir)
+        .await
+        .with_context(|| format!("cannot open the data directory {}", args.data_dir.display()))?;
+    // No connection survives a restart of a single node, so nothing can still be active.
+    let stale = store.deactivate_all_spaces().await?;
+    if stale > 0 {
+        tracing::info!(
+            spaces = stale,
+            "marked spaces idle that were active before a restart"
+        );
+    }
+    let shared: Arc<dyn Store> = Arc::new(store.clone());
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let state = AppState::new(
+        shared,
+        RateLimit {
+            per_second: args.api_rate_limit,
+            burst: args.api_rate_burst,
+        },
+        shutdown_rx,
+    );
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(
+        listen = %args.listen,
+        data_dir = %args.data_dir.display(),
+        media = %SocketAddr::new(args.media_ip, args.media_port),
+        "oriel is serving"
+    );
+    let app = oriel_api::router(state.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: closing connections");
+            let _ = shutdown_tx.send(true);
+        })
+        .await
+        .context("the HTTP server failed")?;
+    oriel_api::shutdown(&state).await;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the node");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+}
