@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use oriel_net::MediaWorkers;
 use oriel_store::Store;
 use tokio::sync::watch;
 
@@ -12,6 +13,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub authenticator: Arc<Authenticator>,
     pub presence: Arc<Presence>,
+    pub media: MediaWorkers,
     /// Flips to true when the node starts shutting down; long-lived connections watch it.
     pub shutting_down: watch::Receiver<bool>,
 }
@@ -20,12 +22,14 @@ impl AppState {
     pub fn new(
         store: Arc<dyn Store>,
         rate_limit: RateLimit,
+        media: MediaWorkers,
         shutting_down: watch::Receiver<bool>,
     ) -> Self {
         Self {
             authenticator: Arc::new(Authenticator::new(store.clone(), rate_limit)),
             presence: Arc::new(Presence::new(store.clone())),
             store,
+            media,
             shutting_down,
         }
     }

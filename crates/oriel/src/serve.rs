@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use oriel_api::{AppState, RateLimit};
+use oriel_net::MediaWorkers;
 use oriel_store::{SqliteStore, Store};
 use tokio::sync::watch;
 
@@ -45,12 +46,21 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let shared: Arc<dyn Store> = Arc::new(store.clone());
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let media =
+        MediaWorkers::start(args.media_ip, args.media_port, workers).with_context(|| {
+            format!(
+                "cannot bind media ports from {}:{}",
+                args.media_ip, args.media_port
+            )
+        })?;
     let state = AppState::new(
         shared,
         RateLimit {
             per_second: args.api_rate_limit,
             burst: args.api_rate_burst,
         },
+        media,
         shutdown_rx,
     );
     let listener = tokio::net::TcpListener::bind(args.listen)

@@ -1,9 +1,9 @@
 //! The Spaces signaling endpoint, `/pluto/v1`, as `@mux/spaces-web` speaks it.
 //!
-//! Today it authenticates the join token, admits the participant to the space (which turns the
-//! space active) and answers `joined`; media negotiation arrives with the SFU.
+//! A connection is authenticated from its `?token=`, admitted by [`Presence`] (which keeps the
+//! space's active/idle life cycle and participant uniqueness), then relayed: client frames go
+//! to the media worker that holds the space, and the worker's messages come back on an outbox.
 
-mod messages;
 mod presence;
 mod socket;
 

@@ -1,19 +1,15 @@
 //! Who is connected to which space on this node, and the space's active/idle life cycle.
 //!
 //! The first participant in makes the space active with a fresh session id; the last one out
-//! makes it idle. Joins and leaves are serialised by one async lock so that two simultaneous
-//! joins with the same `participant_id` cannot both get in, and so that the store always sees
-//! activate/deactivate in order. This is control-plane work, never on a media path.
+//! makes it idle. Admissions and departures are serialised by one async lock so that two
+//! simultaneous joins with the same `participant_id` cannot both get in, and so that the store
+//! sees activate/deactivate in order. This is control-plane work, never on a media path.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use oriel_jointoken::Role;
 use oriel_store::{new_id, Store, StoreError};
-use serde_json::Value;
-use tokio::sync::Mutex;
-
-use super::messages;
+use tokio::sync::{Mutex, Notify};
 
 pub struct Presence {
     store: Arc<dyn Store>,
@@ -28,8 +24,9 @@ struct SpacePresence {
 
 struct Member {
     connection_id: String,
-    role: Role,
-    display_name: String,
+    /// SHA-256 of the join token: only the same token may take over a participant id.
+    token_digest: [u8; 32],
+    kicked: Arc<Notify>,
 }
 
 /// A participant admitted to a space; hand it back to [`Presence::leave`].
@@ -39,8 +36,18 @@ pub struct Membership {
     pub session_id: String,
     pub participant_id: String,
     pub connection_id: String,
-    /// The others already in the space, as `joined` lists them.
-    pub others: Vec<Value>,
+    /// Notified when a reconnection of the same participant replaces this connection.
+    pub kicked: Arc<Notify>,
+}
+
+/// Who wants in.
+pub struct Admission<'a> {
+    pub space_id: &'a str,
+    /// From the token; generated when absent.
+    pub participant_id: Option<&'a str>,
+    /// The SDK's `reconnect_id`: the participant id its previous connection had.
+    pub reconnect_id: Option<&'a str>,
+    pub token_digest: [u8; 32],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,28 +68,39 @@ impl Presence {
         }
     }
 
-    pub async fn join(
-        &self,
-        space_id: &str,
-        participant_id: Option<String>,
-        role: Role,
-        display_name: String,
-    ) -> Result<Membership, PresenceRefusal> {
+    pub async fn join(&self, admission: Admission<'_>) -> Result<Membership, PresenceRefusal> {
+        // A reconnecting SDK names its old participant id; without an id in the token that
+        // keeps its identity, with one the token's id rules.
+        let participant_id = admission
+            .participant_id
+            .or(admission.reconnect_id)
+            .map(str::to_owned);
+        let reconnecting =
+            admission.reconnect_id.is_some() && admission.reconnect_id == participant_id.as_deref();
         let mut spaces = self.spaces.lock().await;
-        if let Some(present) = spaces.get(space_id) {
-            if participant_id
-                .as_ref()
-                .is_some_and(|id| present.members.contains_key(id))
-            {
-                return Err(PresenceRefusal::DuplicateParticipant);
+        if let Some(present) = spaces.get_mut(admission.space_id) {
+            if let Some(id) = &participant_id {
+                if let Some(existing) = present.members.get(id) {
+                    // The same token reconnecting replaces its stale connection; anyone else
+                    // is a duplicate.
+                    if !(reconnecting && existing.token_digest == admission.token_digest) {
+                        return Err(PresenceRefusal::DuplicateParticipant);
+                    }
+                    existing.kicked.notify_one();
+                    present.members.remove(id);
+                }
             }
         } else {
             let session_id = new_id();
-            if !self.store.activate_space(space_id, &session_id).await? {
+            if !self
+                .store
+                .activate_space(admission.space_id, &session_id)
+                .await?
+            {
                 return Err(PresenceRefusal::SpaceGone);
             }
             spaces.insert(
-                space_id.to_owned(),
+                admission.space_id.to_owned(),
                 SpacePresence {
                     session_id,
                     members: HashMap::new(),
@@ -90,32 +108,25 @@ impl Presence {
             );
         }
         let present = spaces
-            .get_mut(space_id)
+            .get_mut(admission.space_id)
             .expect("the space was found or inserted above, under the same lock");
-        // Without a participant_id from the token, every connection is its own participant.
         let participant_id = participant_id.unwrap_or_else(new_id);
         let connection_id = new_id();
-        let others = present
-            .members
-            .iter()
-            .map(|(id, member)| {
-                messages::participant(&member.connection_id, id, member.role, &member.display_name)
-            })
-            .collect();
+        let kicked = Arc::new(Notify::new());
         present.members.insert(
             participant_id.clone(),
             Member {
                 connection_id: connection_id.clone(),
-                role,
-                display_name,
+                token_digest: admission.token_digest,
+                kicked: kicked.clone(),
             },
         );
         Ok(Membership {
-            space_id: space_id.to_owned(),
+            space_id: admission.space_id.to_owned(),
             session_id: present.session_id.clone(),
             participant_id,
             connection_id,
-            others,
+            kicked,
         })
     }
 
@@ -124,6 +135,7 @@ impl Presence {
         let Some(present) = spaces.get_mut(&membership.space_id) else {
             return;
         };
+        // A replaced connection leaves nothing: its successor holds the participant id.
         if present
             .members
             .get(&membership.participant_id)

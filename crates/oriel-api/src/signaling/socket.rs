@@ -1,26 +1,39 @@
-//! One WebSocket connection: authenticate, admit, then hold the membership until it closes.
+//! One WebSocket connection: authenticate, admit, then relay between the browser and the
+//! media worker that holds the space, until either side ends it.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use oriel_jointoken::Role;
+use oriel_net::{Command, ConnectionKey, JoinRequest, Outgoing, WorkerHandle};
+use oriel_proto::{
+    ClientMessage, ErrorType, ParticipantRole, ServerMessage, SignalError, MAX_DISPLAY_NAME_CHARS,
+};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
 
-use super::messages::{self, ErrorType};
-use super::presence::PresenceRefusal;
+use super::presence::{Admission, Membership, PresenceRefusal};
 use crate::join::{authorize_join, JoinRefusal};
 use crate::state::AppState;
 
 /// Close code after which the SDK does not reconnect.
 const CLOSE_AFTER_ERROR: u16 = 4000;
-/// Close code for "going away" (RFC 6455): the node shuts down, the client should reconnect.
+/// "Going away" (RFC 6455): the node shuts down; the SDK reconnects elsewhere or later.
 const CLOSE_GOING_AWAY: u16 = 1001;
 /// Largest frame accepted from a client; signaling messages are small, SDP a few KiB.
 const MAX_FRAME_BYTES: usize = 256 * 1024;
-/// Mux's limit on display names.
-const MAX_DISPLAY_NAME_CHARS: usize = 64;
+/// `managed_subscriptions` when the URL has none: the SDK's default.
+const DEFAULT_MANAGED_SUBSCRIPTIONS: u8 = 16;
+/// Liveness: a ping this often, and the connection is dropped after this long in silence.
+const PING_INTERVAL: Duration = Duration::from_secs(15);
+const SILENCE_LIMIT: Duration = Duration::from_secs(45);
+/// A client sending more frames than this per second is broken or hostile.
+const MAX_FRAMES_PER_SECOND: u32 = 200;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/pluto/v1", get(upgrade))
@@ -56,23 +69,20 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: WebS
             .await;
         }
     };
-    let display_name: String = query
-        .get("display_name")
-        .map(|name| name.chars().take(MAX_DISPLAY_NAME_CHARS).collect())
-        .unwrap_or_default();
     let grant = authorized.grant;
-    let membership = match state
-        .presence
-        .join(
-            &grant.space_id,
-            grant.participant_id.clone(),
-            grant.role,
-            display_name.clone(),
-        )
-        .await
-    {
+    let admission = Admission {
+        space_id: &grant.space_id,
+        participant_id: grant.participant_id.as_deref(),
+        reconnect_id: query
+            .get("reconnect_id")
+            .map(String::as_str)
+            .filter(|id| !id.is_empty()),
+        token_digest: Sha256::digest(token.as_bytes()).into(),
+    };
+    let membership = match state.presence.join(admission).await {
         Ok(membership) => membership,
         Err(PresenceRefusal::DuplicateParticipant) => {
+            tracing::info!(space_id = %grant.space_id, "join refused: duplicate participant");
             return refuse(
                 socket,
                 ErrorType::DuplicateParticipantRejected,
@@ -81,6 +91,7 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: WebS
             .await;
         }
         Err(PresenceRefusal::SpaceGone) => {
+            tracing::info!(space_id = %grant.space_id, "join refused: space deleted");
             return refuse(
                 socket,
                 ErrorType::InvalidJwt,
@@ -98,6 +109,29 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: WebS
             .await;
         }
     };
+    let display_name: String = query
+        .get("display_name")
+        .map(|name| name.chars().take(MAX_DISPLAY_NAME_CHARS).collect())
+        .unwrap_or_default();
+    let managed_subscriptions = query
+        .get("managed_subscriptions")
+        .and_then(|n| n.parse::<u8>().ok())
+        .map_or(DEFAULT_MANAGED_SUBSCRIPTIONS, |n| n.min(20));
+    let worker = state.media.for_space(&membership.space_id).clone();
+    let connection = state.media.next_connection_key();
+    let (outbox_sender, mut outbox) = mpsc::unbounded_channel();
+    let request = JoinRequest {
+        connection,
+        connection_id: membership.connection_id.clone(),
+        participant_id: membership.participant_id.clone(),
+        session_id: membership.session_id.clone(),
+        role: match grant.role {
+            Role::Publisher => ParticipantRole::Publisher,
+            Role::Subscriber => ParticipantRole::Subscriber,
+        },
+        display_name,
+        managed_subscriptions,
+    };
     tracing::info!(
         space_id = %membership.space_id,
         participant_id = %membership.participant_id,
@@ -105,15 +139,31 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: WebS
         role = grant.role.as_str(),
         "participant joined"
     );
-    let joined = messages::joined(
-        &membership.session_id,
-        &membership.connection_id,
-        &membership.participant_id,
-        &display_name,
-        &membership.others,
-    );
-    if socket.send(Message::Text(joined.into())).await.is_ok() {
-        hold(&state, &mut socket).await;
+    if worker.send(Command::Join {
+        space_id: membership.space_id.clone(),
+        request,
+        outbox: outbox_sender,
+    }) {
+        relay(
+            &state,
+            &mut socket,
+            &worker,
+            connection,
+            &membership,
+            &mut outbox,
+        )
+        .await;
+        worker.send(Command::Leave {
+            space_id: membership.space_id.clone(),
+            connection,
+        });
+    } else {
+        let _ = close(
+            &mut socket,
+            ErrorType::Unknown,
+            "the media worker of this space is not running",
+        )
+        .await;
     }
     state.presence.leave(&membership).await;
     tracing::info!(
@@ -123,38 +173,121 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: WebS
     );
 }
 
-/// Keeps the connection until the client closes it or the node shuts down.
-async fn hold(state: &AppState, socket: &mut WebSocket) {
+/// Moves frames both ways until the browser leaves, the worker ends the connection, a
+/// reconnection replaces it, or the node shuts down.
+async fn relay(
+    state: &AppState,
+    socket: &mut WebSocket,
+    worker: &WorkerHandle,
+    connection: ConnectionKey,
+    membership: &Membership,
+    outbox: &mut mpsc::UnboundedReceiver<Outgoing>,
+) {
     let mut shutting_down = state.shutting_down.clone();
+    let mut ping = tokio::time::interval(PING_INTERVAL);
+    let mut last_heard = Instant::now();
+    let mut window_start = Instant::now();
+    let mut frames_in_window = 0u32;
     loop {
         tokio::select! {
-            frame = socket.recv() => match frame {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                // Messages of the media protocol arrive with the SFU; ignore them until then.
-                Some(Ok(_)) => {}
+            frame = socket.recv() => {
+                let Some(Ok(frame)) = frame else { return };
+                last_heard = Instant::now();
+                if last_heard.duration_since(window_start) >= Duration::from_secs(1) {
+                    window_start = last_heard;
+                    frames_in_window = 0;
+                }
+                frames_in_window += 1;
+                if frames_in_window > MAX_FRAMES_PER_SECOND {
+                    let _ = close(socket, ErrorType::Unknown, "too many messages; connection closed").await;
+                    return;
+                }
+                match frame {
+                    Message::Text(text) => match ClientMessage::parse(text.as_str()) {
+                        Ok(message) => {
+                            worker.send(Command::Message { space_id: membership.space_id.clone(), connection, message });
+                        }
+                        Err(error) => {
+                            tracing::debug!(%error, "malformed signaling frame");
+                            let reply = ServerMessage::Error(SignalError::Connection {
+                                error_type: ErrorType::Unknown,
+                                message: error.to_string(),
+                                fatal: false,
+                            });
+                            if send(socket, &reply).await.is_err() { return; }
+                        }
+                    },
+                    Message::Binary(_) => {
+                        let reply = ServerMessage::Error(SignalError::Connection {
+                            error_type: ErrorType::Unknown,
+                            message: "binary frames are not part of the protocol; send JSON text".into(),
+                            fatal: false,
+                        });
+                        if send(socket, &reply).await.is_err() { return; }
+                    }
+                    Message::Close(_) => return,
+                    Message::Ping(_) | Message::Pong(_) => {}
+                }
+            }
+            outgoing = outbox.recv() => match outgoing {
+                Some(Outgoing::Signal(message)) => {
+                    if send(socket, &message).await.is_err() { return; }
+                }
+                Some(Outgoing::Close(message)) => {
+                    let _ = send(socket, &message).await;
+                    let _ = close_with(socket, CLOSE_AFTER_ERROR, "closed by the server").await;
+                    return;
+                }
+                None => return,
             },
+            () = membership.kicked.notified() => {
+                let _ = close(socket, ErrorType::Disconnected, "replaced by a reconnection of the same participant").await;
+                return;
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > SILENCE_LIMIT {
+                    tracing::info!(connection_id = %membership.connection_id, "connection silent; dropping it");
+                    return;
+                }
+                if socket.send(Message::Ping(Default::default())).await.is_err() { return; }
+            }
             _ = async { shutting_down.wait_for(|down| *down).await.map(|_| ()) } => {
-                let _ = socket
-                    .send(Message::Close(Some(CloseFrame {
-                        code: CLOSE_GOING_AWAY,
-                        reason: "server shutting down".into(),
-                    })))
-                    .await;
+                let _ = close_with(socket, CLOSE_GOING_AWAY, "server shutting down").await;
                 return;
             }
         }
     }
 }
 
-/// Sends an `error` frame, then closes with 4000 so that the SDK rejects `join()` for good.
-async fn refuse(mut socket: WebSocket, error_type: ErrorType, message: &str) {
-    let _ = socket
-        .send(Message::Text(messages::error(error_type, message).into()))
-        .await;
-    let _ = socket
+async fn send(socket: &mut WebSocket, message: &ServerMessage) -> Result<(), axum::Error> {
+    socket.send(Message::Text(message.to_json().into())).await
+}
+
+async fn close_with(socket: &mut WebSocket, code: u16, reason: &str) -> Result<(), axum::Error> {
+    socket
         .send(Message::Close(Some(CloseFrame {
-            code: CLOSE_AFTER_ERROR,
-            reason: "join refused".into(),
+            code,
+            reason: reason.into(),
         })))
-        .await;
+        .await
+}
+
+/// Sends a fatal `error`, then closes with 4000 so that the SDK does not retry.
+async fn close(
+    socket: &mut WebSocket,
+    error_type: ErrorType,
+    message: &str,
+) -> Result<(), axum::Error> {
+    let error = ServerMessage::Error(SignalError::Connection {
+        error_type,
+        message: message.to_owned(),
+        fatal: true,
+    });
+    send(socket, &error).await?;
+    close_with(socket, CLOSE_AFTER_ERROR, "closed after an error").await
+}
+
+/// Refuses a join: `error` first (a close alone would leave the SDK's `join()` pending).
+async fn refuse(mut socket: WebSocket, error_type: ErrorType, message: &str) {
+    let _ = close(&mut socket, error_type, message).await;
 }

@@ -1,0 +1,32 @@
+use oriel_proto::{ClientMessage, ServerMessage};
+use oriel_sfu::{ConnectionKey, JoinRequest};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// What a connection's signaling task asks of the worker that holds its space.
+#[derive(Debug)]
+pub enum Command {
+    /// An admitted participant; the worker answers `joined` on `outbox`.
+    Join {
+        space_id: String,
+        request: JoinRequest,
+        outbox: UnboundedSender<Outgoing>,
+    },
+    Message {
+        space_id: String,
+        connection: ConnectionKey,
+        message: ClientMessage,
+    },
+    /// The WebSocket closed (or the connection was replaced).
+    Leave {
+        space_id: String,
+        connection: ConnectionKey,
+    },
+}
+
+/// What the worker sends back to a connection's signaling task.
+#[derive(Debug)]
+pub enum Outgoing {
+    Signal(ServerMessage),
+    /// Send the message, then close the WebSocket with 4000 (no reconnect).
+    Close(ServerMessage),
+}

@@ -1,0 +1,15 @@
+//! The I/O shell of the media plane.
+//!
+//! [`MediaWorkers`] starts one thread per core. Each owns one UDP socket (the contract's
+//! `--media-port` plus its index) and every space assigned to it, so a space's packets,
+//! signaling and timers are handled on one thread without locks. The signaling layer talks
+//! to a space's worker only through [`Command`]s; the worker answers on each connection's
+//! outbox.
+
+mod commands;
+mod worker;
+mod workers;
+
+pub use commands::{Command, Outgoing};
+pub use oriel_sfu::{ConnectionKey, JoinRequest};
+pub use workers::{MediaWorkers, WorkerHandle};

@@ -1,0 +1,208 @@
+//! One media worker thread: a UDP socket, the spaces assigned to it, their timers.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use oriel_sfu::{ConnectionKey, Output, Space, SpaceConfig};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use crate::{Command, Outgoing};
+
+/// Largest datagram we read; WebRTC keeps packets under the path MTU.
+const MAX_DATAGRAM: usize = 2048;
+
+pub(crate) struct Worker {
+    index: usize,
+    socket: UdpSocket,
+    local_addr: SocketAddr,
+    spaces: HashMap<String, Space>,
+    outboxes: HashMap<ConnectionKey, mpsc::UnboundedSender<Outgoing>>,
+    /// Which space a remote address belongs to, once a space accepted a datagram from it.
+    routes: HashMap<SocketAddr, String>,
+}
+
+impl Worker {
+    pub(crate) fn run(
+        index: usize,
+        socket: std::net::UdpSocket,
+        inbox: mpsc::UnboundedReceiver<Command>,
+    ) {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                tracing::error!(%error, index, "media worker cannot start its runtime");
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            let local_addr = match socket.local_addr() {
+                Ok(addr) => addr,
+                Err(error) => {
+                    tracing::error!(%error, index, "media socket has no address");
+                    return;
+                }
+            };
+            let socket = match UdpSocket::from_std(socket) {
+                Ok(socket) => socket,
+                Err(error) => {
+                    tracing::error!(%error, index, "media socket cannot join the runtime");
+                    return;
+                }
+            };
+            let worker = Self {
+                index,
+                socket,
+                local_addr,
+                spaces: HashMap::new(),
+                outboxes: HashMap::new(),
+                routes: HashMap::new(),
+            };
+            worker.serve(inbox).await;
+        });
+    }
+
+    async fn serve(mut self, mut inbox: mpsc::UnboundedReceiver<Command>) {
+        tracing::info!(index = self.index, addr = %self.local_addr, "media worker started");
+        let mut buffer = vec![0u8; MAX_DATAGRAM];
+        loop {
+            let deadline = self.next_timeout();
+            let sleep = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                command = inbox.recv() => match command {
+                    Some(command) => self.handle_command(command),
+                    None => break,
+                },
+                received = self.socket.recv_from(&mut buffer) => match received {
+                    Ok((length, source)) => self.handle_datagram(source, &buffer[..length]),
+                    Err(error) => tracing::debug!(%error, "media socket receive failed"),
+                },
+                () = sleep => self.handle_timeouts(),
+            }
+            self.flush().await;
+        }
+        tracing::info!(index = self.index, "media worker stopped");
+    }
+
+    fn next_timeout(&self) -> Option<Instant> {
+        self.spaces.values().filter_map(Space::poll_timeout).min()
+    }
+
+    fn handle_command(&mut self, command: Command) {
+        let now = Instant::now();
+        match command {
+            Command::Join {
+                space_id,
+                request,
+                outbox,
+            } => {
+                self.outboxes.insert(request.connection, outbox);
+                let config = SpaceConfig::new(self.local_addr);
+                self.spaces
+                    .entry(space_id)
+                    .or_insert_with(|| Space::new(config))
+                    .join(now, request);
+            }
+            Command::Message {
+                space_id,
+                connection,
+                message,
+            } => {
+                if let Some(space) = self.spaces.get_mut(&space_id) {
+                    space.handle_message(now, connection, message);
+                }
+            }
+            Command::Leave {
+                space_id,
+                connection,
+            } => {
+                if let Some(space) = self.spaces.get_mut(&space_id) {
+                    space.leave(now, connection);
+                }
+                self.outboxes.remove(&connection);
+            }
+        }
+    }
+
+    fn handle_datagram(&mut self, source: SocketAddr, contents: &[u8]) {
+        let now = Instant::now();
+        let destination = self.local_addr;
+        if let Some(space_id) = self.routes.get(&source) {
+            if let Some(space) = self.spaces.get_mut(space_id) {
+                space.handle_datagram(now, source, destination, contents);
+                return;
+            }
+        }
+        let owner = self
+            .spaces
+            .iter()
+            .find(|(_, space)| space.accepts(now, source, destination, contents))
+            .map(|(id, _)| id.clone());
+        if let Some(space_id) = owner {
+            if let Some(space) = self.spaces.get_mut(&space_id) {
+                space.handle_datagram(now, source, destination, contents);
+            }
+            self.routes.insert(source, space_id);
+        }
+    }
+
+    fn handle_timeouts(&mut self) {
+        let now = Instant::now();
+        for space in self.spaces.values_mut() {
+            if space.poll_timeout().is_some_and(|at| at <= now) {
+                space.handle_timeout(now);
+            }
+        }
+    }
+
+    /// Sends what the spaces produced and forgets spaces nobody is in any more.
+    async fn flush(&mut self) {
+        for space in self.spaces.values_mut() {
+            while let Some(output) = space.poll_output() {
+                match output {
+                    Output::Transmit {
+                        destination,
+                        contents,
+                        ..
+                    } => {
+                        if let Err(error) = self.socket.send_to(&contents, destination).await {
+                            tracing::debug!(%error, %destination, "media send failed");
+                        }
+                    }
+                    Output::Signal {
+                        connection,
+                        message,
+                    } => {
+                        if let Some(outbox) = self.outboxes.get(&connection) {
+                            let _ = outbox.send(Outgoing::Signal(message));
+                        }
+                    }
+                    Output::Close {
+                        connection,
+                        message,
+                    } => {
+                        if let Some(outbox) = self.outboxes.get(&connection) {
+                            let _ = outbox.send(Outgoing::Close(message));
+                        }
+                    }
+                }
+            }
+        }
+        let before = self.spaces.len();
+        self.spaces.retain(|_, space| !space.is_empty());
+        if self.spaces.len() != before {
+            let spaces = &self.spaces;
+            self.routes
+                .retain(|_, space_id| spaces.contains_key(space_id));
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! A consumer: one producer forwarded to one subscriber, as one continuous RTP stream.
+
+use std::time::Instant;
+
+use oriel_media::{LayerSelector, SourcePacket, StreamRewriter, Vp8PictureRewriter};
+use str0m::format::{Codec, PayloadParams};
+use str0m::media::{MediaKind, Mid, Pt};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, SeqNo};
+use str0m::Rtc;
+
+use crate::ids::ProducerId;
+
+/// Layer a video consumer starts on: the lowest, whose keyframes are small and come first.
+const INITIAL_LAYER: u8 = 0;
+/// Highest spatial layer a subscriber may get.
+const PREFERRED_MAX_LAYER: u8 = 2;
+
+pub(crate) struct Consumer {
+    pub(crate) producer: ProducerId,
+    /// The m-line carrying it on the subscriber PC.
+    pub(crate) mid: Mid,
+    pub(crate) kind: MediaKind,
+    open: bool,
+    rewriter: StreamRewriter,
+    pictures: Vp8PictureRewriter,
+    selector: LayerSelector,
+    /// Outgoing sequence numbers start below 2^16 whatever the publisher's rollover count,
+    /// so the subscriber's SRTP context (which assumes a rollover count of 0) agrees.
+    seq_base: Option<u64>,
+    /// Publisher payload type to subscriber payload type, learnt on first use.
+    payload_type: Option<(Pt, Option<Pt>)>,
+}
+
+impl Consumer {
+    pub(crate) fn new(producer: ProducerId, mid: Mid, kind: MediaKind) -> Self {
+        let mut rewriter = StreamRewriter::new();
+        rewriter.switch_to(INITIAL_LAYER);
+        Self {
+            producer,
+            mid,
+            kind,
+            open: true,
+            rewriter,
+            pictures: Vp8PictureRewriter::new(),
+            selector: LayerSelector::default(),
+            seq_base: None,
+            payload_type: None,
+        }
+    }
+
+    pub(crate) fn is_open(&self) -> bool {
+        self.open
+    }
+
+    pub(crate) fn close(&mut self) {
+        self.open = false;
+    }
+
+    /// The layer this consumer forwards, or is about to: what a keyframe request targets.
+    pub(crate) fn wanted_layer(&self) -> u8 {
+        self.rewriter
+            .target_layer()
+            .or(self.rewriter.current_layer())
+            .unwrap_or(INITIAL_LAYER)
+    }
+
+    /// Whether a keyframe of [`Self::wanted_layer`] is needed before more can be forwarded.
+    pub(crate) fn needs_keyframe(&self) -> bool {
+        self.open && self.kind == MediaKind::Video && self.rewriter.target_layer().is_some()
+    }
+
+    /// Writes one packet of the producer to the subscriber if this consumer forwards it.
+    /// Returns whether something was written.
+    pub(crate) fn forward(
+        &mut self,
+        now: Instant,
+        packet: &RtpPacket,
+        layer: u8,
+        is_keyframe_start: bool,
+        params: PayloadParams,
+        rtc: &mut Rtc,
+    ) -> bool {
+        if !self.open {
+            return false;
+        }
+        let source = SourcePacket {
+            layer,
+            seq: *packet.seq_no,
+            timestamp: packet.header.timestamp,
+            clock_rate: params.spec().clock_rate.get(),
+            arrival: now,
+            // Every audio packet can start a stream.
+            is_keyframe_start: is_keyframe_start || self.kind == MediaKind::Audio,
+        };
+        let Some(out) = self.rewriter.rewrite(&source) else {
+            return false;
+        };
+        let pt_in = packet.header.payload_type;
+        let pt_out = match self.payload_type {
+            Some((pt, mapped)) if pt == pt_in => mapped,
+            _ => {
+                let mapped = rtc.codec_config().match_params(params).map(|p| p.pt());
+                self.payload_type = Some((pt_in, mapped));
+                mapped
+            }
+        };
+        let Some(pt_out) = pt_out else {
+            return false;
+        };
+        let base = *self.seq_base.get_or_insert(out.seq & !0xffff);
+        let seq = out.seq.wrapping_sub(base);
+        // Only the extensions that describe the media travel on; str0m writes the transport
+        // extensions (mid, twcc, abs-send-time) of this leg itself.
+        let mut ext_vals = ExtensionValues::default();
+        ext_vals.audio_level = packet.header.ext_vals.audio_level;
+        ext_vals.voice_activity = packet.header.ext_vals.voice_activity;
+        ext_vals.video_orientation = packet.header.ext_vals.video_orientation;
+        let mut write = RtpWrite::new(
+            pt_out,
+            SeqNo::from(seq),
+            out.timestamp,
+            now,
+            packet.payload.clone(),
+        )
+        .marker(packet.header.marker)
+        .ext_vals(ext_vals)
+        .nackable(true);
+        if params.spec().codec == Codec::Vp8 {
+            if let Some(patch) = self.vp8_patch(&packet.payload, out.epoch) {
+                write = write.vp8_patch(patch);
+            }
+        }
+        let mut api = rtc.direct_api();
+        let Some(stream) = api.stream_tx_by_mid(self.mid, None) else {
+            // Not negotiated yet: the answer to our offer has not come back.
+            return false;
+        };
+        stream.write_rtp(write);
+        true
+    }
+
+    /// Keeps picture ids continuous across layer switches, as the browser's frame reference
+    /// finder expects; the payload itself is shared, str0m patches the bytes on the way out.
+    fn vp8_patch(&mut self, payload: &[u8], epoch: u32) -> Option<str0m::rtp::Vp8Patch> {
+        let ours = oriel_media::Vp8Descriptor::parse(payload)?;
+        let mapped = self.pictures.map(&ours, epoch);
+        let descriptor = str0m::rtp::Vp8Descriptor::parse(payload).ok()?;
+        let mut builder = descriptor.patch();
+        if let Some(picture_id) = mapped.picture_id {
+            builder = builder.picture_id(picture_id);
+        }
+        if let Some(tl0) = mapped.tl0picidx {
+            builder = builder.tl0_pic_idx(tl0);
+        }
+        builder.build().ok()
+    }
+
+    /// Picks the layer that fits `budget_bps` given what each layer measures; returns it when
+    /// it changed, so that the caller asks the publisher for a keyframe of it.
+    pub(crate) fn retarget(
+        &mut self,
+        now: Instant,
+        budget_bps: u64,
+        layer_bitrates: &[u64],
+    ) -> Option<u8> {
+        let target = self
+            .selector
+            .select(budget_bps, layer_bitrates, PREFERRED_MAX_LAYER, now)?;
+        if target == self.wanted_layer() {
+            return None;
+        }
+        self.rewriter.switch_to(target);
+        Some(target)
+    }
+}
+
+/// Whether a payload starts a keyframe, for the codecs Oriel forwards.
+pub(crate) fn is_keyframe(params: PayloadParams, payload: &[u8]) -> bool {
+    match params.spec().codec {
+        Codec::Vp8 => oriel_media::vp8::is_keyframe(payload),
+        Codec::H264 => oriel_media::h264::is_keyframe(payload),
+        _ => false,
+    }
+}

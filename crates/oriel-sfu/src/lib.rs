@@ -1,0 +1,29 @@
+//! The sans-IO SFU core of Oriel.
+//!
+//! A [`Space`] holds everything about one space on one worker: its connections, their
+//! publisher and subscriber peer connections (one str0m `Rtc` each, RTP mode, ICE-lite),
+//! the tracks they publish (producers) and the tracks forwarded to them (consumers). It does
+//! no I/O and reads no clock: the shell feeds it
+//!
+//! * commands: [`Space::join`], [`Space::leave`], [`Space::handle_message`];
+//! * network input: [`Space::handle_datagram`] (after [`Space::accepts`] routed it here);
+//! * time: [`Space::handle_timeout`] at [`Space::poll_timeout`];
+//!
+//! and after each call drains [`Space::poll_output`] until it returns `None`. Outputs are
+//! datagrams to send and signaling messages for a connection.
+
+mod config;
+mod connection;
+mod consumer;
+mod ids;
+mod output;
+mod peer;
+mod producer;
+mod publisher;
+mod space;
+mod subscriber;
+
+pub use config::SpaceConfig;
+pub use ids::ConnectionKey;
+pub use output::Output;
+pub use space::{JoinRequest, Space};

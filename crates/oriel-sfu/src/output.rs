@@ -1,0 +1,26 @@
+use std::net::SocketAddr;
+
+use oriel_proto::ServerMessage;
+
+use crate::ConnectionKey;
+
+/// What a [`crate::Space`] asks its shell to do.
+#[derive(Debug)]
+pub enum Output {
+    /// Send a datagram from our media socket.
+    Transmit {
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: Vec<u8>,
+    },
+    /// Send a signaling message on a connection's WebSocket.
+    Signal {
+        connection: ConnectionKey,
+        message: ServerMessage,
+    },
+    /// End a connection for good: send the message (an error), then close with 4000.
+    Close {
+        connection: ConnectionKey,
+        message: ServerMessage,
+    },
+}

@@ -1,0 +1,146 @@
+//! One WebRTC peer connection: a str0m `Rtc` and the bookkeeping to drive it.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use str0m::bwe::Bitrate;
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output as RtcOutput, Rtc, RtcConfig};
+
+use crate::output::Output;
+
+/// Starting point of the bandwidth estimate towards a subscriber: enough for the middle
+/// simulcast layer plus audio, so first frames come quickly.
+const INITIAL_EGRESS_ESTIMATE_KBPS: u64 = 800;
+
+pub(crate) struct Peer {
+    pub(crate) rtc: Rtc,
+    next_timeout: Option<Instant>,
+    /// Cleared when str0m reports an error: the peer is then closed and skipped.
+    alive: bool,
+}
+
+impl Peer {
+    /// A peer in RTP mode (we forward packets, never decode), ICE-lite (we only answer
+    /// connectivity checks, on one known address), with the codecs Oriel forwards.
+    pub(crate) fn new(media_addr: SocketAddr, sends_media: bool, now: Instant) -> Self {
+        let mut config = RtcConfig::new()
+            .set_rtp_mode(true)
+            .set_ice_lite(true)
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .enable_h264(true);
+        if sends_media {
+            config = config.enable_bwe(Some(Bitrate::kbps(INITIAL_EGRESS_ESTIMATE_KBPS)));
+        }
+        let mut rtc = config.build(now);
+        match Candidate::host(media_addr, "udp") {
+            Ok(candidate) => {
+                rtc.add_local_candidate(candidate);
+            }
+            Err(error) => {
+                tracing::error!(%error, %media_addr, "media address cannot be a candidate")
+            }
+        }
+        Self {
+            rtc,
+            next_timeout: Some(now),
+            alive: true,
+        }
+    }
+
+    pub(crate) fn is_alive(&self) -> bool {
+        self.alive && self.rtc.is_alive()
+    }
+
+    pub(crate) fn next_timeout(&self) -> Option<Instant> {
+        self.next_timeout.filter(|_| self.is_alive())
+    }
+
+    /// Whether a datagram from `source` belongs to this peer (an ICE check for our
+    /// credentials, or a packet from an address ICE validated).
+    pub(crate) fn accepts(
+        &self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: &[u8],
+    ) -> bool {
+        if !self.is_alive() {
+            return false;
+        }
+        match Receive::new(Protocol::Udp, source, destination, contents) {
+            Ok(receive) => self.rtc.accepts(&Input::Receive(now, receive)),
+            Err(_) => false,
+        }
+    }
+
+    pub(crate) fn receive(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: &[u8],
+    ) {
+        let Ok(receive) = Receive::new(Protocol::Udp, source, destination, contents) else {
+            return;
+        };
+        if let Err(error) = self.rtc.handle_input(Input::Receive(now, receive)) {
+            tracing::debug!(%error, %source, "datagram refused by peer connection");
+        }
+        self.next_timeout = Some(now);
+    }
+
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        if !self.is_alive() {
+            return;
+        }
+        if let Err(error) = self.rtc.handle_input(Input::Timeout(now)) {
+            self.fail(&error);
+        }
+    }
+
+    /// Marks the peer as needing a drain (after a write or an SDP change).
+    pub(crate) fn touch(&mut self, now: Instant) {
+        self.next_timeout = Some(self.next_timeout.map_or(now, |t| t.min(now)));
+    }
+
+    /// Drains outputs up to the next event: datagrams go to `outputs`, the event is returned.
+    /// `None` once str0m waits for time or input.
+    pub(crate) fn poll_event(&mut self, outputs: &mut VecDeque<Output>) -> Option<Event> {
+        if !self.is_alive() {
+            return None;
+        }
+        loop {
+            match self.rtc.poll_output() {
+                Ok(RtcOutput::Transmit(transmit)) => outputs.push_back(Output::Transmit {
+                    source: transmit.source,
+                    destination: transmit.destination,
+                    contents: transmit.contents.into(),
+                }),
+                Ok(RtcOutput::Timeout(at)) => {
+                    self.next_timeout = Some(at);
+                    return None;
+                }
+                Ok(RtcOutput::Event(event)) => return Some(event),
+                Err(error) => {
+                    self.fail(&error);
+                    return None;
+                }
+            }
+        }
+    }
+
+    fn fail(&mut self, error: &str0m::RtcError) {
+        tracing::warn!(%error, "peer connection failed; closing it");
+        self.alive = false;
+        self.rtc.disconnect();
+    }
+
+    pub(crate) fn close(&mut self) {
+        self.alive = false;
+        self.rtc.disconnect();
+    }
+}

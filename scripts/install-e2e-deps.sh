@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what the browser end-to-end tests (tests/e2e) need, and nothing more:
+#   - Debian packages chromium, chromium-driver, fonts-liberation (only those missing);
+#   - the npm packages of tests/e2e (npm ci, only when node_modules is missing or
+#     older than package-lock.json).
+# Idempotent: a second run on a ready machine does no network access and takes well under a second.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+e2e="$repo/tests/e2e"
+
+packages=(chromium chromium-driver fonts-liberation)
+missing=()
+for pkg in "${packages[@]}"; do
+  if ! dpkg -s "$pkg" >/dev/null 2>&1; then
+    missing+=("$pkg")
+  fi
+done
+if ((${#missing[@]})); then
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
+  echo "install-e2e-deps: installing Debian packages: ${missing[*]}" >&2
+  "${sudo[@]}" apt-get update
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+if [[ ! -x /usr/bin/chromium ]]; then
+  echo "install-e2e-deps: /usr/bin/chromium is missing after the install" >&2
+  exit 1
+fi
+
+if [[ ! -d "$e2e/node_modules" || "$e2e/package-lock.json" -nt "$e2e/node_modules" ]]; then
+  echo "install-e2e-deps: npm ci in tests/e2e" >&2
+  (cd "$e2e" && npm ci --no-audit --no-fund)
+  # npm ci does not always touch the directory itself; mark it fresh for the check above.
+  touch "$e2e/node_modules"
+fi

@@ -1,0 +1,86 @@
+// One oriel server and one Chromium per test file; participants (browser contexts) per test.
+//
+//   const e2e = useE2E();                   // registers before/after hooks
+//   e2e.test('name', async (t) => { const p = await e2e.participant('alice'); ... });
+//
+// When a test fails, e2e.test prints the participants' events, console and page errors, and the
+// tail of the server log, then rethrows.
+
+import { after, afterEach, before, test } from 'node:test';
+import { startServer, sleep } from './server.mjs';
+import { launchBrowser } from './browser.mjs';
+
+export { sleep };
+
+/** `enabled: false` registers no hooks (a file of todo stubs starts no server and no browser). */
+export function useE2E({ environment = 'e2e', enabled = true } = {}) {
+  const e2e = {
+    server: null,
+    env: null,
+    browser: null,
+    /** A new participant page aimed at this file's server. */
+    participant(name) {
+      return e2e.browser.participant(name, e2e.server.backendUrl);
+    },
+    /** node:test's test(), with a failure report. */
+    test(name, options, fn) {
+      if (typeof options === 'function') [options, fn] = [{}, options];
+      if (!fn) return test(name, options); // a stub (todo/skip) without a body
+      return test(name, options, async (t) => {
+        try {
+          await fn(t);
+        } catch (error) {
+          await e2e.report(name);
+          throw error;
+        }
+      });
+    },
+    failed: false,
+    async report(name) {
+      e2e.failed = true;
+      const parts = [`===== e2e failure report: ${name} =====`];
+      if (e2e.browser) {
+        for (const p of e2e.browser.participants) parts.push(await p.report());
+      }
+      if (e2e.server) parts.push(e2e.server.logTail(80));
+      process.stderr.write(`${parts.join('\n')}\n===== end of report =====\n`);
+    },
+  };
+
+  if (!enabled) return e2e;
+  before(async () => {
+    e2e.server = await startServer();
+    e2e.env = await e2e.server.environment(environment);
+    e2e.browser = await launchBrowser();
+  });
+  afterEach(async () => {
+    await e2e.browser?.closeParticipants();
+  });
+  after(async () => {
+    await e2e.browser?.close();
+    const exit = await e2e.server?.stop();
+    if (exit && exit.code !== 0) {
+      e2e.failed = true;
+      process.stderr.write(`oriel did not exit cleanly on SIGTERM: ${JSON.stringify(exit)}\n${e2e.server.logTail(40)}\n`);
+    }
+    if (e2e.server) {
+      if (e2e.failed || process.env.E2E_KEEP === '1') process.stderr.write(`kept the server's data and log in ${e2e.server.root}\n`);
+      else e2e.server.cleanup();
+    }
+  });
+  return e2e;
+}
+
+/** Polls `probe()` until `check(value)` holds; returns {value, ms}. Throws with the last value. */
+export async function eventually(probe, check, { timeoutMs = 2000, intervalMs = 50, what = 'condition' } = {}) {
+  const start = Date.now();
+  let value;
+  for (;;) {
+    value = await probe();
+    if (check(value)) return { value, ms: Date.now() - start };
+    if (Date.now() - start > timeoutMs) {
+      throw new Error(`${what} not reached within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
+    }
+    await sleep(intervalMs);
+  }
+}
