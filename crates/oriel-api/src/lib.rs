@@ -3,11 +3,13 @@
 
 mod access_tokens;
 mod auth;
+mod body_limit;
 mod clock;
 mod error;
 mod join;
 mod json_body;
 mod pagination;
+mod path_id;
 mod routes;
 mod signaling;
 mod state;
@@ -44,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::not_found("Route") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(json_body::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(body_limit::refuse_oversized_bodies))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))

@@ -354,11 +354,27 @@ impl Space {
                 "track id or mid is malformed",
             );
         }
-        let tid_taken = self.producers.values().any(|p| p.track.tid == track.tid)
-            || self
-                .connections
-                .values()
-                .any(|c| c.key != key && c.pending_tracks.values().any(|t| t.tid == track.tid));
+        // A reconnecting SDK republishes its tracks under the same ids, possibly before its
+        // old connection is gone: only another participant's track id is taken.
+        let participant_id = self
+            .connections
+            .get(&key)
+            .map(|c| c.participant_id.as_str());
+        let owned_by_other = |owner: ConnectionKey| {
+            self.connections
+                .get(&owner)
+                .map(|c| c.participant_id.as_str())
+                != participant_id
+        };
+        let tid_taken = self
+            .producers
+            .values()
+            .any(|p| p.track.tid == track.tid && owned_by_other(p.connection))
+            || self.connections.values().any(|c| {
+                c.key != key
+                    && owned_by_other(c.key)
+                    && c.pending_tracks.values().any(|t| t.tid == track.tid)
+            });
         if tid_taken {
             return self.refuse(
                 key,
@@ -384,6 +400,17 @@ impl Space {
     }
 
     fn on_mute(&mut self, key: ConnectionKey, tid: &str, muted: bool) {
+        // Muted before its offer was answered: the producer will start muted.
+        if let Some(connection) = self.connections.get_mut(&key) {
+            if let Some(pending) = connection
+                .pending_tracks
+                .values_mut()
+                .find(|t| t.tid == tid)
+            {
+                pending.muted = muted;
+                return;
+            }
+        }
         let Some(producer) = self
             .producers
             .values_mut()
@@ -611,6 +638,19 @@ impl Space {
                 "pending_track kind does not match the offer",
             );
         }
+        // The same track republished by a reconnection replaces its stale predecessor.
+        let stale: Vec<ProducerId> = self
+            .producers
+            .values()
+            .filter(|p| p.track.tid == pending.tid)
+            .map(|p| p.id)
+            .collect();
+        for producer in stale {
+            self.remove_producer(producer, true);
+        }
+        let Some(connection) = self.connections.get_mut(&key) else {
+            return;
+        };
         let id = ProducerId(self.next_producer);
         self.next_producer += 1;
         let track = Track {

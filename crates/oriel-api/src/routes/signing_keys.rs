@@ -1,6 +1,6 @@
 //! `/system/v1/signing-keys` and its deprecated alias `/video/v1/signing-keys`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -13,7 +13,9 @@ use rsa::RsaPrivateKey;
 use crate::auth::Caller;
 use crate::clock::unix_now;
 use crate::error::{ApiError, ApiResult};
+use crate::json_body::JsonObject;
 use crate::pagination::Pagination;
+use crate::path_id::PathId;
 use crate::state::AppState;
 use crate::views::{Data, SigningKeyView};
 
@@ -32,6 +34,8 @@ pub fn router() -> Router<AppState> {
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    // The body carries nothing, but it must still be JSON (or empty) like every other one.
+    _body: JsonObject,
 ) -> ApiResult<(StatusCode, Json<Data<SigningKeyView>>)> {
     let (private_pem, public_pem) = tokio::task::spawn_blocking(generate_key_pair)
         .await
@@ -81,7 +85,7 @@ async fn list(
 async fn fetch(
     State(state): State<AppState>,
     caller: Caller,
-    Path(key_id): Path<String>,
+    PathId(key_id): PathId,
 ) -> ApiResult<Json<Data<SigningKeyView>>> {
     let key = state
         .store
@@ -94,7 +98,7 @@ async fn fetch(
 async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(key_id): Path<String>,
+    PathId(key_id): PathId,
 ) -> ApiResult<StatusCode> {
     if state
         .store

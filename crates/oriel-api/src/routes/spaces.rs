@@ -1,6 +1,6 @@
 //! `/video/v1/spaces`: create, list, fetch and delete spaces.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -11,6 +11,7 @@ use crate::clock::unix_now;
 use crate::error::{ApiError, ApiResult};
 use crate::json_body::JsonObject;
 use crate::pagination::Pagination;
+use crate::path_id::PathId;
 use crate::state::AppState;
 use crate::views::{Data, SpaceView};
 
@@ -70,7 +71,7 @@ async fn list(
 async fn fetch(
     State(state): State<AppState>,
     caller: Caller,
-    Path(space_id): Path<String>,
+    PathId(space_id): PathId,
 ) -> ApiResult<Json<Data<SpaceView>>> {
     let space = state
         .store
@@ -83,7 +84,7 @@ async fn fetch(
 async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(space_id): Path<String>,
+    PathId(space_id): PathId,
 ) -> ApiResult<StatusCode> {
     match state
         .store

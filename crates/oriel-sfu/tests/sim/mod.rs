@@ -1,0 +1,398 @@
+//! Deterministic simulation of one `Space` and its browsers, on virtual time.
+//!
+//! Modelled on quinn-proto's test `Pair` and str0m's `progress()`: one virtual clock `now`,
+//! every component sans-IO, and [`Sim::step`] jumps straight to the earliest moment anything
+//! has to happen (a `poll_timeout` of the space or of a client `Rtc`, a media frame, a
+//! datagram or a signaling message arriving). Nothing sleeps and nothing reads the clock
+//! except [`Sim::new`], once, for a base `Instant`. All randomness comes from one seed.
+//!
+//! Topology: the SFU's media socket is 10.0.0.1:5000; client N is 10.0.0.(N+2), its
+//! subscriber PC on port 6000 and its publisher PC on 6001. Each client has an uplink and a
+//! downlink [`Link`] shared by its two PCs; its WebSocket is a reliable, ordered channel with
+//! a fixed latency.
+//!
+//! Set `SIM_LOG=debug` (any `tracing` filter) to see the space's and str0m's logs.
+
+#![allow(dead_code)] // Each scenario binary uses a different part of the harness.
+
+pub mod client;
+pub mod link;
+pub mod media;
+pub mod recorder;
+pub mod rng;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use oriel_proto::{ClientMessage, ServerMessage};
+use oriel_sfu::{ConnectionKey, JoinRequest, Output, Space, SpaceConfig};
+
+pub use client::{Client, ClientConfig, ClientState};
+pub use link::{Datagram, LinkConfig};
+pub use rng::Rng;
+
+/// The SFU's media address, the only ICE candidate it advertises.
+pub const SFU_ADDR: ([u8; 4], u16) = ([10, 0, 0, 1], 5000);
+/// One-way latency of every WebSocket.
+pub const SIGNALING_LATENCY: Duration = Duration::from_millis(15);
+/// Steps at one instant before the simulation calls it a livelock (a `poll_timeout` that
+/// does not move although it was served).
+const MAX_STEPS_WITHOUT_PROGRESS: u32 = 100_000;
+
+/// Counters of things that are not any one client's business.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SimStats {
+    pub steps: u64,
+    /// Datagrams from the SFU to an address no active client owns.
+    pub sent_to_nobody: u64,
+    /// Datagrams the space did not accept.
+    pub unaccepted: u64,
+    /// Signals for a connection that is not joined any more.
+    pub signals_to_departed: u64,
+    /// Client frames `ClientMessage::parse` refused.
+    pub parse_errors: u64,
+}
+
+pub struct Sim {
+    pub now: Instant,
+    pub start: Instant,
+    pub space: Space,
+    pub sfu_addr: SocketAddr,
+    pub clients: Vec<Client>,
+    pub stats: SimStats,
+    rng: Rng,
+    to_server: VecDeque<(Instant, ConnectionKey, String)>,
+    to_clients: VecDeque<(Instant, ConnectionKey, ServerMessage)>,
+    /// Datagrams injected straight onto the SFU socket (scenario 5), with arrival times.
+    injected: VecDeque<(Instant, Datagram)>,
+    stalled_steps: u32,
+}
+
+impl Sim {
+    pub fn new(seed: u64) -> Self {
+        init_log();
+        let sfu_addr = SocketAddr::from(SFU_ADDR);
+        let now = Instant::now();
+        Self {
+            now,
+            start: now,
+            space: Space::new(SpaceConfig::new(sfu_addr)),
+            sfu_addr,
+            clients: Vec::new(),
+            stats: SimStats::default(),
+            rng: Rng::new(seed),
+            to_server: VecDeque::new(),
+            to_clients: VecDeque::new(),
+            injected: VecDeque::new(),
+            stalled_steps: 0,
+        }
+    }
+
+    /// Virtual time since the start.
+    pub fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+
+    pub fn client(&self, index: usize) -> &Client {
+        &self.clients[index]
+    }
+
+    pub fn client_mut(&mut self, index: usize) -> &mut Client {
+        &mut self.clients[index]
+    }
+
+    // ----- commands -----
+
+    /// A participant passes the signaling layer's checks and joins the space now.
+    pub fn join(&mut self, config: ClientConfig) -> usize {
+        let index = self.clients.len();
+        let rng = self.rng.fork(index as u64 + 100);
+        let client = Client::new(index, config, self.now, rng);
+        let request = JoinRequest {
+            connection: client.key,
+            connection_id: client.connection_id.clone(),
+            participant_id: client.config.name.clone(),
+            session_id: format!("session-{index}"),
+            role: client.config.role,
+            display_name: client.config.name.clone(),
+            managed_subscriptions: client.config.managed_subscriptions,
+        };
+        self.clients.push(client);
+        self.space.join(self.now, request);
+        self.drain_space();
+        index
+    }
+
+    /// The participant closes its WebSocket and PCs.
+    pub fn leave(&mut self, index: usize) {
+        let key = self.clients[index].key;
+        self.clients[index].state = ClientState::Left;
+        self.space.leave(self.now, key);
+        self.drain_space();
+    }
+
+    /// Sends a text frame on a client's WebSocket, as its SDK would.
+    pub fn send_frame(&mut self, index: usize, frame: impl Into<String>) {
+        let key = self.clients[index].key;
+        self.to_server
+            .push_back((self.now + SIGNALING_LATENCY, key, frame.into()));
+    }
+
+    /// Hands a message to the space for any connection key, known or not.
+    pub fn handle_message(&mut self, key: ConnectionKey, message: ClientMessage) {
+        self.space.handle_message(self.now, key, message);
+        self.drain_space();
+    }
+
+    /// A datagram arrives on the SFU socket now, from anywhere.
+    pub fn inject_datagram(&mut self, source: SocketAddr, contents: Vec<u8>) {
+        let datagram = Datagram {
+            source,
+            destination: self.sfu_addr,
+            contents,
+        };
+        self.injected.push_back((self.now, datagram));
+    }
+
+    pub fn set_downlink(&mut self, index: usize, config: LinkConfig) {
+        self.clients[index].downlink.config = config;
+    }
+
+    pub fn set_uplink(&mut self, index: usize, config: LinkConfig) {
+        self.clients[index].uplink.config = config;
+    }
+
+    // ----- running -----
+
+    pub fn run_for(&mut self, duration: Duration) {
+        let end = self.now + duration;
+        while self.step_until(end) {}
+        self.now = self.now.max(end);
+    }
+
+    /// Runs until `done` holds (checked after every step) or `limit` passed; whether it held.
+    pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&Self) -> bool) -> bool {
+        let end = self.now + limit;
+        loop {
+            if done(self) {
+                return true;
+            }
+            if !self.step_until(end) {
+                self.now = self.now.max(end);
+                return done(self);
+            }
+        }
+    }
+
+    /// Jumps to the next moment something happens, if that is before `end`, and does it.
+    fn step_until(&mut self, end: Instant) -> bool {
+        match self.next_event() {
+            Some(at) if at <= end => {
+                self.step();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The earliest of every component's next deadline.
+    fn next_event(&self) -> Option<Instant> {
+        let links = self
+            .clients
+            .iter()
+            .flat_map(|c| [c.uplink.poll_timeout(), c.downlink.poll_timeout()]);
+        let clients = self.clients.iter().map(Client::poll_timeout);
+        let queues = [
+            self.to_server.front().map(|(at, ..)| *at),
+            self.to_clients.front().map(|(at, ..)| *at),
+            self.injected.front().map(|(at, _)| *at),
+            self.space.poll_timeout(),
+        ];
+        links.chain(clients).chain(queues).flatten().min()
+    }
+
+    /// One step: advance `now` to the next deadline and serve everything due then.
+    pub fn step(&mut self) {
+        let Some(at) = self.next_event() else {
+            return;
+        };
+        self.stats.steps += 1;
+        if at > self.now {
+            self.now = at;
+            self.stalled_steps = 0;
+        } else {
+            self.stalled_steps += 1;
+            assert!(
+                self.stalled_steps < MAX_STEPS_WITHOUT_PROGRESS,
+                "livelock at {:?}: space.poll_timeout() = {:?}, clients = {:?}",
+                self.elapsed(),
+                self.space
+                    .poll_timeout()
+                    .map(|t| t.saturating_duration_since(self.start)),
+                self.clients
+                    .iter()
+                    .map(Client::poll_timeout)
+                    .collect::<Vec<_>>(),
+            );
+        }
+        let now = self.now;
+
+        // Datagrams that arrived.
+        for index in 0..self.clients.len() {
+            while let Some(datagram) = self.clients[index].uplink.poll_delivery(now) {
+                self.deliver_to_sfu(&datagram);
+            }
+            while let Some(datagram) = self.clients[index].downlink.poll_delivery(now) {
+                let client = &mut self.clients[index];
+                if client.is_active() {
+                    client.handle_datagram(now, &datagram);
+                }
+            }
+        }
+        while self.injected.front().is_some_and(|(at, _)| *at <= now) {
+            let (_, datagram) = self.injected.pop_front().expect("front checked");
+            self.deliver_to_sfu(&datagram);
+        }
+
+        // Signaling that arrived.
+        while self.to_server.front().is_some_and(|(at, ..)| *at <= now) {
+            let (_, key, frame) = self.to_server.pop_front().expect("front checked");
+            match ClientMessage::parse(&frame) {
+                Ok(message) => self.space.handle_message(now, key, message),
+                // The shell answers these itself; the space never sees them.
+                Err(_) => self.stats.parse_errors += 1,
+            }
+            self.drain_space();
+        }
+        while self.to_clients.front().is_some_and(|(at, ..)| *at <= now) {
+            let (_, key, message) = self.to_clients.pop_front().expect("front checked");
+            if let Some(client) = self.clients.iter_mut().find(|c| c.key == key) {
+                if client.is_active() {
+                    client.handle_signal(now, message);
+                }
+            }
+        }
+
+        // Timers.
+        if self.space.poll_timeout().is_some_and(|t| t <= now) {
+            self.space.handle_timeout(now);
+            self.drain_space();
+        }
+        for client in &mut self.clients {
+            if client.poll_timeout().is_some_and(|t| t <= now) {
+                client.handle_timeout(now);
+            }
+        }
+
+        // What the clients want to say.
+        for client in &mut self.clients {
+            for frame in client.outbox.drain(..) {
+                self.to_server
+                    .push_back((now + SIGNALING_LATENCY, client.key, frame));
+            }
+        }
+    }
+
+    fn deliver_to_sfu(&mut self, datagram: &Datagram) {
+        let now = self.now;
+        if datagram.destination != self.sfu_addr {
+            return;
+        }
+        // The shell asks every space of the worker; this one is the only one.
+        if !self.space.accepts(
+            now,
+            datagram.source,
+            datagram.destination,
+            &datagram.contents,
+        ) {
+            self.stats.unaccepted += 1;
+            return;
+        }
+        self.space.handle_datagram(
+            now,
+            datagram.source,
+            datagram.destination,
+            &datagram.contents,
+        );
+        self.drain_space();
+    }
+
+    fn drain_space(&mut self) {
+        let now = self.now;
+        while let Some(output) = self.space.poll_output() {
+            match output {
+                Output::Transmit {
+                    source,
+                    destination,
+                    contents,
+                } => {
+                    assert_eq!(source, self.sfu_addr, "the SFU sends from its media socket");
+                    let Some(client) = self
+                        .clients
+                        .iter_mut()
+                        .find(|c| c.is_active() && c.owns(destination))
+                    else {
+                        self.stats.sent_to_nobody += 1;
+                        continue;
+                    };
+                    client.wire.record(now, &contents);
+                    client.downlink.send(
+                        now,
+                        Datagram {
+                            source,
+                            destination,
+                            contents,
+                        },
+                    );
+                }
+                Output::Signal {
+                    connection,
+                    message,
+                } => self.signal(connection, message),
+                Output::Close {
+                    connection,
+                    message,
+                } => {
+                    self.signal(connection, message);
+                    if let Some(client) = self.clients.iter_mut().find(|c| c.key == connection) {
+                        client.state = ClientState::Closed;
+                    }
+                }
+            }
+        }
+    }
+
+    fn signal(&mut self, connection: ConnectionKey, message: ServerMessage) {
+        // Every message must serialise; the SDK only ever sees the JSON.
+        let json = message.to_json();
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&json).is_ok(),
+            "server frame is not JSON: {json}"
+        );
+        let active = self
+            .clients
+            .iter()
+            .any(|c| c.key == connection && c.is_active());
+        if !active {
+            self.stats.signals_to_departed += 1;
+            return;
+        }
+        self.to_clients
+            .push_back((self.now + SIGNALING_LATENCY, connection, message));
+    }
+}
+
+/// `SIM_LOG=<filter>` turns on logs; once per test binary.
+fn init_log() {
+    use std::sync::Once;
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if let Ok(filter) = std::env::var("SIM_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Runs every check and test of Oriel: formatting, clippy, the Rust tests, the release build, and
+# the integration tests that drive the real binary (tests/, Node.js + @mux/mux-node).
+# Installs what it needs and skips what is already there.
+#
+#   scripts/test.sh
+#
+# Exits nonzero when any step fails; prints a summary at the end.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+REPO_ROOT="$(pwd)"
+# shellcheck source=scripts/lib/setup.sh
+source scripts/lib/setup.sh
+
+ensure_build_deps
+ensure_rust
+ensure_rust_lint_tools
+ensure_node
+
+LOG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/oriel-test-run.XXXXXX")"
+trap 'rm -rf "$LOG_DIR"' EXIT
+
+declare -a SUMMARY=()
+FAILED=0
+RUST_PASSED=0
+RUST_FAILED=0
+API_PASSED=0
+API_FAILED=0
+
+# step NAME CMD... : runs CMD with its output shown and kept in $LOG_DIR/NAME.log
+step() {
+  local name="$1" start rc
+  shift
+  log "$name: $*"
+  start=$(date +%s)
+  set +e
+  "$@" 2>&1 | tee "$LOG_DIR/$name.log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  local secs=$(($(date +%s) - start))
+  if [ "$rc" -eq 0 ]; then
+    SUMMARY+=("PASS  $name (${secs}s)")
+  else
+    SUMMARY+=("FAIL  $name (${secs}s, exit $rc)")
+    FAILED=1
+  fi
+  return "$rc"
+}
+
+skip() {
+  SUMMARY+=("SKIP  $1 ($2)")
+}
+
+# shellcheck disable=SC2317 # called through step()
+npm_install() {
+  # skip `npm ci` when node_modules was made from this very lock file
+  local want have=""
+  want="$(sha256sum tests/package-lock.json | cut -d' ' -f1)"
+  [ -f tests/node_modules/.oriel-lock-sha256 ] && have="$(cat tests/node_modules/.oriel-lock-sha256)"
+  if [ -d tests/node_modules ] && [ "$want" = "$have" ]; then
+    echo "tests/node_modules is up to date with tests/package-lock.json"
+    return 0
+  fi
+  (cd tests && npm ci --no-audit --no-fund) && echo "$want" >tests/node_modules/.oriel-lock-sha256
+}
+
+step fmt cargo fmt --all --check || true
+step clippy cargo clippy --workspace --all-targets -- -D warnings || true
+step cargo-test cargo test --workspace || true
+if [ -f "$LOG_DIR/cargo-test.log" ]; then
+  while read -r p f; do
+    RUST_PASSED=$((RUST_PASSED + p))
+    RUST_FAILED=$((RUST_FAILED + f))
+  done < <(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$LOG_DIR/cargo-test.log")
+fi
+
+BUILD_OK=1
+step build-release cargo build --release || BUILD_OK=0
+NPM_OK=1
+step npm-ci npm_install || NPM_OK=0
+
+if [ "$BUILD_OK" -eq 1 ] && [ "$NPM_OK" -eq 1 ]; then
+  export ORIEL_BIN="$REPO_ROOT/target/release/oriel"
+  step api-tests node --test --test-concurrency=1 --test-reporter=spec tests/api/*.test.mjs || true
+  if [ -f "$LOG_DIR/api-tests.log" ]; then
+    API_PASSED="$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/api-tests.log" | tail -1)"
+    API_FAILED="$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/api-tests.log" | tail -1)"
+    API_PASSED="${API_PASSED:-0}"
+    API_FAILED="${API_FAILED:-0}"
+  fi
+else
+  skip api-tests "needs the release build and tests/node_modules"
+fi
+
+E2E_PASSED=0
+E2E_FAILED=0
+if [ "$BUILD_OK" -eq 1 ]; then
+  # Real Chromium with the unmodified @mux/spaces-web; run.sh installs Chromium and npm deps.
+  step e2e-tests bash tests/e2e/run.sh || true
+  if [ -f "$LOG_DIR/e2e-tests.log" ]; then
+    E2E_PASSED="$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/e2e-tests.log" | tail -1)"
+    E2E_FAILED="$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/e2e-tests.log" | tail -1)"
+    E2E_PASSED="${E2E_PASSED:-0}"
+    E2E_FAILED="${E2E_FAILED:-0}"
+  fi
+else
+  skip e2e-tests "needs the release build"
+fi
+
+echo
+echo "================ summary ================"
+for line in "${SUMMARY[@]}"; do echo "$line"; done
+echo "rust tests: $RUST_PASSED passed, $RUST_FAILED failed"
+echo "api tests: $API_PASSED passed, $API_FAILED failed"
+echo "e2e tests: $E2E_PASSED passed, $E2E_FAILED failed"
+echo "========================================="
+if [ "$FAILED" -ne 0 ]; then
+  echo "RESULT: FAILED"
+else
+  echo "RESULT: OK"
+fi
+echo "tests: $((RUST_PASSED + API_PASSED + E2E_PASSED)) passed, $((RUST_FAILED + API_FAILED + E2E_FAILED)) failed"
+exit "$FAILED"
