@@ -25,6 +25,9 @@ use crate::ConnectionKey;
 
 /// How often the list of active speakers may change.
 const SPEAKER_INTERVAL: Duration = Duration::from_millis(200);
+/// How often every subscriber's simulcast layers are reconsidered, beside bandwidth updates:
+/// moving up needs the estimate to hold for a while, which only repeated looks can tell.
+const LAYER_CHECK_INTERVAL: Duration = Duration::from_millis(500);
 
 /// An admitted connection, as the signaling layer hands it over.
 #[derive(Clone, Debug)]
@@ -52,6 +55,7 @@ pub struct Space {
     speakers: oriel_media::ActiveSpeakerDetector<ProducerId>,
     announced_speakers: Vec<ProducerId>,
     next_speaker_poll: Option<Instant>,
+    next_layer_check: Option<Instant>,
     /// Subscribers written to since their last drain.
     dirty: Vec<ConnectionKey>,
     outputs: VecDeque<Output>,
@@ -71,6 +75,7 @@ impl Space {
             speakers: oriel_media::ActiveSpeakerDetector::new(Default::default()),
             announced_speakers: Vec::new(),
             next_speaker_poll: None,
+            next_layer_check: None,
             dirty: Vec::new(),
             outputs: VecDeque::new(),
         }
@@ -96,7 +101,11 @@ impl Space {
             .producers
             .values()
             .filter_map(|p| p.keyframes.poll_timeout());
-        peers.chain(keyframes).chain(self.next_speaker_poll).min()
+        peers
+            .chain(keyframes)
+            .chain(self.next_speaker_poll)
+            .chain(self.next_layer_check)
+            .min()
     }
 
     fn signal(&mut self, connection: ConnectionKey, message: ServerMessage) {
@@ -947,6 +956,22 @@ impl Space {
         if self.next_speaker_poll.is_some_and(|t| t <= now) {
             self.poll_speakers(now);
         }
+        if self.next_layer_check.is_some_and(|t| t <= now) {
+            let subscribers: Vec<ConnectionKey> = self.subscribers.keys().copied().collect();
+            for key in subscribers {
+                self.select_layers(now, key);
+            }
+            self.drive_all(now);
+        }
+        let simulcast = self
+            .producers
+            .values()
+            .any(|p| p.simulcast && !p.consumers.is_empty());
+        self.next_layer_check = simulcast.then(|| {
+            self.next_layer_check
+                .filter(|t| *t > now)
+                .unwrap_or(now + LAYER_CHECK_INTERVAL)
+        });
     }
 
     fn drive_all(&mut self, now: Instant) {
