@@ -1,7 +1,6 @@
 // Joining with the unmodified @mux/spaces-web@1.2.0 in real Chromium: what works without media.
 //
-// Subscriber-role tokens only: a subscriber joins with `sub_sfus: []`, while a publisher needs at
-// least one subscriber SFU offer in `joined` (see media.test.mjs).
+// Subscriber-role tokens only (no media needed); media.test.mjs has the publishers.
 
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
@@ -61,8 +60,15 @@ describe('join with the unmodified SDK', () => {
     );
     // The SDK must not have gone anywhere but oriel (no public STUN, no telemetry script).
     assert.deepEqual(alice.externalRequests, []);
+    // A subscriber gets at most one subscriber PC (one sub_sfus entry) and no publisher PC; none
+    // may fall back to the SDK's public STUN server.
     const pcs = await alice.peerConnections();
-    assert.deepEqual(pcs, [], 'a subscriber with sub_sfus: [] has no peer connection yet');
+    assert.ok(pcs.length <= 1, `a subscriber has at most one (subscriber) peer connection: ${JSON.stringify(pcs)}`);
+    for (const pc of pcs) {
+      for (const server of pc.iceServers || []) {
+        for (const url of [].concat(server.urls)) assert.doesNotMatch(url, /google\.com/, 'no fallback STUN server');
+      }
+    }
     assert.deepEqual(alice.pageErrors, [], 'no uncaught error in the page');
 
     await alice.leave();
@@ -131,8 +137,52 @@ describe('join with the unmodified SDK', () => {
     assert.deepEqual([...alice.externalRequests, ...bob.externalRequests], []);
   });
 
-  e2e.test('live presence: an already-joined participant gets ParticipantJoined/ParticipantLeft for later arrivals', {
-    todo: 'oriel does not send participant_connected / participant_disconnected yet: alice (joined first) never learns about bob',
+  e2e.test('live presence: participants already in get ParticipantJoined / ParticipantLeft for later arrivals and departures', async () => {
+    const space = await e2e.env.createSpace();
+    const alice = await e2e.joined('alice', space.id, { role: 'subscriber', options: { displayName: 'Alice' } });
+    const bob = await e2e.joined('bob', space.id, { role: 'subscriber', options: { displayName: 'Bob' } });
+    const carol = await e2e.joined('carol', space.id); // a publisher-role token, no tracks
+
+    // Alice was first: she learns about bob and carol live (participant_connected).
+    const bobAtAlice = await alice.p.waitForEvent('ParticipantJoined', (e) => e.args[0].id === bob.id, 3000);
+    assert.equal(bobAtAlice.args[0].connectionId, bob.joined.localParticipant.connectionId);
+    assert.equal(bobAtAlice.args[0].displayName, 'Bob');
+    assert.equal(bobAtAlice.args[0].role, SUBSCRIBER);
+    assert.deepEqual(bobAtAlice.args[0].tracks, []);
+    const carolAtAlice = await alice.p.waitForEvent('ParticipantJoined', (e) => e.args[0].id === carol.id, 3000);
+    assert.equal(carolAtAlice.args[0].connectionId, carol.joined.localParticipant.connectionId);
+    assert.equal(carolAtAlice.args[0].role, 1, 'carol is a publisher');
+    // Bob was in before carol: he got alice from `joined`, carol live.
+    await bob.p.waitForEvent('ParticipantJoined', (e) => e.args[0].id === carol.id, 3000);
+    const carolJoins = (await carol.p.events()).filter((e) => e.name === 'ParticipantJoined').map((e) => e.args[0].id);
+    assert.deepEqual(carolJoins.sort(), [alice.id, bob.id].sort(), 'carol got both from joined.participants');
+
+    // Nobody hears about themselves (participant_connected about oneself makes a phantom remote).
+    for (const x of [alice, bob, carol]) {
+      const own = x.joined.localParticipant.connectionId;
+      const about = (await x.p.received('participant_connected')).filter((m) => m.value.connection_id === own);
+      assert.deepEqual(about, [], `${x.id} got participant_connected about itself`);
+      const joins = (await x.p.events()).filter((e) => e.name === 'ParticipantJoined');
+      assert.ok(joins.every((e) => e.args[0].id !== x.id), `${x.id}: ParticipantJoined about itself`);
+      assert.equal(joins.length, 2, `${x.id} sees exactly the two others: ${JSON.stringify(joins.map((e) => e.args[0].id))}`);
+    }
+
+    // Bob leaves: alice and carol get ParticipantLeft(bob), bob is gone from their lists.
+    await bob.p.leave();
+    for (const x of [alice, carol]) {
+      const left = await x.p.waitForEvent('ParticipantLeft', (e) => e.args[0].id === bob.id, 3000);
+      assert.equal(left.args[0].connectionId, bob.joined.localParticipant.connectionId);
+      assert.deepEqual((await x.p.remoteParticipants()).map((r) => r.id).filter((id) => id === bob.id), []);
+    }
+    // Carol leaves too: alice gets ParticipantLeft(carol) and stays, the space stays active.
+    await carol.p.leave();
+    await alice.p.waitForEvent('ParticipantLeft', (e) => e.args[0].id === carol.id, 3000);
+    const left = (await alice.p.events()).filter((e) => e.name === 'ParticipantLeft').map((e) => e.args[0].id);
+    assert.deepEqual(left, [bob.id, carol.id], 'one ParticipantLeft per departure, in order');
+    assert.equal((await e2e.spaceStatus(space.id)).status, 'active');
+    assert.deepEqual([...alice.p.pageErrors, ...bob.p.pageErrors, ...carol.p.pageErrors], []);
+    await alice.p.leave();
+    await eventually(() => e2e.spaceStatus(space.id), (s) => s.status === 'idle', { what: 'idle after everyone left' });
   });
 });
 

@@ -1,53 +1,26 @@
 // Media through oriel with the unmodified @mux/spaces-web@1.2.0: publishing, subscribing and
-// decoding real frames in Chromium.
-//
-// These need the SFU, which oriel does not have yet: today every `joined` carries `sub_sfus: []`,
-// so a publisher-role join() rejects inside the SDK with
-// `TypeError: Cannot read properties of undefined (reading 'sfu_id')` (setupSfu).
-// They are todo stubs by default. The bodies below are written against the harness and the
-// documented SDK behaviour; run them with E2E_MEDIA=1 (tests/e2e/run.sh tests/e2e/media.test.mjs)
-// once the SFU lands, and drop the gate when they pass.
+// decoding real frames in Chromium (fake camera and microphone), unpublishing, muting, and a
+// publisher leaving.
 
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import { useE2E, eventually } from './lib/fixture.mjs';
+import { useE2E, eventually, sleep, pid } from './lib/fixture.mjs';
 
-const RUN_MEDIA = process.env.E2E_MEDIA === '1';
 const PUBLISHER = 1; // MuxSpaces.ParticipantRole.Publisher
 const AUDIO = 1; // MuxSpaces.TrackKind
 const VIDEO = 2;
 
-const e2e = useE2E({ enabled: RUN_MEDIA });
+const e2e = useE2E();
 
-let counter = 0;
-const pid = (name) => `${name}-${process.pid}-${++counter}`;
+const publisherJoins = (name, spaceId, options) => e2e.joined(name, spaceId, { options });
+const subscriberJoins = (name, spaceId, options) => e2e.joined(name, spaceId, { role: 'subscriber', options });
 
-/** A test that needs media: a todo stub unless E2E_MEDIA=1, then a real test that must pass. */
-function mediaTest(name, reason, fn) {
-  if (!RUN_MEDIA || !fn) return e2e.test(name, { todo: reason });
-  return e2e.test(name, fn);
-}
-
-async function publisherJoins(name, spaceId, options) {
-  const p = await e2e.participant(name);
-  const id = pid(name);
-  const joined = await p.join(e2e.env.sign(spaceId, { participantId: id }), options);
-  assert.equal(joined.ok, true, `${name}: join() rejected: ${JSON.stringify(joined.error)}`);
-  return { p, id, joined };
-}
-
-async function subscriberJoins(name, spaceId) {
-  const p = await e2e.participant(name);
-  const id = pid(name);
-  const joined = await p.join(e2e.env.sign(spaceId, { participantId: id, role: 'subscriber' }));
-  assert.equal(joined.ok, true, `${name}: join() rejected: ${JSON.stringify(joined.error)}`);
-  return { p, id, joined };
-}
+/** Index of the first event named `name` matching `predicate` in `events`, or -1. */
+const indexOf = (events, name, predicate = () => true) => events.findIndex((e) => e.name === name && predicate(e));
 
 describe('media', () => {
-  mediaTest(
+  e2e.test(
     'a publisher-role token joins (joined carries a sub_sfus offer and simulcast)',
-    'needs the SFU: oriel sends sub_sfus: [] to publishers, and the SDK then rejects join() with a TypeError',
     async () => {
       const space = await e2e.env.createSpace();
       const { p, id, joined } = await publisherJoins('pub', space.id);
@@ -66,9 +39,8 @@ describe('media', () => {
     },
   );
 
-  mediaTest(
+  e2e.test(
     'camera and microphone of a publisher reach a subscriber joined before, and its video frames decode',
-    'needs the SFU: publishing (offer/answer, pending_track, add_track) and subscribing (sub_offer) are not implemented',
     async () => {
       const space = await e2e.env.createSpace();
       const sub = await subscriberJoins('viewer', space.id);
@@ -110,9 +82,8 @@ describe('media', () => {
     },
   );
 
-  mediaTest(
+  e2e.test(
     'a subscriber joining after the camera was published gets it from the joined list and decodes frames',
-    'needs the SFU: tracks in joined.participants[].tracks and a sub_sfus offer carrying them',
     async () => {
       const space = await e2e.env.createSpace();
       const pub = await publisherJoins('early', space.id);
@@ -126,9 +97,8 @@ describe('media', () => {
     },
   );
 
-  mediaTest(
+  e2e.test(
     'two publishers see each other\'s camera (each decodes the other\'s frames)',
-    'needs the SFU and live participant_connected/add_track to an already-joined publisher',
     async () => {
       const space = await e2e.env.createSpace();
       const a = await publisherJoins('a', space.id);
@@ -141,18 +111,160 @@ describe('media', () => {
     },
   );
 
-  mediaTest('unpublishing a track: the subscriber gets ParticipantTrackUnsubscribed, then ParticipantTrackUnpublished',
-    'needs the SFU: an a=inactive m-section in a publisher re-offer means unpublish; renegotiate the subscriber to inactive');
-  mediaTest('mute/unmute of a published track: ParticipantTrackMuted/Unmuted at the subscriber, never at the muter',
-    'needs the SFU (mute_track/unmute_track → track_muted/track_unmuted)');
-  mediaTest('a publisher leaving: ParticipantTrackUnsubscribed + ParticipantLeft at the subscriber; the space goes idle after the last one',
-    'needs participant_disconnected and the SFU');
-  mediaTest('custom events: publishCustomEvent reaches the others as ParticipantCustomEventPublished with a sequence number',
-    'needs custom_event relay with request_id echo');
-  mediaTest('setDisplayName: ParticipantDisplayNameChanged at the others',
-    'needs set_display_name → participant_update');
-  mediaTest('active speakers: the microphone publisher shows up in ActiveSpeakersChanged',
-    'needs audio level detection and active_speakers');
-  mediaTest('server-side drop (non-4000 close): LocalParticipantReconnecting then LocalParticipantReconnected, tracks republished, media resumes',
-    'needs reconnect_id handling and the SFU');
+  /** Sum of packetsReceived over the inbound audio streams of a page. */
+  const audioPackets = async (p) => (await p.inboundStats()).filter((s) => s.kind === 'audio').reduce((n, s) => n + (s.packetsReceived || 0), 0);
+
+  /** Publishes camera+mic on `pub` in one offer; returns {camTid, micTid}. */
+  async function publishBoth(pub) {
+    const both = await pub.p.publishCameraAndMic();
+    assert.equal(both.ok, true, `publishCameraAndMic: ${JSON.stringify(both.error)}`);
+    const camTid = both.tracks.find((t) => t.trackKind === VIDEO).tid;
+    const micTid = both.tracks.find((t) => t.trackKind === AUDIO).tid;
+    return { camTid, micTid };
+  }
+
+  /** Waits until `viewer` has media for both tracks of `pub` and decodes its video. */
+  async function receiving(viewer, pub, { camTid, micTid }) {
+    for (const tid of [camTid, micTid]) {
+      await viewer.p.waitForEvent('ParticipantTrackSubscribed', (e) => e.args[0].id === pub.id && e.args[1].tid === tid, 10_000);
+    }
+    await viewer.p.waitForFrames(pub.id, 10, 15_000);
+  }
+
+  const lastSeq = async (p) => (await p.events()).at(-1)?.seq ?? 0;
+
+  e2e.test('unpublishing a track: the subscriber gets ParticipantTrackUnsubscribed, then ParticipantTrackUnpublished; the other track keeps flowing', async () => {
+    const space = await e2e.env.createSpace();
+    const sub = await subscriberJoins('viewer', space.id);
+    const pub = await publisherJoins('pub', space.id);
+    const tids = await publishBoth(pub);
+    const { camTid, micTid } = tids;
+    await receiving(sub, pub, tids);
+
+    const mark = await lastSeq(sub.p);
+    const done = await pub.p.unpublish([camTid]);
+    assert.equal(done.ok, true, JSON.stringify(done));
+    // The publisher's own event is local and immediate.
+    await pub.p.waitForEvent('ParticipantTrackUnpublished', (e) => e.args[0].local === true && e.args[1].tid === camTid, 2000);
+
+    await sub.p.waitForEvent('ParticipantTrackUnpublished', (e) => e.args[0].id === pub.id && e.args[1].tid === camTid, 10_000);
+    const events = await sub.p.events(mark);
+    const about = (tid) => (e) => e.args[1]?.tid === tid;
+    const unsub = indexOf(events, 'ParticipantTrackUnsubscribed', about(camTid));
+    const unpub = indexOf(events, 'ParticipantTrackUnpublished', about(camTid));
+    assert.ok(unsub >= 0, `no ParticipantTrackUnsubscribed for the camera: ${JSON.stringify(events.map((e) => e.name))}`);
+    assert.ok(unsub < unpub, `ParticipantTrackUnsubscribed (#${unsub}) must come before ParticipantTrackUnpublished (#${unpub})`);
+    assert.equal(events.filter((e) => e.name === 'ParticipantTrackUnsubscribed').length, 1, 'only the camera was unsubscribed');
+    assert.equal(events.filter((e) => e.name === 'ParticipantTrackUnpublished').length, 1, 'only the camera was unpublished');
+    assert.deepEqual(events.filter(about(micTid)), [], 'nothing happened to the microphone');
+    assert.deepEqual(events.filter((e) => e.name === 'ParticipantLeft'), [], 'the publisher is still in');
+    // On the wire: remove_track about the camera.
+    const removed = await sub.p.received('remove_track');
+    assert.deepEqual(removed.map((m) => m.value.track.tid), [camTid]);
+    assert.equal(removed[0].value.connection_id, pub.joined.localParticipant.connectionId);
+
+    // The remote participant keeps only its microphone, whose audio keeps arriving.
+    const remote = (await sub.p.remoteParticipants()).find((r) => r.id === pub.id);
+    assert.deepEqual(remote.tracks.map((t) => t.tid), [micTid]);
+    const before = await audioPackets(sub.p);
+    await eventually(() => audioPackets(sub.p), (n) => n > before + 20, { timeoutMs: 5000, what: 'audio still flowing after the camera was unpublished' });
+
+    // The server forgot the camera: a newcomer's joined list has the microphone only.
+    const raw = await e2e.raw(e2e.env.sign(space.id, { participantId: pid('late-raw'), role: 'subscriber' }));
+    const listed = raw.joined.participants.find((x) => x.participant_id === pub.id);
+    assert.deepEqual(listed.tracks.map((t) => t.tid), [micTid]);
+    assert.deepEqual([...sub.p.pageErrors, ...pub.p.pageErrors], []);
+  });
+
+  e2e.test('mute/unmute: the others get ParticipantTrackMuted/Unmuted with the right track; the muter gets nothing about itself', async () => {
+    const space = await e2e.env.createSpace();
+    const sub = await subscriberJoins('viewer', space.id);
+    const other = await publisherJoins('other', space.id);
+    const pub = await publisherJoins('muter', space.id);
+    const tids = await publishBoth(pub);
+    const { camTid, micTid } = tids;
+    await receiving(sub, pub, tids);
+    await receiving(other, pub, tids);
+    const marks = { sub: await lastSeq(sub.p), other: await lastSeq(other.p) };
+
+    const steps = [
+      ['mute', micTid, 'ParticipantTrackMuted', true],
+      ['mute', camTid, 'ParticipantTrackMuted', true],
+      ['unmute', micTid, 'ParticipantTrackUnmuted', false],
+    ];
+    for (const [action, tid, eventName, muted] of steps) {
+      const r = await pub.p[action](tid);
+      assert.equal(r.ok, true, JSON.stringify(r));
+      assert.equal(r.muted, muted);
+      for (const [name, viewer] of [['sub', sub], ['other', other]]) {
+        const hit = await viewer.p.waitForEvent(eventName, (e) => e.seq > marks[name] && e.args[1].tid === tid, 5000);
+        assert.equal(hit.args[0].id, pub.id, `${eventName} names the muter`);
+        assert.equal(hit.args[1].muted, muted, `the track's muted flag after ${eventName}`);
+        marks[name] = hit.seq;
+      }
+    }
+    for (const viewer of [sub, other]) {
+      const seen = (await viewer.p.events())
+        .filter((e) => e.name === 'ParticipantTrackMuted' || e.name === 'ParticipantTrackUnmuted')
+        .map((e) => [e.name, e.args[1].tid]);
+      assert.deepEqual(seen, [
+        ['ParticipantTrackMuted', micTid],
+        ['ParticipantTrackMuted', camTid],
+        ['ParticipantTrackUnmuted', micTid],
+      ]);
+      const remote = (await viewer.p.remoteParticipants()).find((r) => r.id === pub.id);
+      assert.deepEqual(Object.fromEntries(remote.tracks.map((t) => [t.tid, t.muted])), { [camTid]: true, [micTid]: false });
+    }
+
+    // The muter sent mute_track/unmute_track and got no track_muted/track_unmuted back.
+    await sleep(300);
+    const sent = (await pub.p.signalFrames()).filter((f) => f.dir === 'out' && (f.data.mute_track || f.data.unmute_track));
+    assert.deepEqual(sent.map((f) => f.data), [{ mute_track: micTid }, { mute_track: camTid }, { unmute_track: micTid }]);
+    assert.deepEqual([...(await pub.p.received('track_muted')), ...(await pub.p.received('track_unmuted'))], []);
+    const own = (await pub.p.events()).filter((e) => /Muted|Unmuted/.test(e.name));
+    assert.deepEqual(own, [], 'no Space event about its own mute');
+    assert.deepEqual([...sub.p.pageErrors, ...other.p.pageErrors, ...pub.p.pageErrors], []);
+
+    // The server keeps the state: a newcomer sees the camera muted, the microphone not.
+    const raw = await e2e.raw(e2e.env.sign(space.id, { participantId: pid('late-raw'), role: 'subscriber' }));
+    const listed = raw.joined.participants.find((x) => x.participant_id === pub.id);
+    assert.deepEqual(Object.fromEntries(listed.tracks.map((t) => [t.tid, t.muted])), { [camTid]: true, [micTid]: false });
+  });
+
+  e2e.test('a publisher leaving: ParticipantTrackUnsubscribed + ParticipantLeft at the subscriber; REST shows the space idle after the last one', async () => {
+    const space = await e2e.env.createSpace();
+    const sub = await subscriberJoins('viewer', space.id);
+    const pub = await publisherJoins('leaver', space.id);
+    const tids = await publishBoth(pub);
+    const { camTid, micTid } = tids;
+    await receiving(sub, pub, tids);
+    const active = await e2e.spaceStatus(space.id);
+    assert.equal(active.status, 'active');
+    assert.equal(active.active_session_id, sub.joined.sessionId);
+
+    const mark = await lastSeq(sub.p);
+    await pub.p.leave();
+    await sub.p.waitForEvent('ParticipantLeft', (e) => e.args[0].id === pub.id, 5000);
+    const events = await sub.p.events(mark);
+    const left = indexOf(events, 'ParticipantLeft', (e) => e.args[0].id === pub.id);
+    for (const tid of [camTid, micTid]) {
+      const unsub = indexOf(events, 'ParticipantTrackUnsubscribed', (e) => e.args[0].id === pub.id && e.args[1].tid === tid);
+      assert.ok(unsub >= 0 && unsub < left, `ParticipantTrackUnsubscribed(${tid}) before ParticipantLeft: ${JSON.stringify(events.map((e) => e.name))}`);
+    }
+    assert.equal(events[left].args[0].connectionId, pub.joined.localParticipant.connectionId);
+    assert.deepEqual(await sub.p.remoteParticipants(), []);
+    const wire = await sub.p.received('participant_disconnected');
+    assert.deepEqual(wire.map((m) => m.value), [{ connection_id: pub.joined.localParticipant.connectionId }]);
+
+    // The subscriber is still in: active, same session.
+    const still = await e2e.spaceStatus(space.id);
+    assert.deepEqual(still, active);
+    assert.deepEqual([...sub.p.pageErrors, ...pub.p.pageErrors], []);
+
+    // The last one closes its tab (no leave()): the space turns idle.
+    await sub.p.close();
+    const { ms } = await eventually(() => e2e.spaceStatus(space.id), (s) => s.status === 'idle', { timeoutMs: 5000, what: 'idle after the last one left' });
+    const idle = await e2e.spaceStatus(space.id);
+    assert.ok(!idle.active_session_id, `no active_session_id once idle: ${JSON.stringify(idle)} (after ${ms} ms)`);
+  });
 });

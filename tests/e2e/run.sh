@@ -5,9 +5,10 @@
 #   tests/e2e/run.sh tests/e2e/join.test.mjs
 #
 # Environment: ORIEL_BIN (default target/release/oriel; build it first), E2E_KEEP=1 keeps the
-# server data dirs and logs (always kept after a failure), E2E_MEDIA=1 to run the
-# media tests that are still todo stubs, E2E_RUST_LOG (server log filter, default info),
-# E2E_CHROMIUM (default /usr/bin/chromium).
+# server data dirs and logs (always kept after a failure), E2E_RUST_LOG (server log filter,
+# default info), E2E_CHROMIUM (default /usr/bin/chromium).
+#
+# Each file starts its own oriel and its own Chromium (at most 4 participant pages at once).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

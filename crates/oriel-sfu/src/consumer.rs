@@ -29,6 +29,9 @@ pub(crate) struct Consumer {
     seq_base: Option<u64>,
     /// Publisher payload type to subscriber payload type, learnt on first use.
     payload_type: Option<(Pt, Option<Pt>)>,
+    /// The subscriber answered the offer carrying this consumer: its send stream exists.
+    negotiated: bool,
+    pub(crate) packets_forwarded: u64,
 }
 
 impl Consumer {
@@ -45,6 +48,8 @@ impl Consumer {
             selector: LayerSelector::default(),
             seq_base: None,
             payload_type: None,
+            negotiated: false,
+            packets_forwarded: 0,
         }
     }
 
@@ -82,6 +87,14 @@ impl Consumer {
     ) -> bool {
         if !self.open {
             return false;
+        }
+        // Before the answer there is nowhere to send: the rewriter must not open its stream
+        // on a keyframe that would be dropped, or the subscriber starts on a delta frame.
+        if !self.negotiated {
+            if rtc.direct_api().stream_tx_by_mid(self.mid, None).is_none() {
+                return false;
+            }
+            self.negotiated = true;
         }
         let source = SourcePacket {
             layer,
@@ -136,6 +149,7 @@ impl Consumer {
             return false;
         };
         stream.write_rtp(write);
+        self.packets_forwarded += 1;
         true
     }
 
@@ -153,6 +167,11 @@ impl Consumer {
             builder = builder.tl0_pic_idx(tl0);
         }
         builder.build().ok()
+    }
+
+    /// The layer being forwarded now, if any.
+    pub(crate) fn current_layer(&self) -> Option<u8> {
+        self.rewriter.current_layer()
     }
 
     /// Picks the layer that fits `budget_bps` given what each layer measures; returns it when

@@ -26,4 +26,4 @@ mod subscriber;
 pub use config::SpaceConfig;
 pub use ids::ConnectionKey;
 pub use output::Output;
-pub use space::{JoinRequest, Space};
+pub use space::{ConnectionStats, ConsumerStats, JoinRequest, Space};

@@ -9,7 +9,7 @@ use oriel_proto::{
     ServerMessage, SignalError, SubSfu, SubscriptionRequest, Track, TrackKind,
     MAX_CUSTOM_EVENT_BYTES, MAX_DISPLAY_NAME_CHARS,
 };
-use str0m::bwe::BweKind;
+use str0m::bwe::{Bitrate, BweKind};
 use str0m::media::{Direction, KeyframeRequestKind, MediaAdded, MediaKind};
 use str0m::rtp::RtpPacket;
 use str0m::{Candidate, Event};
@@ -25,9 +25,30 @@ use crate::ConnectionKey;
 
 /// How often the list of active speakers may change.
 const SPEAKER_INTERVAL: Duration = Duration::from_millis(200);
+/// What an Opus track takes of a subscriber's bandwidth, at most.
+const AUDIO_BPS: u64 = 64_000;
 /// How often every subscriber's simulcast layers are reconsidered, beside bandwidth updates:
 /// moving up needs the estimate to hold for a while, which only repeated looks can tell.
 const LAYER_CHECK_INTERVAL: Duration = Duration::from_millis(500);
+
+/// What one connection receives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionStats {
+    /// The bandwidth estimate towards it, bits per second.
+    pub egress_estimate_bps: u64,
+    pub consumers: Vec<ConsumerStats>,
+}
+
+/// One track forwarded to a connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerStats {
+    pub tid: String,
+    /// Simulcast layer forwarded now (0 lowest), if any yet.
+    pub current_layer: Option<u8>,
+    /// The layer it forwards or switches to at the next keyframe.
+    pub wanted_layer: u8,
+    pub packets_forwarded: u64,
+}
 
 /// An admitted connection, as the signaling layer hands it over.
 #[derive(Clone, Debug)]
@@ -45,8 +66,9 @@ pub struct JoinRequest {
 pub struct Space {
     config: SpaceConfig,
     connections: BTreeMap<ConnectionKey, Connection>,
-    publishers: HashMap<ConnectionKey, PublisherPc>,
-    subscribers: HashMap<ConnectionKey, SubscriberPc>,
+    // Ordered maps: the same inputs give the same outputs, which simulation tests replay.
+    publishers: BTreeMap<ConnectionKey, PublisherPc>,
+    subscribers: BTreeMap<ConnectionKey, SubscriberPc>,
     producers: BTreeMap<ProducerId, Producer>,
     next_producer: u64,
     custom_event_sequence: u64,
@@ -66,8 +88,8 @@ impl Space {
         Self {
             config,
             connections: BTreeMap::new(),
-            publishers: HashMap::new(),
-            subscribers: HashMap::new(),
+            publishers: BTreeMap::new(),
+            subscribers: BTreeMap::new(),
             producers: BTreeMap::new(),
             next_producer: 1,
             custom_event_sequence: 0,
@@ -79,6 +101,29 @@ impl Space {
             dirty: Vec::new(),
             outputs: VecDeque::new(),
         }
+    }
+
+    /// What a connection receives: for tests, metrics and the dashboard.
+    pub fn connection_stats(&self, key: ConnectionKey) -> Option<ConnectionStats> {
+        let subscriber = self.subscribers.get(&key)?;
+        let consumers = subscriber
+            .consumers
+            .iter()
+            .filter(|c| c.is_open())
+            .filter_map(|c| {
+                let producer = self.producers.get(&c.producer)?;
+                Some(ConsumerStats {
+                    tid: producer.track.tid.clone(),
+                    current_layer: c.current_layer(),
+                    wanted_layer: c.wanted_layer(),
+                    packets_forwarded: c.packets_forwarded,
+                })
+            })
+            .collect();
+        Some(ConnectionStats {
+            egress_estimate_bps: subscriber.egress_estimate_bps,
+            consumers,
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -139,6 +184,17 @@ impl Space {
 
     pub fn join(&mut self, now: Instant, request: JoinRequest) {
         let key = request.connection;
+        // A reconnection that took over this participant id: its old connection goes first, so
+        // that the others hear "left" before "joined", as for any reconnection.
+        let replaced: Vec<ConnectionKey> = self
+            .connections
+            .values()
+            .filter(|c| c.participant_id == request.participant_id && c.key != key)
+            .map(|c| c.key)
+            .collect();
+        for old in replaced {
+            self.leave(now, old);
+        }
         let subscription_mode = match request.managed_subscriptions {
             0 => SubscriptionMode::Manual,
             n => SubscriptionMode::Automatic(usize::from(n.min(20))),
@@ -1183,8 +1239,22 @@ impl Space {
         let audios = open(MediaKind::Audio).count() as u64;
         let budget = subscriber
             .egress_estimate_bps
-            .saturating_sub(audios * 64_000)
+            .saturating_sub(audios * AUDIO_BPS)
             / videos;
+        // Ask the estimator to probe towards the top layer of every video. No padding floor:
+        // padding on a link already at capacity only causes loss.
+        let videos_open = subscriber
+            .consumers
+            .iter()
+            .filter(|c| c.is_open() && c.kind == MediaKind::Video)
+            .count() as u64;
+        let desired =
+            audios * AUDIO_BPS + videos_open * u64::from(LAYERS[LAYER_COUNT - 1].max_bitrate);
+        subscriber
+            .peer
+            .rtc
+            .bwe()
+            .set_bitrate(Bitrate::bps(0), Bitrate::bps(desired));
         let mut keyframes = Vec::new();
         for consumer in subscriber
             .consumers

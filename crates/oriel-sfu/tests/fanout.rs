@@ -39,7 +39,11 @@ fn one_publisher_three_subscribers_on_clean_links() {
             assert_eq!(tracks.len(), 1, "{name}: one {kind:?} consumer");
             let track = tracks[0];
             // The SDK finds the publisher's track by the MediaStream id.
-            let suffix = if kind == MediaKind::Audio { "mic" } else { "cam" };
+            let suffix = if kind == MediaKind::Audio {
+                "mic"
+            } else {
+                "cam"
+            };
             assert_eq!(track.stream_id, format!("alice-{suffix}"));
 
             // Media flows for (nearly) the whole run: 50 audio packets or 30 frames a second.
@@ -64,11 +68,18 @@ fn one_publisher_three_subscribers_on_clean_links() {
             let ssrc = track.packets[0].ssrc;
             assert!(client.wire.seq_jumps(ssrc).is_empty(), "{name} {kind:?}");
             assert_eq!(client.wire.duplicate_seqs(ssrc), 0, "{name} {kind:?}");
-            assert_eq!(client.wire.timestamp_regressions(ssrc), 0, "{name} {kind:?}");
+            assert_eq!(
+                client.wire.timestamp_regressions(ssrc),
+                0,
+                "{name} {kind:?}"
+            );
 
             if kind == MediaKind::Audio {
                 // The audio level travels on (the SDK's own speaker detection reads it).
-                assert!(track.packets.iter().all(|p| p.audio_level.is_some()), "{name}");
+                assert!(
+                    track.packets.iter().all(|p| p.audio_level.is_some()),
+                    "{name}"
+                );
             } else {
                 assert!(track.decodable, "{name}: no video keyframe ever arrived");
             }
@@ -82,13 +93,9 @@ fn one_publisher_three_subscribers_on_clean_links() {
 /// frames before it.
 ///
 /// Here the camera's first keyframe reaches the SFU after the consumer was put in a
-/// `sub_offer` but before the subscriber's `sub_answer` came back. `Consumer::forward` runs
-/// the `StreamRewriter` first, which opens its epoch on that keyframe, and only then finds
-/// no negotiated `StreamTx` and drops the packet; the next (delta) frames are then forwarded
-/// as the start of the stream, and no keyframe is requested for this consumer.
+/// `sub_offer` but before the subscriber's `sub_answer` came back. The consumer must not start
+/// its stream on a keyframe it cannot send yet: the subscriber's first packet is a keyframe.
 #[test]
-#[ignore = "SFU bug: a keyframe that arrives while the subscriber's answer is in flight is \
-            consumed by the rewriter but never sent; the stream then starts with delta frames"]
 fn subscriber_video_starts_with_a_keyframe() {
     let sim = fanout(1);
     for client in &sim.clients[1..] {
@@ -97,10 +104,7 @@ fn subscriber_video_starts_with_a_keyframe() {
         assert!(
             first.keyframe,
             "{}: video starts with {:?} (probe {:?}); the subscriber had to send {} PLI(s)",
-            client.config.name,
-            first,
-            track.packets[0].probe,
-            track.plis
+            client.config.name, first, track.packets[0].probe, track.plis
         );
     }
 }

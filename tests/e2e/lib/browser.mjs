@@ -45,6 +45,7 @@ const FILES = {
   '/': { file: path.join(PAGE_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
   '/index.html': { file: path.join(PAGE_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
   '/pc-tap.js': { file: path.join(PAGE_DIR, 'pc-tap.js'), type: 'text/javascript; charset=utf-8' },
+  '/ws-tap.js': { file: path.join(PAGE_DIR, 'ws-tap.js'), type: 'text/javascript; charset=utf-8' },
   '/harness.js': { file: path.join(PAGE_DIR, 'harness.js'), type: 'text/javascript; charset=utf-8' },
   '/mux-spaces.js': { file: SDK_BUNDLE, type: 'text/javascript; charset=utf-8' },
 };
@@ -68,7 +69,8 @@ function startStaticServer() {
   });
 }
 
-export async function launchBrowser() {
+/** `extraArgs`: more Chromium flags (e.g. `--use-file-for-fake-audio-capture=FILE`). */
+export async function launchBrowser({ extraArgs = [] } = {}) {
   const statics = await startStaticServer();
   const pageUrl = `http://127.0.0.1:${statics.address().port}/`;
   // playwright-core refuses `--user-data-dir` in args: launch() itself creates a fresh temporary
@@ -76,7 +78,7 @@ export async function launchBrowser() {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_FLAGS,
+    args: [...CHROMIUM_FLAGS, ...extraArgs],
     timeout: 30_000,
   });
   return new E2EBrowser(browser, statics, pageUrl);

@@ -9,11 +9,17 @@
 import { after, afterEach, before, test } from 'node:test';
 import { startServer, sleep } from './server.mjs';
 import { launchBrowser } from './browser.mjs';
+import { RawSignal } from './raw-signal.mjs';
 
-export { sleep };
+export { sleep, RawSignal };
+
+let counter = 0;
+/** A participant_id unique within the run, readable in the server log. */
+export const pid = (name) => `${name}-${process.pid}-${++counter}`;
 
 /** `enabled: false` registers no hooks (a file of todo stubs starts no server and no browser). */
-export function useE2E({ environment = 'e2e', enabled = true } = {}) {
+/** `browserArgs`: more Chromium flags for this file's browser. */
+export function useE2E({ environment = 'e2e', enabled = true, browserArgs = [] } = {}) {
   const e2e = {
     server: null,
     env: null,
@@ -21,6 +27,31 @@ export function useE2E({ environment = 'e2e', enabled = true } = {}) {
     /** A new participant page aimed at this file's server. */
     participant(name) {
       return e2e.browser.participant(name, e2e.server.backendUrl);
+    },
+    /**
+     * A participant page that has joined `spaceId` with a fresh participant_id. `role`:
+     * 'publisher' (default) or 'subscriber'; `options` go to `new Space(jwt, options)`.
+     * Resolves with {p, id, joined, jwt}; throws if join() did not resolve.
+     */
+    async joined(name, spaceId, { role, options, participantId } = {}) {
+      const p = await e2e.participant(name);
+      const id = participantId || pid(name);
+      const jwt = e2e.env.sign(spaceId, { participantId: id, ...(role === 'subscriber' ? { role } : {}) });
+      const joined = await p.join(jwt, options);
+      if (!joined.ok) throw new Error(`${name}: join() did not resolve: ${JSON.stringify(joined)}`);
+      return { p, id, joined, jwt };
+    },
+    rawSockets: [],
+    /** A raw `ws` signaling client (lib/raw-signal.mjs) with `jwt`; closed after the test. */
+    async raw(jwt, options) {
+      const raw = await RawSignal.open(e2e.server.backendUrl, jwt, options);
+      e2e.rawSockets.push(raw);
+      return raw;
+    },
+    /** {status, active_session_id} of a space through the REST API. */
+    async spaceStatus(spaceId) {
+      const space = await e2e.env.getSpace(spaceId);
+      return { status: space.status, active_session_id: space.active_session_id };
     },
     /** node:test's test(), with a failure report. */
     test(name, options, fn) {
@@ -30,7 +61,8 @@ export function useE2E({ environment = 'e2e', enabled = true } = {}) {
         try {
           await fn(t);
         } catch (error) {
-          await e2e.report(name);
+          // A todo test is expected to fail: no report, and the run does not count as failed.
+          if (!options.todo) await e2e.report(name);
           throw error;
         }
       });
@@ -42,6 +74,7 @@ export function useE2E({ environment = 'e2e', enabled = true } = {}) {
       if (e2e.browser) {
         for (const p of e2e.browser.participants) parts.push(await p.report());
       }
+      for (const [i, raw] of e2e.rawSockets.entries()) parts.push(`----- raw socket ${i} (${raw.connectionId}) close ${JSON.stringify(raw.closeInfo)} -----\n${raw.describe(30)}`);
       if (e2e.server) parts.push(e2e.server.logTail(80));
       process.stderr.write(`${parts.join('\n')}\n===== end of report =====\n`);
     },
@@ -51,9 +84,12 @@ export function useE2E({ environment = 'e2e', enabled = true } = {}) {
   before(async () => {
     e2e.server = await startServer();
     e2e.env = await e2e.server.environment(environment);
-    e2e.browser = await launchBrowser();
+    e2e.browser = await launchBrowser({ extraArgs: browserArgs });
   });
   afterEach(async () => {
+    const raws = e2e.rawSockets;
+    e2e.rawSockets = [];
+    await Promise.all(raws.map((r) => r.close().catch(() => {})));
     await e2e.browser?.closeParticipants();
   });
   after(async () => {

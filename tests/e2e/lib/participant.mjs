@@ -95,6 +95,82 @@ export class Participant {
     }
   }
 
+  /** window.oriel[method](...args) in the page. */
+  call(method, ...args) {
+    return this.page.evaluate(([method, args]) => window.oriel[method](...args), [method, args]);
+  }
+
+  /** The fake camera and microphone in one getUserMedia + one publishTracks (one offer). */
+  publishCameraAndMic(timeoutMs = 15_000) {
+    return this.call('publishCameraAndMic', timeoutMs);
+  }
+
+  unpublish(tids) {
+    return this.call('unpublish', tids);
+  }
+
+  mute(tid) {
+    return this.call('mute', tid, true);
+  }
+
+  unmute(tid) {
+    return this.call('mute', tid, false);
+  }
+
+  /** publishCustomEvent → {ok, value, ms} | {ok:false, error}. */
+  customEvent(payload, timeoutMs = 10_000) {
+    return this.call('customEvent', payload, timeoutMs);
+  }
+
+  setDisplayName(name, timeoutMs = 10_000) {
+    return this.call('setDisplayName', name, timeoutMs);
+  }
+
+  /** remoteParticipant.subscribe() (MANUAL mode) of `participantId`. */
+  subscribe(participantId, timeoutMs = 10_000) {
+    return this.call('subscribe', participantId, true, timeoutMs);
+  }
+
+  unsubscribe(participantId, timeoutMs = 10_000) {
+    return this.call('subscribe', participantId, false, timeoutMs);
+  }
+
+  /** Signaling frames both ways (lib/page/ws-tap.js), SDP cut short. */
+  signalFrames(since = 0) {
+    return this.call('signalFrames', { since });
+  }
+
+  /** Incoming frames whose message key is `key` (e.g. 'track_muted'), as {seq, t, socket, value, request_id}. */
+  async received(key) {
+    const frames = await this.signalFrames();
+    return frames
+      .filter((f) => f.dir === 'in' && f.data && typeof f.data === 'object' && key in f.data)
+      .map((f) => ({ seq: f.seq, t: f.t, socket: f.socket, value: f.data[key], request_id: f.data.request_id }));
+  }
+
+  sockets() {
+    return this.call('sockets');
+  }
+
+  /** Closes the SDK's signaling socket from inside the page (code 1000 by default). */
+  dropSignalSocket(code = 1000, reason = 'e2e drop') {
+    return this.call('dropSignalSocket', code, reason);
+  }
+
+  audioLevels() {
+    return this.call('audioLevels');
+  }
+
+  /** The published microphone's levels as oriel's detector would smooth them (harness.js). */
+  micLevels(tid, ms = 3000) {
+    return this.call('micLevels', tid, ms);
+  }
+
+  /** A real offer SDP made by a PC outside the SDK: {sdp, mids}. */
+  makeOffer() {
+    return this.call('makeOffer');
+  }
+
   inboundStats() {
     return this.page.evaluate(() => window.oriel.inboundStats());
   }

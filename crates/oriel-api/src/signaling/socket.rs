@@ -25,6 +25,9 @@ use crate::state::AppState;
 const CLOSE_AFTER_ERROR: u16 = 4000;
 /// "Going away" (RFC 6455): the node shuts down; the SDK reconnects elsewhere or later.
 const CLOSE_GOING_AWAY: u16 = 1001;
+/// RFC 6455 close codes for a broken or oversized frame.
+const CLOSE_PROTOCOL_ERROR: u16 = 1002;
+const CLOSE_TOO_BIG: u16 = 1009;
 /// Largest frame accepted from a client; signaling messages are small, SDP a few KiB.
 const MAX_FRAME_BYTES: usize = 256 * 1024;
 /// `managed_subscriptions` when the URL has none: the SDK's default.
@@ -191,7 +194,18 @@ async fn relay(
     loop {
         tokio::select! {
             frame = socket.recv() => {
-                let Some(Ok(frame)) = frame else { return };
+                let frame = match frame {
+                    Some(Ok(frame)) => frame,
+                    Some(Err(error)) => {
+                        // Oversized frames are the common case: say so with 1009, as RFC 6455 asks.
+                        let too_big = error.to_string().contains("too long");
+                        let (code, reason) = if too_big { (CLOSE_TOO_BIG, "message too big") } else { (CLOSE_PROTOCOL_ERROR, "protocol error") };
+                        tracing::debug!(%error, "signaling socket failed");
+                        let _ = close_with(socket, code, reason).await;
+                        return;
+                    }
+                    None => return,
+                };
                 last_heard = Instant::now();
                 if last_heard.duration_since(window_start) >= Duration::from_secs(1) {
                     window_start = last_heard;
@@ -225,7 +239,11 @@ async fn relay(
                         });
                         if send(socket, &reply).await.is_err() { return; }
                     }
-                    Message::Close(_) => return,
+                    Message::Close(_) => {
+                        // Flushes the close reply tungstenite queued, completing the handshake.
+                        let _ = futures_util::SinkExt::close(socket).await;
+                        return;
+                    }
                     Message::Ping(_) | Message::Pong(_) => {}
                 }
             }

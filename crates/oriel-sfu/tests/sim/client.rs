@@ -78,6 +78,13 @@ impl ClientConfig {
         self
     }
 
+    /// Joins as a publisher but publishes nothing by itself (the test drives its signaling).
+    pub fn no_media(mut self) -> Self {
+        self.publish_audio = false;
+        self.publish_video = None;
+        self
+    }
+
     pub fn downlink(mut self, link: LinkConfig) -> Self {
         self.downlink = link;
         self
@@ -184,6 +191,8 @@ pub struct Client {
     pub downlink: Link,
     /// JSON frames for the server, taken by the simulation.
     pub outbox: Vec<String>,
+    /// The SDP of every publisher offer sent, in order.
+    pub sent_offers: Vec<String>,
     /// Every server message received, in order.
     pub signals: Vec<(Instant, ServerMessage)>,
     /// Consumers of the subscriber PC, by mid.
@@ -218,6 +227,7 @@ impl Client {
             downlink: Link::new(config.downlink, rng.fork(2)),
             outbox: Vec::new(),
             signals: Vec::new(),
+            sent_offers: Vec::new(),
             tracks: BTreeMap::new(),
             wire: WireLog::default(),
             sent: WireLog::default(),
@@ -519,8 +529,7 @@ impl Client {
         for frame in pending {
             self.outbox.push(frame.to_string());
         }
-        self.outbox
-            .push(json!({ "offer": offer.to_sdp_string() }).to_string());
+        self.send_offer(offer.to_sdp_string());
         // The SDK reuses the first sub SFU's id for the publisher PC.
         let sfu_id = self.sfu_id.clone().unwrap_or_default();
         self.outbox.push(pc.candidate_frame(2, &sfu_id));
@@ -542,9 +551,13 @@ impl Client {
             return self.errors.push("unpublish produced no offer".into());
         };
         self.pending_publisher_offer = Some(pending);
-        self.outbox
-            .push(json!({ "offer": offer.to_sdp_string() }).to_string());
+        self.send_offer(offer.to_sdp_string());
         self.drain(now);
+    }
+
+    fn send_offer(&mut self, sdp: String) {
+        self.outbox.push(json!({ "offer": sdp }).to_string());
+        self.sent_offers.push(sdp);
     }
 
     fn apply_answer(&mut self, now: Instant, sdp: &str) {

@@ -327,10 +327,12 @@ impl MediaSource {
             count: 1,
         }
         .write(&mut payload);
-        let mut ext = ExtensionValues::default();
-        // Loud enough to count as speech, a little different per source.
-        ext.audio_level = Some(-(20 + i8::try_from(self.source % 20).unwrap_or(0)));
-        ext.voice_activity = Some(true);
+        let ext = ExtensionValues {
+            // Loud enough to count as speech, a little different per source.
+            audio_level: Some(-(20 + i8::try_from(self.source % 20).unwrap_or(0))),
+            voice_activity: Some(true),
+            ..Default::default()
+        };
         let ts = audio
             .ts_base
             .wrapping_add((frame as u32).wrapping_mul(AUDIO_CLOCK / 50));

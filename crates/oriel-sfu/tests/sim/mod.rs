@@ -4,7 +4,11 @@
 //! every component sans-IO, and [`Sim::step`] jumps straight to the earliest moment anything
 //! has to happen (a `poll_timeout` of the space or of a client `Rtc`, a media frame, a
 //! datagram or a signaling message arriving). Nothing sleeps and nothing reads the clock
-//! except [`Sim::new`], once, for a base `Instant`. All randomness comes from one seed.
+//! except [`Sim::new`], once, for a base `Instant`. The harness's randomness (loss, media
+//! bases, garbage) and str0m's (SSRCs, ICE credentials, pacer jitter) come from the seed.
+//! What does not: DTLS/SRTP key material, sctp-proto's `rand`, and the iteration order of the
+//! space's `HashMap`s, which can reorder outputs of one instant between runs. Scenarios
+//! therefore assert properties, never exact packet counts.
 //!
 //! Topology: the SFU's media socket is 10.0.0.1:5000; client N is 10.0.0.(N+2), its
 //! subscriber PC on port 6000 and its publisher PC on 6001. Each client has an uplink and a
@@ -72,6 +76,9 @@ pub struct Sim {
 impl Sim {
     pub fn new(seed: u64) -> Self {
         init_log();
+        // str0m draws SSRCs, ICE credentials and pacer jitter from fastrand's thread-local
+        // generator; each test runs on its own thread, so this makes them replay too.
+        fastrand::seed(seed);
         let sfu_addr = SocketAddr::from(SFU_ADDR);
         let now = Instant::now();
         Self {
@@ -320,6 +327,7 @@ impl Sim {
 
     fn drain_space(&mut self) {
         let now = self.now;
+        let mut closed = Vec::new();
         while let Some(output) = self.space.poll_output() {
             match output {
                 Output::Transmit {
@@ -355,11 +363,17 @@ impl Sim {
                     message,
                 } => {
                     self.signal(connection, message);
-                    if let Some(client) = self.clients.iter_mut().find(|c| c.key == connection) {
-                        client.state = ClientState::Closed;
-                    }
+                    closed.push(connection);
                 }
             }
+        }
+        // The shell closes the WebSocket, whose end makes it leave the space.
+        for key in closed {
+            if let Some(client) = self.clients.iter_mut().find(|c| c.key == key) {
+                client.state = ClientState::Closed;
+            }
+            self.space.leave(now, key);
+            self.drain_space();
         }
     }
 

@@ -182,6 +182,8 @@ pub struct WirePacket {
     pub seq: u16,
     pub timestamp: u32,
     pub payload_type: u8,
+    /// The whole datagram (SRTP), in bytes.
+    pub len: usize,
 }
 
 /// The SFU's RTP output towards one client, per SSRC, in send order.
@@ -207,6 +209,7 @@ impl WireLog {
             seq: u16::from_be_bytes([header[2], header[3]]),
             timestamp: u32::from_be_bytes([header[4], header[5], header[6], header[7]]),
             payload_type: header[1] & 0x7f,
+            len: datagram.len(),
         });
     }
 
@@ -231,6 +234,27 @@ impl WireLog {
         };
         let mut seen = std::collections::HashSet::new();
         packets.iter().filter(|p| !seen.insert(p.seq)).count()
+    }
+
+    /// Bits per second the SFU sent in `[from, to)`, over all SSRCs: `(media, other)` where
+    /// media is the SSRCs in `media` and other is everything else (RTX, padding, probes).
+    pub fn bitrates(&self, media: &[u32], from: Instant, to: Instant) -> (u64, u64) {
+        let secs = (to - from).as_secs_f64().max(1e-9);
+        let (mut media_bytes, mut other_bytes) = (0usize, 0usize);
+        for (ssrc, packets) in &self.by_ssrc {
+            let bytes: usize = packets
+                .iter()
+                .filter(|p| p.at >= from && p.at < to)
+                .map(|p| p.len)
+                .sum();
+            if media.contains(ssrc) {
+                media_bytes += bytes;
+            } else {
+                other_bytes += bytes;
+            }
+        }
+        let bps = |bytes: usize| (bytes as f64 * 8.0 / secs) as u64;
+        (bps(media_bytes), bps(other_bytes))
     }
 
     /// Timestamps that went backwards from one packet to the next the SFU sent on `ssrc`.

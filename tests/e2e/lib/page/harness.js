@@ -9,14 +9,26 @@
 // window.oriel.inboundStats()                 → every inbound-rtp of every peer connection
 // window.oriel.peerConnections()              → state of every RTCPeerConnection the page made
 // window.oriel.leave()
+// and more below: publishCameraAndMic, unpublish, mute/unmute, customEvent, setDisplayName,
+// subscribe/unsubscribe (MANUAL mode), signalFrames/sockets/dropSignalSocket (lib/page/ws-tap.js),
+// audioLevels, makeOffer.
 (() => {
   'use strict';
   const started = performance.now();
   const log = [];
   let seq = 0;
   let space = null;
-  /** RemoteParticipant objects by participant id, from ParticipantJoined (removed on ParticipantLeft). */
+  /**
+   * RemoteParticipant objects by connection id, from ParticipantJoined (removed on ParticipantLeft),
+   * as the SDK keys them: during a reconnection two connections of one participant id may overlap.
+   */
   const remotes = new Map();
+  /** The most recently joined remote connection of `participantId`. */
+  const remoteById = (participantId) => {
+    let found;
+    for (const p of remotes.values()) if (p.id === participantId) found = p;
+    return found;
+  };
   /** <video>/<audio> elements subscribed tracks are attached to, by tid. */
   const elements = new Map();
   const published = [];
@@ -91,8 +103,8 @@
 
   function onSpaceEvent(name, args) {
     const [a, b] = args;
-    if (name === 'ParticipantJoined' && a) remotes.set(a.id, a);
-    if (name === 'ParticipantLeft' && a) remotes.delete(a.id);
+    if (name === 'ParticipantJoined' && a) remotes.set(a.connectionId, a);
+    if (name === 'ParticipantLeft' && a) remotes.delete(a.connectionId);
     if (name === 'ParticipantTrackSubscribed' && b && b.track) attach(b);
     if (name === 'ParticipantTrackUnsubscribed' && b) detach(b);
   }
@@ -101,7 +113,10 @@
     const isVideo = track.kind === (MuxSpaces.TrackKind ? MuxSpaces.TrackKind.Video : 2);
     const el = document.createElement(isVideo ? 'video' : 'audio');
     el.autoplay = true;
-    el.muted = true; // autoplay without a user gesture; decoding does not need sound
+    // Video: muted for autoplay without a user gesture. Audio plays unmuted (headless Chromium
+    // allows it, into a fake output): Chromium measures inbound-rtp audioLevel/totalAudioEnergy
+    // only for audio that is played out, and a muted element reads as silence.
+    el.muted = isVideo;
     el.playsInline = true;
     el.dataset.tid = track.tid;
     document.getElementById('media').appendChild(el);
@@ -236,7 +251,7 @@
     },
     /** Sum of framesDecoded over the inbound video streams carrying `participantId`'s tracks. */
     async framesDecoded(participantId) {
-      const p = remotes.get(participantId);
+      const p = remoteById(participantId);
       if (!p) return { framesDecoded: 0, tracks: [], note: 'no such remote participant' };
       const ids = new Map();
       for (const t of p.videoTracks.values()) if (t.track) ids.set(t.track.id, t.tid);
@@ -247,6 +262,193 @@
       return { framesDecoded: tracks.reduce((n, s) => n + (s.framesDecoded || 0), 0), tracks };
     },
     inboundStats,
+    publishCameraAndMic(timeoutMs = 15000) {
+      return publish({ video: true, audio: true }, 'camera+microphone', timeoutMs);
+    },
+    /** LocalParticipant.unpublishTracks() of the published tracks with these tids. */
+    unpublish(tids) {
+      const tracks = tids.map((tid) => published.find((t) => t.tid === tid));
+      if (tracks.some((t) => !t)) return { ok: false, error: { name: 'HarnessError', message: `unknown tid in ${JSON.stringify(tids)}` } };
+      try {
+        space.localParticipant.unpublishTracks(tracks);
+      } catch (e) {
+        return { ok: false, error: errorInfo(e) };
+      }
+      for (const t of tracks) published.splice(published.indexOf(t), 1);
+      return { ok: true };
+    },
+    /** LocalTrack.mute() / unMute() of a published track. */
+    mute(tid, muted = true) {
+      const track = published.find((t) => t.tid === tid);
+      if (!track) return { ok: false, error: { name: 'HarnessError', message: `unknown tid ${tid}` } };
+      try {
+        if (muted) track.mute();
+        else track.unMute();
+      } catch (e) {
+        return { ok: false, error: errorInfo(e) };
+      }
+      return { ok: true, muted: track.muted };
+    },
+    /** localParticipant.publishCustomEvent(payload) → {ok, value, ms} | {ok:false, error}. */
+    async customEvent(payload, timeoutMs = 10000) {
+      const t0 = performance.now();
+      try {
+        const value = await withTimeout(space.localParticipant.publishCustomEvent(payload), timeoutMs, 'publishCustomEvent');
+        return { ok: true, value: summarize(value), ms: Math.round(performance.now() - t0) };
+      } catch (e) {
+        return { ok: false, error: errorInfo(e), ms: Math.round(performance.now() - t0) };
+      }
+    },
+    /** localParticipant.setDisplayName(name) → {ok, displayName} | {ok:false, error}. */
+    async setDisplayName(name, timeoutMs = 10000) {
+      try {
+        const lp = await withTimeout(space.localParticipant.setDisplayName(name), timeoutMs, 'setDisplayName');
+        return { ok: true, displayName: lp.displayName, same: lp === space.localParticipant };
+      } catch (e) {
+        return { ok: false, error: errorInfo(e) };
+      }
+    },
+    /** RemoteParticipant.subscribe() / unsubscribe() (MANUAL mode). */
+    async subscribe(participantId, subscribe = true, timeoutMs = 10000) {
+      const p = remoteById(participantId);
+      if (!p) return { ok: false, error: { name: 'HarnessError', message: `no remote participant ${participantId}` } };
+      try {
+        await withTimeout(subscribe ? p.subscribe() : p.unsubscribe(), timeoutMs, subscribe ? 'subscribe()' : 'unsubscribe()');
+        return { ok: true, subscribed: p.isSubscribed() };
+      } catch (e) {
+        return { ok: false, error: errorInfo(e), subscribed: p.isSubscribed() };
+      }
+    },
+    /**
+     * Signaling frames recorded by ws-tap.js: [{seq, t, socket, dir, data}]. SDP strings are cut
+     * to their first `sdpChars` characters unless `sdpChars` is null.
+     */
+    signalFrames({ since = 0, sdpChars = 0 } = {}) {
+      const cut = (v, depth = 0) => {
+        if (typeof v === 'string') return sdpChars !== null && v.startsWith('v=0') && v.length > sdpChars ? `${v.slice(0, sdpChars)}…[${v.length} chars]` : v;
+        if (!v || typeof v !== 'object' || depth > 6) return v;
+        if (Array.isArray(v)) return v.map((x) => cut(x, depth + 1));
+        const out = {};
+        for (const [k, x] of Object.entries(v)) out[k] = cut(x, depth + 1);
+        return out;
+      };
+      return window.__orielFrames.filter((f) => f.seq > since).map((f) => ({ ...f, data: cut(f.data) }));
+    },
+    /** Every WebSocket the page opened: [{index, url, readyState, openedAt, closedAt, closeCode, closeReason}]. */
+    sockets() {
+      return window.__orielSockets.map((s, index) => ({
+        index,
+        url: s.url,
+        readyState: s.ws.readyState,
+        openedAt: s.openedAt,
+        closedAt: s.closedAt,
+        closeCode: s.closeCode,
+        closeReason: s.closeReason,
+      }));
+    },
+    /**
+     * Closes the SDK's open signaling socket from the page, with `code` (the SDK sees a close that
+     * is not 4000 and reconnects, as after a network drop).
+     */
+    dropSignalSocket(code = 1000, reason = 'e2e drop') {
+      const open = window.__orielSockets.filter((s) => s.url.includes('/pluto/v1') && s.ws.readyState === WebSocket.OPEN);
+      if (open.length !== 1) return { ok: false, error: { name: 'HarnessError', message: `${open.length} open signaling sockets` } };
+      open[0].ws.close(code, reason);
+      return { ok: true, index: window.__orielSockets.indexOf(open[0]) };
+    },
+    /**
+     * Audio levels as Chromium measures them: what each publisher PC's microphone source captures
+     * (media-source audioLevel) and what each inbound audio stream plays (inbound-rtp audioLevel),
+     * linear 0..1, with dBov = 20·log10(level).
+     */
+    async audioLevels() {
+      const out = [];
+      for (const [index, { pc }] of window.__orielPeerConnections.entries()) {
+        let report;
+        try {
+          report = await pc.getStats();
+        } catch {
+          continue;
+        }
+        report.forEach((s) => {
+          if (s.kind !== 'audio' || (s.type !== 'media-source' && s.type !== 'inbound-rtp')) return;
+          if (typeof s.audioLevel !== 'number') return;
+          out.push({
+            pc: index,
+            type: s.type,
+            trackIdentifier: s.trackIdentifier,
+            audioLevel: s.audioLevel,
+            dBov: s.audioLevel > 0 ? Math.round(20 * Math.log10(s.audioLevel) * 10) / 10 : -127,
+            totalAudioEnergy: s.totalAudioEnergy,
+            totalSamplesDuration: s.totalSamplesDuration,
+          });
+        });
+      }
+      return out;
+    },
+    /**
+     * What the published microphone `tid` sends, measured on its MediaStreamTrack (after Chromium's
+     * audio processing, as the encoder gets it) for `ms` milliseconds with WebAudio: the RMS of
+     * each 20 ms in -dBov (RFC 6464 terms: 0 loudest, 127 silence), and that level smoothed like
+     * oriel's active-speaker detector (moving average with a 300 ms time constant, starting from
+     * silence). {levels, minLevel, minSmoothed, smoothedTail, framesLouderThan50}.
+     */
+    async micLevels(tid, ms = 3000) {
+      const track = published.find((t) => t.tid === tid);
+      if (!track) return { error: `unknown tid ${tid}` };
+      const ctx = new AudioContext({ sampleRate: 48000 });
+      await ctx.resume();
+      const source = ctx.createMediaStreamSource(new MediaStream([track.track]));
+      const node = ctx.createScriptProcessor(1024, 1, 1);
+      const samples = [];
+      node.onaudioprocess = (e) => samples.push(...e.inputBuffer.getChannelData(0));
+      source.connect(node);
+      node.connect(ctx.destination);
+      await new Promise((r) => setTimeout(r, ms));
+      node.disconnect();
+      source.disconnect();
+      await ctx.close();
+      const levels = [];
+      for (let i = 0; i + 960 <= samples.length; i += 960) {
+        let sum = 0;
+        for (let j = i; j < i + 960; j++) sum += samples[j] * samples[j];
+        const rms = Math.sqrt(sum / 960);
+        levels.push(rms > 0 ? Math.min(127, Math.round(-20 * Math.log10(rms))) : 127);
+      }
+      const alpha = 1 - Math.exp(-0.02 / 0.3);
+      let level = 127;
+      let minSmoothed = 127;
+      const smoothed = [];
+      for (const l of levels) {
+        level += (l - level) * alpha;
+        minSmoothed = Math.min(minSmoothed, level);
+        smoothed.push(Math.round(level));
+      }
+      return {
+        levels: levels.join(','),
+        minLevel: Math.min(...levels),
+        minSmoothed: Math.round(minSmoothed * 10) / 10,
+        smoothedTail: smoothed.slice(-50).join(','),
+        framesLouderThan50: levels.filter((l) => l < 50).length,
+        frames: levels.length,
+      };
+    },
+    /**
+     * A real offer from a peer connection outside the SDK (native constructor, not recorded by
+     * pc-tap.js): the fake camera and microphone as sendonly transceivers. {sdp, mids:[{mid, kind}]}.
+     */
+    async makeOffer() {
+      const pc = new window.__orielNativeRTCPeerConnection();
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+      for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly' });
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      const mids = pc.getTransceivers().map((t) => ({ mid: t.mid, kind: t.sender.track.kind }));
+      const sdp = pc.localDescription.sdp;
+      pc.close();
+      for (const track of stream.getTracks()) track.stop();
+      return { sdp, mids };
+    },
     peerConnections() {
       return window.__orielPeerConnections.map(({ pc, createdAt, config }) => ({
         createdAt: Math.round(createdAt),

@@ -14,4 +14,5 @@
   window.RTCPeerConnection = TappedRTCPeerConnection;
   if (window.webkitRTCPeerConnection) window.webkitRTCPeerConnection = TappedRTCPeerConnection;
   window.__orielPeerConnections = pcs;
+  window.__orielNativeRTCPeerConnection = Native;
 })();

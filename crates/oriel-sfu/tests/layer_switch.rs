@@ -1,0 +1,154 @@
+//! Scenario 3: simulcast layer switching driven by a subscriber's bandwidth.
+//!
+//! Bob's downlink is first unconstrained, then capped well below the middle layer, then
+//! opened again. The SFU must follow with the forwarded layer (down, then up), and every
+//! switch must be invisible to Bob's decoder: sequence numbers +1, RTP timestamps increasing,
+//! VP8 picture ids +1 per frame, whatever layer each packet came from.
+
+mod sim;
+
+use std::time::{Duration, Instant};
+
+use sim::{ClientConfig, LinkConfig, Sim};
+use str0m::media::MediaKind;
+
+const ALICE: usize = 0;
+const BOB: usize = 1;
+/// The end of each phase is judged on its last seconds, once the estimate settled.
+const SETTLED: Duration = Duration::from_secs(5);
+
+struct Phases {
+    sim: Sim,
+    /// When phase 1 (open), 2 (capped) and 3 (reopened) ended.
+    ends: [Instant; 3],
+}
+
+/// Alice publishes to Bob; Bob's downlink is open for 15 s, 300 kbps for 20 s (less than the
+/// middle layer plus audio), then 5 Mbps (enough for the top layer) for 40 s.
+fn run_phases(seed: u64) -> Phases {
+    let mut sim = Sim::new(seed);
+    assert_eq!(sim.join(ClientConfig::publisher("alice")), ALICE);
+    assert_eq!(sim.join(ClientConfig::subscriber("bob")), BOB);
+    sim.run_for(Duration::from_secs(15));
+    let open = sim.now;
+    sim.set_downlink(BOB, LinkConfig::clean().rate_kbps(300));
+    sim.run_for(Duration::from_secs(20));
+    let capped = sim.now;
+    sim.set_downlink(BOB, LinkConfig::clean().rate_kbps(5_000));
+    sim.run_for(Duration::from_secs(40));
+    let reopened = sim.now;
+    let phases = Phases {
+        sim,
+        ends: [open, capped, reopened],
+    };
+    phases.report();
+    phases
+}
+
+impl Phases {
+    fn bob_video(&self) -> &sim::recorder::RecvTrack {
+        self.sim.client(BOB).tracks_from(ALICE, MediaKind::Video)[0]
+    }
+
+    /// The layer forwarded to Bob most of the time in the last seconds of a phase.
+    fn dominant_layer(&self, phase: usize) -> u8 {
+        let to = self.ends[phase];
+        let mut counts = [0usize; 3];
+        for packet in self.bob_video().packets.iter() {
+            if let (true, Some(probe)) = (packet.at >= to - SETTLED && packet.at < to, packet.probe)
+            {
+                counts[usize::from(probe.layer.min(2))] += 1;
+            }
+        }
+        (0..3u8)
+            .max_by_key(|&l| counts[usize::from(l)])
+            .filter(|&l| counts[usize::from(l)] > 0)
+            .unwrap_or_else(|| panic!("no video for bob at the end of phase {}", phase + 1))
+    }
+
+    fn layers(&self) -> [u8; 3] {
+        [0, 1, 2].map(|phase| self.dominant_layer(phase))
+    }
+
+    /// What happened, for the test output: the layer timeline and what the SFU sent.
+    fn report(&self) {
+        let timeline: Vec<(Duration, u8)> = self
+            .bob_video()
+            .layer_changes()
+            .iter()
+            .map(|(at, layer)| (*at - self.sim.start, *layer))
+            .collect();
+        eprintln!("layers forwarded to bob: {timeline:?}");
+        let bob = self.sim.client(BOB);
+        let media: Vec<u32> = bob
+            .tracks
+            .values()
+            .filter_map(|t| t.packets.first().map(|p| p.ssrc))
+            .collect();
+        for (phase, end) in self.ends.iter().enumerate() {
+            let (media_bps, other_bps) = bob.wire.bitrates(&media, *end - SETTLED, *end);
+            eprintln!(
+                "phase {}: layer {}, SFU -> bob media {} kbps, RTX/padding {} kbps",
+                phase + 1,
+                self.dominant_layer(phase),
+                media_bps / 1000,
+                other_bps / 1000
+            );
+        }
+        eprintln!("bob downlink: {:?}", bob.downlink.stats);
+    }
+}
+
+#[test]
+fn switches_are_seamless_for_the_decoder() {
+    let phases = run_phases(3);
+    let bob = phases.sim.client(BOB);
+    assert!(bob.errors.is_empty(), "{:?}", bob.errors);
+    let [open, capped, _] = phases.layers();
+    assert!(
+        open >= 1,
+        "unconstrained, bob gets more than the lowest layer"
+    );
+    assert_eq!(capped, 0, "300 kbps fits only the lowest layer");
+    let track = phases.bob_video();
+    assert!(
+        track.layer_changes().len() >= 3,
+        "up at the start, then down: {:?}",
+        track.layer_changes()
+    );
+
+    // Each switch is seamless for the decoder: checked on what arrived (after repair) ...
+    let violations = track.continuity_violations();
+    assert!(violations.is_empty(), "{violations:?}");
+    // ... and on what the SFU sent, before the bottleneck dropped anything.
+    let ssrc = track.packets[0].ssrc;
+    assert_eq!(
+        bob.wire.seq_jumps(ssrc),
+        vec![],
+        "SFU video seq numbers jump"
+    );
+    assert_eq!(bob.wire.timestamp_regressions(ssrc), 0);
+    assert_eq!(bob.wire.duplicate_seqs(ssrc), 0);
+    // Whatever the bottleneck dropped was repaired (NACK, then RTX from the SFU).
+    let (received, expected) = track.completeness(phases.ends[2] - Duration::from_secs(1));
+    assert!(
+        received as f64 / expected as f64 > 0.99,
+        "video completeness {received}/{expected}"
+    );
+}
+
+/// A downgraded subscriber comes back up once the cap is lifted: the space asks str0m's
+/// estimator to probe towards the top layer (`Bwe::set_bitrate`), so the estimate can grow
+/// past what is being sent. Without probing it stays application-limited on the lowest layer.
+#[test]
+fn layer_goes_back_up_when_the_cap_is_lifted() {
+    let phases = run_phases(3);
+    let [open, capped, reopened] = phases.layers();
+    assert_eq!(capped, 0);
+    assert!(
+        reopened >= 1,
+        "stuck on layer {reopened} with 5 Mbps available"
+    );
+    assert_eq!(open, 2, "1.2 Mbps top layer with an unconstrained link");
+    assert_eq!(reopened, 2, "1.2 Mbps top layer with 5 Mbps available");
+}
