@@ -7,6 +7,7 @@
 //! outbox.
 
 mod commands;
+mod send_batch;
 mod worker;
 mod workers;
 

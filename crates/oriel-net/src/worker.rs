@@ -8,10 +8,14 @@ use oriel_sfu::{ConnectionKey, Output, Space, SpaceConfig};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use crate::send_batch::SendBatch;
 use crate::{Command, Outgoing};
 
 /// Largest datagram we read; WebRTC keeps packets under the path MTU.
 const MAX_DATAGRAM: usize = 2048;
+/// Datagrams read per wake-up before their answers are flushed, so that a burst costs one
+/// batched send instead of one per packet; bounded so timers and commands are not starved.
+const MAX_READS_PER_WAKE: usize = 64;
 
 pub(crate) struct Worker {
     index: usize,
@@ -21,6 +25,7 @@ pub(crate) struct Worker {
     outboxes: HashMap<ConnectionKey, mpsc::UnboundedSender<Outgoing>>,
     /// Which space a remote address belongs to, once a space accepted a datagram from it.
     routes: HashMap<SocketAddr, String>,
+    outgoing: SendBatch,
 }
 
 impl Worker {
@@ -61,6 +66,7 @@ impl Worker {
                 spaces: HashMap::new(),
                 outboxes: HashMap::new(),
                 routes: HashMap::new(),
+                outgoing: SendBatch::default(),
             };
             worker.serve(inbox).await;
         });
@@ -82,10 +88,19 @@ impl Worker {
                     Some(command) => self.handle_command(command),
                     None => break,
                 },
-                received = self.socket.recv_from(&mut buffer) => match received {
-                    Ok((length, source)) => self.handle_datagram(source, &buffer[..length]),
-                    Err(error) => tracing::debug!(%error, "media socket receive failed"),
-                },
+                received = self.socket.recv_from(&mut buffer) => {
+                    match received {
+                        Ok((length, source)) => self.handle_datagram(source, &buffer[..length]),
+                        Err(error) => tracing::debug!(%error, "media socket receive failed"),
+                    }
+                    // Drain what else is queued before sending, to batch the answers.
+                    for _ in 1..MAX_READS_PER_WAKE {
+                        match self.socket.try_recv_from(&mut buffer) {
+                            Ok((length, source)) => self.handle_datagram(source, &buffer[..length]),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 () = sleep => self.handle_timeouts(),
             }
             self.flush().await;
@@ -173,11 +188,7 @@ impl Worker {
                         destination,
                         contents,
                         ..
-                    } => {
-                        if let Err(error) = self.socket.send_to(&contents, destination).await {
-                            tracing::debug!(%error, %destination, "media send failed");
-                        }
-                    }
+                    } => self.outgoing.push(destination, contents),
                     Output::Signal {
                         connection,
                         message,
@@ -196,6 +207,9 @@ impl Worker {
                     }
                 }
             }
+        }
+        if !self.outgoing.is_empty() {
+            self.outgoing.flush(&self.socket).await;
         }
         let before = self.spaces.len();
         self.spaces.retain(|_, space| !space.is_empty());
