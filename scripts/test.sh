@@ -92,6 +92,13 @@ else
   skip api-tests "needs the release build and tests/node_modules"
 fi
 
+if [ "$BUILD_OK" -eq 1 ]; then
+  # The load tester against a real node: a few subscribers for a few seconds.
+  step load-smoke bash tests/load/smoke.sh || true
+else
+  skip load-smoke "needs the release build"
+fi
+
 E2E_PASSED=0
 E2E_FAILED=0
 if [ "$BUILD_OK" -eq 1 ]; then

@@ -101,8 +101,9 @@ impl Worker {
                         }
                     }
                 }
-                () = sleep => self.handle_timeouts(),
+                () = sleep => {}
             }
+            self.handle_timeouts();
             self.flush().await;
         }
         tracing::info!(index = self.index, "media worker stopped");
@@ -170,11 +171,22 @@ impl Worker {
         }
     }
 
+    /// Serves every due timer. str0m often asks to be woken "now" again (its pacer releases
+    /// one queue per timeout): that is served here at once, as a tokio sleep would round it up
+    /// to the next millisecond and delay media. Bounded, so a busy space cannot starve I/O.
     fn handle_timeouts(&mut self) {
-        let now = Instant::now();
-        for space in self.spaces.values_mut() {
-            if space.poll_timeout().is_some_and(|at| at <= now) {
-                space.handle_timeout(now);
+        const MAX_ROUNDS: usize = 16;
+        for _ in 0..MAX_ROUNDS {
+            let now = Instant::now();
+            let mut served = false;
+            for space in self.spaces.values_mut() {
+                if space.poll_timeout().is_some_and(|at| at <= now) {
+                    space.handle_timeout(now);
+                    served = true;
+                }
+            }
+            if !served {
+                return;
             }
         }
     }

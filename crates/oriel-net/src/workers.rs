@@ -49,6 +49,7 @@ impl MediaWorkers {
             let addr = SocketAddr::new(ip, port);
             let socket = std::net::UdpSocket::bind(addr)?;
             socket.set_nonblocking(true)?;
+            enlarge_buffers(&socket);
             let (commands, inbox) = mpsc::unbounded_channel();
             std::thread::Builder::new()
                 .name(format!("oriel-media-{index}"))
@@ -75,5 +76,20 @@ impl MediaWorkers {
     /// A key for a new connection, unique in this node.
     pub fn next_connection_key(&self) -> ConnectionKey {
         ConnectionKey(self.next_connection.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// Socket buffers big enough for a burst: one publisher packet becomes hundreds of copies, and
+/// a join storm delays reading. The kernel's default (about 200 KiB) dropped packets under a
+/// 200-subscriber join. Forcing past `rmem_max` needs CAP_NET_ADMIN; otherwise the kernel's cap
+/// applies.
+fn enlarge_buffers(socket: &std::net::UdpSocket) {
+    use rustix::net::sockopt;
+    const BUFFER_BYTES: usize = 8 * 1024 * 1024;
+    if sockopt::set_socket_recv_buffer_size_force(socket, BUFFER_BYTES).is_err() {
+        let _ = sockopt::set_socket_recv_buffer_size(socket, BUFFER_BYTES);
+    }
+    if sockopt::set_socket_send_buffer_size_force(socket, BUFFER_BYTES).is_err() {
+        let _ = sockopt::set_socket_send_buffer_size(socket, BUFFER_BYTES);
     }
 }

@@ -5,8 +5,10 @@
 //! and serialised with [`ServerMessage::to_json`]. Field names and integer codes are the SDK's.
 
 mod client;
+mod client_encode;
 mod objects;
 mod server;
+mod server_decode;
 
 pub use client::{ClientMessage, ParseError, PendingTrack, SubscriptionRequest};
 pub use objects::{

@@ -1007,8 +1007,10 @@ impl Space {
             .collect();
         for producer in throttled {
             self.send_keyframe_requests(now, producer);
+            if let Some(publisher) = self.producers.get(&producer).map(|p| p.connection) {
+                self.drive_publisher(now, publisher);
+            }
         }
-        self.drive_all(now);
         if self.next_speaker_poll.is_some_and(|t| t <= now) {
             self.poll_speakers(now);
         }

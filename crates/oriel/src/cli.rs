@@ -31,6 +31,11 @@ pub enum Command {
     /// Manage API access tokens (HTTP Basic credentials).
     #[command(subcommand)]
     AccessToken(AccessTokenCommand),
+    /// Load-test a node: make a signing key and a space through the REST API, join publishers
+    /// and subscribers through the real signaling and WebRTC, measure what the subscribers
+    /// receive, then delete what was made. Progress on stderr; with --json the last line of
+    /// stdout is one JSON object with the results.
+    LoadTest(oriel_loadtest::LoadTestArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -53,6 +58,7 @@ pub enum AccessTokenCommand {
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => crate::serve::serve(args).await,
+        Command::LoadTest(args) => oriel_loadtest::main(args).await,
         Command::AccessToken(AccessTokenCommand::Create {
             data_dir,
             environment,

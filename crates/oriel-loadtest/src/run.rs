@@ -1,0 +1,639 @@
+//! The load test itself: set up, join everyone, measure, tear down.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use oriel_client::{
+    connect, stamp, Client, ClientCounters, ClientEvent, ClientOptions, EventStream, MediaDelivery,
+    PublishOptions,
+};
+use serde::Serialize;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::api::{Api, SigningKey};
+use crate::cpu::CpuClock;
+use crate::metrics::{percentile, Metrics, Probe, Snapshot};
+use crate::token::TokenSigner;
+
+/// Bounds that keep a load test a test.
+pub const MAX_PUBLISHERS: usize = 100;
+pub const MAX_SUBSCRIBERS: usize = 2_000;
+pub const MAX_DURATION_SECS: u64 = 3_600;
+/// Connecting plus waiting for `joined`, per client.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a publisher's peer connection may take to come up before subscribers join anyway.
+const PUBLISHER_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long everyone's peer connections may take to come up after the joins.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long leaving may take for everyone together.
+const LEAVE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the server may take to see everyone gone before the space is deleted.
+const DELETE_PATIENCE: Duration = Duration::from_secs(15);
+/// Errors kept for the report.
+const MAX_ERRORS: usize = 20;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct LoadTestArgs {
+    /// Base URL of the node's REST API; loopback addresses only (e.g. http://127.0.0.1:8080).
+    #[arg(long)]
+    pub api: String,
+    /// Access token id (HTTP Basic user name).
+    #[arg(long, env = "ORIEL_TOKEN_ID")]
+    pub token_id: String,
+    /// Access token secret (HTTP Basic password).
+    #[arg(long, env = "ORIEL_TOKEN_SECRET", hide_env_values = true)]
+    pub token_secret: String,
+    /// Publishers: each sends Opus and three-layer VP8 simulcast.
+    #[arg(long, default_value_t = 1)]
+    pub publishers: usize,
+    /// Subscribers: each receives every publisher (up to --managed-subscriptions) and measures.
+    #[arg(long, default_value_t = 10)]
+    pub subscribers: usize,
+    /// Seconds of measurement once everyone has joined.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// Print one JSON object with the results as the last line of stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// `managed_subscriptions` of the subscribers (1 to 20 publishers each).
+    #[arg(long, default_value_t = 20)]
+    pub managed_subscriptions: u8,
+    /// Publishers send audio only (an audio room).
+    #[arg(long)]
+    pub audio_only: bool,
+    /// PID of the server, to report its CPU time over the measurement (read from /proc).
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Joins in flight at once.
+    #[arg(long, default_value_t = 16)]
+    pub join_concurrency: usize,
+}
+
+impl LoadTestArgs {
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.publishers > MAX_PUBLISHERS {
+            bail!("--publishers must be at most {MAX_PUBLISHERS}");
+        }
+        if self.subscribers > MAX_SUBSCRIBERS {
+            bail!("--subscribers must be at most {MAX_SUBSCRIBERS}");
+        }
+        if self.publishers + self.subscribers == 0 {
+            bail!("nobody to join: give --publishers and/or --subscribers");
+        }
+        if !(1..=MAX_DURATION_SECS).contains(&self.duration) {
+            bail!("--duration must be 1 to {MAX_DURATION_SECS} seconds");
+        }
+        if !(1..=20).contains(&self.managed_subscriptions) {
+            bail!("--managed-subscriptions must be 1 to 20");
+        }
+        if !(1..=256).contains(&self.join_concurrency) {
+            bail!("--join-concurrency must be 1 to 256");
+        }
+        Ok(())
+    }
+}
+
+#[derive(Serialize, Debug, Clone, Copy, Default)]
+pub struct Percentiles {
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+    pub max: Option<f64>,
+}
+
+impl Percentiles {
+    fn of(mut values: Vec<f64>) -> Self {
+        values.sort_by(f64::total_cmp);
+        Self {
+            p50: percentile(&values, 0.50),
+            p95: percentile(&values, 0.95),
+            p99: percentile(&values, 0.99),
+            max: values.last().copied(),
+        }
+    }
+}
+
+/// The results. Counts and rates are over the measurement window (from when everyone has
+/// joined and connected, for `--duration` seconds) unless named `total_*` (the whole run).
+#[derive(Serialize, Debug, Clone)]
+pub struct Report {
+    pub publishers: usize,
+    pub subscribers: usize,
+    pub publishers_connected: usize,
+    pub subscribers_connected: usize,
+    /// Subscribers that received at least one media packet.
+    pub subscribers_receiving: usize,
+    pub join_failures: usize,
+    pub duration_s: f64,
+    pub packets_received: u64,
+    pub audio_packets_received: u64,
+    pub video_packets_received: u64,
+    pub packets_per_second: f64,
+    pub payload_mbit_per_second: f64,
+    pub packets_expected: u64,
+    pub packets_lost: u64,
+    pub loss_ratio: f64,
+    /// Publisher send (stamp) to subscriber socket read, ms.
+    pub delay_ms: Percentiles,
+    /// The same for audio and for video packets alone.
+    pub audio_delay_ms: Percentiles,
+    pub video_delay_ms: Percentiles,
+    /// Packets without a readable send stamp.
+    pub unstamped_packets: u64,
+    /// WebSocket open to `joined`, every client, ms.
+    pub join_ms: Percentiles,
+    /// WebSocket open to the first media packet, subscribers, ms.
+    pub first_media_ms: Percentiles,
+    /// RTP packets the publishers wrote during the window.
+    pub packets_sent: u64,
+    /// Keyframe requests (PLI/FIR) the publishers received, whole run.
+    pub keyframe_requests_received: u64,
+    /// PLIs the subscribers sent while waiting for a keyframe, whole run.
+    pub plis_sent: u64,
+    pub total_packets_received: u64,
+    pub total_loss_ratio: f64,
+    pub server_cpu_seconds: Option<f64>,
+    /// Server CPU over the window, in percent of one core.
+    pub server_cpu_percent: Option<f64>,
+    /// Packets received by subscribers per second of server CPU.
+    pub packets_per_server_cpu_second: Option<f64>,
+    pub loadtest_cpu_percent: Option<f64>,
+    pub interrupted: bool,
+    pub errors: Vec<String>,
+}
+
+/// What the joins and event watchers share with the progress line.
+#[derive(Default)]
+struct Shared {
+    joined_publishers: AtomicUsize,
+    joined_subscribers: AtomicUsize,
+    connected_publishers: AtomicUsize,
+    connected_subscribers: AtomicUsize,
+    join_failures: AtomicUsize,
+    errors: Mutex<Vec<String>>,
+}
+
+impl Shared {
+    fn error(&self, error: String) {
+        let mut errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
+        if errors.len() < MAX_ERRORS {
+            errors.push(error);
+        }
+    }
+}
+
+struct Joined {
+    client: Client,
+    publisher: bool,
+    connected: Arc<AtomicBool>,
+    first_media: Arc<AtomicU64>,
+}
+
+/// Runs the load test; the report is returned even when interrupted.
+pub async fn run(args: &LoadTestArgs, cancel: watch::Receiver<bool>) -> anyhow::Result<Report> {
+    args.validate()?;
+    let api = Api::new(&args.api, &args.token_id, &args.token_secret).await?;
+    eprintln!(
+        "load-test: creating a signing key and a space at {}",
+        args.api
+    );
+    let key = api.create_signing_key().await?;
+    let outcome = match api.create_space().await {
+        Ok(space_id) => {
+            let outcome = run_in_space(args, &api, &key, &space_id, cancel).await;
+            if let Err(error) = api.delete_space(&space_id, DELETE_PATIENCE).await {
+                eprintln!("load-test: {error:#}");
+            }
+            outcome
+        }
+        Err(error) => Err(error),
+    };
+    if let Err(error) = api.delete_signing_key(&key.id).await {
+        eprintln!("load-test: {error:#}");
+    }
+    outcome
+}
+
+fn cancelled(cancel: &watch::Receiver<bool>) -> bool {
+    *cancel.borrow()
+}
+
+async fn run_in_space(
+    args: &LoadTestArgs,
+    api: &Api,
+    key: &SigningKey,
+    space_id: &str,
+    mut cancel: watch::Receiver<bool>,
+) -> anyhow::Result<Report> {
+    let _ = stamp::epoch();
+    let lifetime = args.duration + 600 + (args.publishers + args.subscribers) as u64;
+    let signer = Arc::new(
+        TokenSigner::new(&key.id, &key.private_key_pem, space_id, lifetime)
+            .context("cannot sign join tokens")?,
+    );
+    let pluto = api.pluto_url();
+    let metrics = Arc::new(Metrics::default());
+    let shared = Arc::new(Shared::default());
+    let started = Instant::now();
+    let server_cpu = args.server_pid.map(CpuClock::process);
+    let own_cpu = CpuClock::own();
+
+    // Progress, once a second, until the end.
+    let (stop_progress, progress_stopped) = watch::channel(false);
+    let progress = tokio::spawn(progress_lines(
+        args.clone(),
+        Arc::clone(&metrics),
+        Arc::clone(&shared),
+        server_cpu.clone(),
+        started,
+        progress_stopped,
+    ));
+
+    let mut everyone: Vec<Joined> = Vec::new();
+    // Publishers first, so that subscribers find their tracks in `joined`.
+    let publishers = join_all(
+        args,
+        &pluto,
+        &signer,
+        &metrics,
+        &shared,
+        true,
+        args.publishers,
+        &mut cancel,
+    )
+    .await;
+    let deadline = Instant::now() + PUBLISHER_CONNECT_TIMEOUT;
+    while Instant::now() < deadline
+        && !cancelled(&cancel)
+        && publishers
+            .iter()
+            .any(|p| !p.connected.load(Ordering::Relaxed))
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    everyone.extend(publishers);
+    if !cancelled(&cancel) {
+        let subscribers = join_all(
+            args,
+            &pluto,
+            &signer,
+            &metrics,
+            &shared,
+            false,
+            args.subscribers,
+            &mut cancel,
+        )
+        .await;
+        everyone.extend(subscribers);
+    }
+
+    // Measure the steady state: wait (bounded) until every joined client's peer connection is
+    // up, so that the join storm's DTLS handshakes are behind us.
+    let deadline = Instant::now() + CONNECT_TIMEOUT;
+    while Instant::now() < deadline
+        && !cancelled(&cancel)
+        && everyone
+            .iter()
+            .any(|j| !j.connected.load(Ordering::Relaxed) && j.client.is_running())
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The measurement window.
+    let sent = |everyone: &[Joined]| -> (u64, u64, u64) {
+        everyone.iter().fold((0, 0, 0), |(s, k, p), j| {
+            let c = j.client.counters();
+            (
+                s + ClientCounters::get(&c.rtp_sent),
+                k + ClientCounters::get(&c.keyframe_requests_received),
+                p + ClientCounters::get(&c.plis_sent),
+            )
+        })
+    };
+    let window_start = Instant::now();
+    let before: Snapshot = metrics.snapshot();
+    let sent_before = sent(&everyone);
+    let server_before = server_cpu.as_ref().and_then(CpuClock::seconds);
+    let own_before = own_cpu.seconds();
+    if !cancelled(&cancel) {
+        eprintln!(
+            "load-test: everyone joined and connected in {:.1}s; measuring for {}s",
+            started.elapsed().as_secs_f64(),
+            args.duration
+        );
+        let _ =
+            tokio::time::timeout(Duration::from_secs(args.duration), cancel.wait_for(|c| *c)).await;
+    }
+    let window = window_start.elapsed().as_secs_f64().max(1e-3);
+    let after = metrics.snapshot();
+    let sent_after = sent(&everyone);
+    let server_after = server_cpu.as_ref().and_then(CpuClock::seconds);
+    let own_after = own_cpu.seconds();
+    let interrupted = cancelled(&cancel);
+
+    // Who is connected at the end, and the joins' timing.
+    let mut connected_publishers = 0;
+    let mut connected_subscribers = 0;
+    let mut receiving = 0;
+    let mut join_ms = Vec::new();
+    let mut first_media_ms = Vec::new();
+    for joined in &everyone {
+        let info = joined.client.info();
+        join_ms.push(ms(info.joined_at.saturating_duration_since(info.opened_at)));
+        let connected = joined.connected.load(Ordering::Relaxed) && joined.client.is_running();
+        if joined.publisher {
+            connected_publishers += usize::from(connected);
+        } else {
+            connected_subscribers += usize::from(connected);
+            let first = joined.first_media.load(Ordering::Relaxed);
+            if first > 0 {
+                receiving += 1;
+                let first_at = stamp::epoch() + Duration::from_nanos(first);
+                first_media_ms.push(ms(first_at.saturating_duration_since(info.opened_at)));
+            }
+        }
+    }
+
+    // Leave, all together, bounded.
+    eprintln!("load-test: leaving");
+    let mut leaving = JoinSet::new();
+    for joined in everyone {
+        leaving.spawn(joined.client.leave());
+    }
+    let _ = tokio::time::timeout(LEAVE_TIMEOUT, async {
+        while leaving.join_next().await.is_some() {}
+    })
+    .await;
+    leaving.abort_all();
+    let _ = stop_progress.send(true);
+    let _ = progress.await;
+
+    let delta = after.since(&before);
+    let server_cpu_seconds = server_before.zip(server_after).map(|(b, a)| a - b);
+    let errors = shared
+        .errors
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    Ok(Report {
+        publishers: args.publishers,
+        subscribers: args.subscribers,
+        publishers_connected: connected_publishers,
+        subscribers_connected: connected_subscribers,
+        subscribers_receiving: receiving,
+        join_failures: shared.join_failures.load(Ordering::Relaxed),
+        duration_s: round(window, 3),
+        packets_received: delta.packets,
+        audio_packets_received: delta.audio_packets,
+        video_packets_received: delta.video_packets,
+        packets_per_second: round(delta.packets as f64 / window, 1),
+        payload_mbit_per_second: round(delta.bytes as f64 * 8.0 / window / 1e6, 3),
+        packets_expected: delta.expected,
+        packets_lost: delta.lost(),
+        loss_ratio: round(delta.loss_ratio(), 6),
+        delay_ms: delta.delay.percentiles(),
+        audio_delay_ms: delta.audio_delay.percentiles(),
+        video_delay_ms: delta.video_delay.percentiles(),
+        unstamped_packets: delta.unstamped,
+        join_ms: Percentiles::of(join_ms),
+        first_media_ms: Percentiles::of(first_media_ms),
+        packets_sent: sent_after.0.saturating_sub(sent_before.0),
+        keyframe_requests_received: sent_after.1,
+        plis_sent: sent_after.2,
+        total_packets_received: after.packets,
+        total_loss_ratio: round(after.loss_ratio(), 6),
+        server_cpu_seconds: server_cpu_seconds.map(|s| round(s, 3)),
+        server_cpu_percent: server_cpu_seconds.map(|s| round(s / window * 100.0, 1)),
+        packets_per_server_cpu_second: server_cpu_seconds
+            .filter(|s| *s > 0.0)
+            .map(|s| round(delta.packets as f64 / s, 0)),
+        loadtest_cpu_percent: own_before
+            .zip(own_after)
+            .map(|(b, a)| round((a - b) / window * 100.0, 1)),
+        interrupted,
+        errors,
+    })
+}
+
+fn ms(duration: Duration) -> f64 {
+    round(duration.as_secs_f64() * 1000.0, 3)
+}
+
+fn round(value: f64, digits: i32) -> f64 {
+    let factor = 10f64.powi(digits);
+    (value * factor).round() / factor
+}
+
+/// Joins `count` publishers or subscribers, `join_concurrency` at a time.
+#[allow(clippy::too_many_arguments)]
+async fn join_all(
+    args: &LoadTestArgs,
+    pluto: &str,
+    signer: &Arc<TokenSigner>,
+    metrics: &Arc<Metrics>,
+    shared: &Arc<Shared>,
+    publisher: bool,
+    count: usize,
+    cancel: &mut watch::Receiver<bool>,
+) -> Vec<Joined> {
+    let permits = Arc::new(Semaphore::new(args.join_concurrency));
+    let mut joins = JoinSet::new();
+    for index in 0..count {
+        let permits = Arc::clone(&permits);
+        let pluto = pluto.to_owned();
+        let signer = Arc::clone(signer);
+        let metrics = Arc::clone(metrics);
+        let shared = Arc::clone(shared);
+        let managed = args.managed_subscriptions;
+        let audio_only = args.audio_only;
+        joins.spawn(async move {
+            let _permit = permits.acquire_owned().await.ok()?;
+            let result = join_one(
+                index, publisher, &pluto, &signer, metrics, &shared, managed, audio_only,
+            )
+            .await;
+            match result {
+                Ok(joined) => Some(joined),
+                Err(error) => {
+                    shared.join_failures.fetch_add(1, Ordering::Relaxed);
+                    let role = if publisher { "publisher" } else { "subscriber" };
+                    shared.error(format!("{role} {index}: {error:#}"));
+                    None
+                }
+            }
+        });
+    }
+    let mut joined = Vec::with_capacity(count);
+    loop {
+        tokio::select! {
+            next = joins.join_next() => match next {
+                Some(Ok(Some(j))) => joined.push(j),
+                Some(_) => {}
+                None => break,
+            },
+            _ = cancel.wait_for(|c| *c) => {
+                joins.abort_all();
+                while let Some(next) = joins.join_next().await {
+                    if let Ok(Some(j)) = next {
+                        joined.push(j);
+                    }
+                }
+                break;
+            }
+        }
+    }
+    joined
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn join_one(
+    index: usize,
+    publisher: bool,
+    pluto: &str,
+    signer: &TokenSigner,
+    metrics: Arc<Metrics>,
+    shared: &Arc<Shared>,
+    managed_subscriptions: u8,
+    audio_only: bool,
+) -> anyhow::Result<Joined> {
+    let name = if publisher {
+        format!("load-pub-{index}")
+    } else {
+        format!("load-sub-{index}")
+    };
+    let token = signer.sign(&name, !publisher)?;
+    let first_media = Arc::new(AtomicU64::new(0));
+    let mut options = ClientOptions::new(pluto, token);
+    options.display_name = Some(name);
+    options.join_timeout = JOIN_TIMEOUT;
+    if publisher {
+        // Publishers only send: manual mode with no subscription receives nothing.
+        options.managed_subscriptions = 0;
+        options.media = MediaDelivery::Discard;
+    } else {
+        options.managed_subscriptions = managed_subscriptions;
+        options.media =
+            MediaDelivery::Sink(Box::new(Probe::new(metrics, Arc::clone(&first_media))));
+    }
+    let (client, events) = connect(options).await?;
+    if publisher {
+        shared.joined_publishers.fetch_add(1, Ordering::Relaxed);
+    } else {
+        shared.joined_subscribers.fetch_add(1, Ordering::Relaxed);
+    }
+    let connected = Arc::new(AtomicBool::new(false));
+    tokio::spawn(watch_events(
+        events,
+        publisher,
+        Arc::clone(&connected),
+        Arc::clone(shared),
+    ));
+    if publisher {
+        client
+            .publish(PublishOptions {
+                video: !audio_only,
+                ..PublishOptions::default()
+            })
+            .await?;
+    }
+    Ok(Joined {
+        client,
+        publisher,
+        connected,
+        first_media,
+    })
+}
+
+/// Follows a client's events: whether its media peer connection is up, and what went wrong.
+async fn watch_events(
+    mut events: EventStream,
+    publisher: bool,
+    connected: Arc<AtomicBool>,
+    shared: Arc<Shared>,
+) {
+    let counter = if publisher {
+        &shared.connected_publishers
+    } else {
+        &shared.connected_subscribers
+    };
+    let set = |up: bool| {
+        if connected.swap(up, Ordering::Relaxed) != up {
+            if up {
+                counter.fetch_add(1, Ordering::Relaxed);
+            } else {
+                counter.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    };
+    while let Some(event) = events.recv().await {
+        match event {
+            ClientEvent::PeerConnected { publisher: p, .. } if p == publisher => set(true),
+            ClientEvent::PeerDisconnected { publisher: p } if p == publisher => set(false),
+            ClientEvent::Closed { code, reason } => {
+                set(false);
+                shared.error(format!("closed by the server ({code:?}): {reason}"));
+            }
+            ClientEvent::ServerError(error) => shared.error(format!("server error: {error:?}")),
+            ClientEvent::ProtocolError(error) => shared.error(format!("protocol error: {error}")),
+            _ => {}
+        }
+    }
+    set(false);
+}
+
+async fn progress_lines(
+    args: LoadTestArgs,
+    metrics: Arc<Metrics>,
+    shared: Arc<Shared>,
+    server_cpu: Option<CpuClock>,
+    started: Instant,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    let mut last = metrics.snapshot();
+    let mut last_cpu = server_cpu.as_ref().and_then(CpuClock::seconds);
+    let mut last_at = Instant::now();
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let now = metrics.snapshot();
+        let elapsed = last_at.elapsed().as_secs_f64().max(1e-3);
+        last_at = Instant::now();
+        let delta = now.since(&last);
+        let cpu = server_cpu.as_ref().and_then(CpuClock::seconds);
+        let cpu_text = match (last_cpu, cpu) {
+            (Some(b), Some(a)) => format!(" | server cpu {:.0}%", (a - b) / elapsed * 100.0),
+            _ => String::new(),
+        };
+        last_cpu = cpu;
+        let delay = |q| {
+            delta
+                .delay
+                .quantile_ms(q)
+                .map_or_else(|| "-".to_owned(), |d| format!("{d:.2}"))
+        };
+        eprintln!(
+            "[{:>4}s] pub {}/{} ({} up) sub {}/{} ({} up) | rx {:.0} pkt/s {:.2} Mbit/s | loss {:.2}% | delay p50 {} p99 {} ms{}",
+            started.elapsed().as_secs(),
+            shared.joined_publishers.load(Ordering::Relaxed),
+            args.publishers,
+            shared.connected_publishers.load(Ordering::Relaxed),
+            shared.joined_subscribers.load(Ordering::Relaxed),
+            args.subscribers,
+            shared.connected_subscribers.load(Ordering::Relaxed),
+            delta.packets as f64 / elapsed,
+            delta.bytes as f64 * 8.0 / elapsed / 1e6,
+            delta.loss_ratio() * 100.0,
+            delay(0.5),
+            delay(0.99),
+            cpu_text,
+        );
+        last = now;
+    }
+}
