@@ -76,11 +76,11 @@ fi
 
 BUILD_OK=1
 step build-release cargo build --release || BUILD_OK=0
+export ORIEL_BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/oriel"
 NPM_OK=1
 step npm-ci npm_install || NPM_OK=0
 
 if [ "$BUILD_OK" -eq 1 ] && [ "$NPM_OK" -eq 1 ]; then
-  export ORIEL_BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/oriel"
   step api-tests node --test --test-concurrency=1 --test-reporter=spec tests/api/*.test.mjs || true
   if [ -f "$LOG_DIR/api-tests.log" ]; then
     API_PASSED="$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/api-tests.log" | tail -1)"
