@@ -10,7 +10,7 @@ use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
 /// Datagrams per system call: the kernel takes up to 1024; 64 keeps the headers in cache.
-const BATCH: usize = 64;
+pub(crate) const BATCH: usize = 64;
 
 #[derive(Default)]
 pub(crate) struct SendBatch {
@@ -20,6 +20,10 @@ pub(crate) struct SendBatch {
 impl SendBatch {
     pub(crate) fn push(&mut self, destination: SocketAddr, contents: Vec<u8>) {
         self.pending.push((destination, contents));
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.pending.len()
     }
 
     pub(crate) fn is_empty(&self) -> bool {

@@ -8,7 +8,7 @@ use oriel_sfu::{ConnectionKey, Output, Space, SpaceConfig};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-use crate::send_batch::SendBatch;
+use crate::send_batch::{SendBatch, BATCH};
 use crate::{Command, Outgoing};
 
 /// Largest datagram we read; WebRTC keeps packets under the path MTU.
@@ -95,6 +95,12 @@ impl Worker {
                     }
                     // Drain what else is queued before sending, to batch the answers.
                     for _ in 1..MAX_READS_PER_WAKE {
+                        // Send once a batch is full rather than after the whole burst: the
+                        // first subscribers should not wait for the last packet's fan-out.
+                        self.collect_outputs();
+                        if self.outgoing.len() >= BATCH {
+                            self.outgoing.flush(&self.socket).await;
+                        }
                         match self.socket.try_recv_from(&mut buffer) {
                             Ok((length, source)) => self.handle_datagram(source, &buffer[..length]),
                             Err(_) => break,
@@ -193,6 +199,21 @@ impl Worker {
 
     /// Sends what the spaces produced and forgets spaces nobody is in any more.
     async fn flush(&mut self) {
+        self.collect_outputs();
+        if !self.outgoing.is_empty() {
+            self.outgoing.flush(&self.socket).await;
+        }
+        let before = self.spaces.len();
+        self.spaces.retain(|_, space| !space.is_empty());
+        if self.spaces.len() != before {
+            let spaces = &self.spaces;
+            self.routes
+                .retain(|_, space_id| spaces.contains_key(space_id));
+        }
+    }
+
+    /// Takes what the spaces produced: datagrams into the send batch, signaling to outboxes.
+    fn collect_outputs(&mut self) {
         for space in self.spaces.values_mut() {
             while let Some(output) = space.poll_output() {
                 match output {
@@ -219,16 +240,6 @@ impl Worker {
                     }
                 }
             }
-        }
-        if !self.outgoing.is_empty() {
-            self.outgoing.flush(&self.socket).await;
-        }
-        let before = self.spaces.len();
-        self.spaces.retain(|_, space| !space.is_empty());
-        if self.spaces.len() != before {
-            let spaces = &self.spaces;
-            self.routes
-                .retain(|_, space_id| spaces.contains_key(space_id));
         }
     }
 }

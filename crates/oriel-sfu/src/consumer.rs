@@ -91,13 +91,9 @@ impl Consumer {
         // Before the answer there is nowhere to send: the rewriter must not open its stream
         // on a keyframe that would be dropped, or the subscriber starts on a delta frame.
         if !self.negotiated {
-            let mut api = rtc.direct_api();
-            let Some(stream) = api.stream_tx_by_mid(self.mid, None) else {
+            if rtc.direct_api().stream_tx_by_mid(self.mid, None).is_none() {
                 return false;
-            };
-            // Forward at once, as the publisher paced it: holding packets in a second pacer
-            // only adds delay (layer selection keeps within the bandwidth estimate).
-            stream.set_unpaced(true);
+            }
             self.negotiated = true;
         }
         let source = SourcePacket {

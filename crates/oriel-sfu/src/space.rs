@@ -1245,11 +1245,7 @@ impl Space {
             / videos;
         // Ask the estimator to probe towards the top layer of every video. No padding floor:
         // padding on a link already at capacity only causes loss.
-        let videos_open = subscriber
-            .consumers
-            .iter()
-            .filter(|c| c.is_open() && c.kind == MediaKind::Video)
-            .count() as u64;
+        let videos_open = open(MediaKind::Video).count() as u64;
         let desired =
             audios * AUDIO_BPS + videos_open * u64::from(LAYERS[LAYER_COUNT - 1].max_bitrate);
         subscriber
