@@ -46,6 +46,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let shared: Arc<dyn Store> = Arc::new(store.clone());
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    // The media address is advertised to browsers as our ICE candidate: it must be one they
+    // can reach, never a wildcard.
+    anyhow::ensure!(
+        !args.media_ip.is_unspecified(),
+        "--media-ip must be an address clients can reach (it is advertised in ICE candidates), not {}",
+        args.media_ip
+    );
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let media =
         MediaWorkers::start(args.media_ip, args.media_port, workers).with_context(|| {
