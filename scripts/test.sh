@@ -114,17 +114,34 @@ else
   skip e2e-tests "needs the release build"
 fi
 
+SDK_PASSED=0
+SDK_FAILED=0
+if [ "$BUILD_OK" -eq 1 ]; then
+  # Our Web SDK: bundle freshness, unit tests against a fake server, and real Chromium
+  # (the real-time scenarios on our SDK, mixed spaces with @mux/spaces-web, the meeting page).
+  step sdk-tests bash tests/sdk/run.sh || true
+  if [ -f "$LOG_DIR/sdk-tests.log" ]; then
+    SDK_PASSED="$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/sdk-tests.log" | tail -1)"
+    SDK_FAILED="$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/sdk-tests.log" | tail -1)"
+    SDK_PASSED="${SDK_PASSED:-0}"
+    SDK_FAILED="${SDK_FAILED:-0}"
+  fi
+else
+  skip sdk-tests "needs the release build"
+fi
+
 echo
 echo "================ summary ================"
 for line in "${SUMMARY[@]}"; do echo "$line"; done
 echo "rust tests: $RUST_PASSED passed, $RUST_FAILED failed"
 echo "api tests: $API_PASSED passed, $API_FAILED failed"
 echo "e2e tests: $E2E_PASSED passed, $E2E_FAILED failed"
+echo "sdk tests: $SDK_PASSED passed, $SDK_FAILED failed"
 echo "========================================="
 if [ "$FAILED" -ne 0 ]; then
   echo "RESULT: FAILED"
 else
   echo "RESULT: OK"
 fi
-echo "tests: $((RUST_PASSED + API_PASSED + E2E_PASSED)) passed, $((RUST_FAILED + API_FAILED + E2E_FAILED)) failed"
+echo "tests: $((RUST_PASSED + API_PASSED + E2E_PASSED + SDK_PASSED)) passed, $((RUST_FAILED + API_FAILED + E2E_FAILED + SDK_FAILED)) failed"
 exit "$FAILED"

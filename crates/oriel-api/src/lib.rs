@@ -42,6 +42,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::health())
         .merge(routes::signing_keys())
         .merge(routes::spaces())
+        .merge(routes::sdk())
+        .merge(routes::demo())
         .merge(signaling::router())
         .fallback(|| async { ApiError::not_found("Route") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })

@@ -248,6 +248,10 @@ impl Space {
             watchrtc_token: String::new(),
         };
         self.signal(key, ServerMessage::Joined(Box::new(joined)));
+        // Whoever speaks already is news to the joiner: the list only goes out on changes.
+        if let Some(speakers) = self.active_speaker_list() {
+            self.signal(key, speakers);
+        }
         self.signal_others(key, &announcement);
         self.drive_all(now);
     }
@@ -1302,22 +1306,33 @@ impl Space {
             return;
         }
         self.announced_speakers = speakers;
-        let list: Vec<(String, String)> = self
-            .announced_speakers
-            .iter()
-            .filter_map(|id| {
-                let producer = self.producers.get(id)?;
-                let connection = self.connections.get(&producer.connection)?;
-                Some((connection.connection_id.clone(), producer.track.tid.clone()))
-            })
-            .collect();
-        let message = ServerMessage::ActiveSpeakers(list);
+        let message = ServerMessage::ActiveSpeakers(self.speaker_tracks());
         let keys: Vec<ConnectionKey> = self.connections.keys().copied().collect();
         for key in keys {
             self.signal(key, message.clone());
         }
         // Who speaks decides who is forwarded in automatic mode.
         self.update_subscriptions(now);
+    }
+}
+
+impl Space {
+    /// The announced speakers as `(connection_id, track_id)`, loudest first.
+    fn speaker_tracks(&self) -> Vec<(String, String)> {
+        self.announced_speakers
+            .iter()
+            .filter_map(|id| {
+                let producer = self.producers.get(id)?;
+                let connection = self.connections.get(&producer.connection)?;
+                Some((connection.connection_id.clone(), producer.track.tid.clone()))
+            })
+            .collect()
+    }
+
+    /// The current `active_speakers` message, when anyone speaks.
+    fn active_speaker_list(&self) -> Option<ServerMessage> {
+        let tracks = self.speaker_tracks();
+        (!tracks.is_empty()).then_some(ServerMessage::ActiveSpeakers(tracks))
     }
 }
 

@@ -1,7 +1,11 @@
+mod demo;
 mod health;
+mod sdk;
 mod signing_keys;
 mod spaces;
 
+pub use demo::router as demo;
 pub use health::router as health;
+pub use sdk::router as sdk;
 pub use signing_keys::router as signing_keys;
 pub use spaces::router as spaces;
