@@ -1,0 +1,455 @@
+//! `oriel-bench-janus`: the load of `oriel load-test`, pointed at a Janus 1.1 VideoRoom.
+//!
+//! Joins `--publishers` publishers (Opus with audio levels plus VP8 simulcast q/h/f, or audio
+//! only), then `--subscribers` subscribers that each subscribe to every publisher's streams,
+//! all over Janus's WebSocket API and real ICE/DTLS/SRTP (str0m), waits until every peer
+//! connection is up, measures for `--duration` seconds, and leaves. The report has the field
+//! names of `oriel load-test --json` (the last line of stdout with `--json`), so that
+//! `bench/run.sh` reads both tools alike. The room must exist (bench/run.sh writes it into
+//! Janus's config).
+//!
+//! Traffic goes to loopback only; counts, durations and every wait are bounded.
+
+mod janus;
+mod metrics;
+mod peer;
+
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use oriel_client::{stamp, ClientCounters};
+use serde::Serialize;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::metrics::{Metrics, Percentiles, Snapshot};
+use crate::peer::{Joined, Role, Shared};
+use oriel_loadtest::CpuClock;
+
+const MAX_PUBLISHERS: usize = 100;
+const MAX_SUBSCRIBERS: usize = 2_000;
+const MAX_DURATION_SECS: u64 = 600;
+/// Bounds, as in `oriel load-test`.
+const PUBLISHER_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+const LEAVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Parser, Debug, Clone)]
+#[command(
+    version,
+    about = "Load test of a Janus VideoRoom, measured like `oriel load-test`"
+)]
+struct Args {
+    /// Janus's WebSocket API (loopback only).
+    #[arg(long, default_value = "ws://127.0.0.1:8188")]
+    janus: String,
+    /// The VideoRoom room (it must exist and allow --publishers publishers).
+    #[arg(long, default_value_t = 1234)]
+    room: u64,
+    #[arg(long, default_value_t = 1)]
+    publishers: usize,
+    #[arg(long, default_value_t = 10)]
+    subscribers: usize,
+    /// Seconds of measurement once everyone has joined and connected.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Seconds to let the media run before the measurement window opens (steady state).
+    #[arg(long, default_value_t = 0)]
+    warmup: u64,
+    /// Print one JSON object with the results as the last line of stdout.
+    #[arg(long)]
+    json: bool,
+    /// Publishers send audio only.
+    #[arg(long)]
+    audio_only: bool,
+    /// Janus's PID, to report its CPU time over the measurement (read from /proc).
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Joins in flight at once.
+    #[arg(long, default_value_t = 16)]
+    join_concurrency: usize,
+}
+
+/// The subset of `oriel load-test`'s report that the benchmark compares, same names.
+#[derive(Serialize, Debug)]
+struct Report {
+    server: &'static str,
+    publishers: usize,
+    subscribers: usize,
+    publishers_connected: usize,
+    subscribers_connected: usize,
+    subscribers_receiving: usize,
+    join_failures: usize,
+    duration_s: f64,
+    packets_received: u64,
+    audio_packets_received: u64,
+    video_packets_received: u64,
+    packets_per_second: f64,
+    payload_mbit_per_second: f64,
+    packets_expected: u64,
+    packets_lost: u64,
+    loss_ratio: f64,
+    delay_ms: Percentiles,
+    audio_delay_ms: Percentiles,
+    video_delay_ms: Percentiles,
+    unstamped_packets: u64,
+    join_ms: Percentiles,
+    first_media_ms: Percentiles,
+    packets_sent: u64,
+    keyframe_requests_received: u64,
+    plis_sent: u64,
+    server_cpu_seconds: Option<f64>,
+    server_cpu_percent: Option<f64>,
+    packets_per_server_cpu_second: Option<f64>,
+    loadtest_cpu_percent: Option<f64>,
+    errors: Vec<String>,
+}
+
+fn validate(args: &Args) -> anyhow::Result<()> {
+    if args.publishers == 0 || args.publishers > MAX_PUBLISHERS {
+        bail!("--publishers must be 1 to {MAX_PUBLISHERS}");
+    }
+    if args.subscribers > MAX_SUBSCRIBERS {
+        bail!("--subscribers must be at most {MAX_SUBSCRIBERS}");
+    }
+    if !(1..=MAX_DURATION_SECS).contains(&args.duration) {
+        bail!("--duration must be 1 to {MAX_DURATION_SECS} seconds");
+    }
+    if args.warmup > MAX_DURATION_SECS {
+        bail!("--warmup must be at most {MAX_DURATION_SECS} seconds");
+    }
+    if !(1..=256).contains(&args.join_concurrency) {
+        bail!("--join-concurrency must be 1 to 256");
+    }
+    let host = args
+        .janus
+        .strip_prefix("ws://")
+        .and_then(|rest| rest.split(['/', ':']).next())
+        .context("--janus must be a ws:// URL")?;
+    let loopback = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        bail!("--janus must be a loopback address, not {host}");
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    validate(&args)?;
+    let report = run(&args).await;
+    summary(&report);
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(())
+}
+
+fn round(value: f64, digits: i32) -> f64 {
+    let factor = 10f64.powi(digits);
+    (value * factor).round() / factor
+}
+
+fn ms(duration: Duration) -> f64 {
+    round(duration.as_secs_f64() * 1000.0, 3)
+}
+
+async fn join_all(
+    args: &Args,
+    publisher: bool,
+    count: usize,
+    feeds: &[u64],
+    metrics: &Arc<Metrics>,
+    shared: &Arc<Shared>,
+    stop: &watch::Receiver<bool>,
+) -> Vec<Joined> {
+    let permits = Arc::new(Semaphore::new(args.join_concurrency));
+    let mut joins = JoinSet::new();
+    for index in 0..count {
+        let permits = Arc::clone(&permits);
+        let url = args.janus.clone();
+        let room = args.room;
+        let metrics = Arc::clone(metrics);
+        let shared = Arc::clone(shared);
+        let stop = stop.clone();
+        let role = if publisher {
+            Role::Publisher {
+                audio_only: args.audio_only,
+            }
+        } else {
+            Role::Subscriber {
+                feeds: feeds.to_vec(),
+            }
+        };
+        joins.spawn(async move {
+            let _permit = permits.acquire_owned().await.ok()?;
+            match peer::join(&url, room, index, role, metrics, Arc::clone(&shared), stop).await {
+                Ok(joined) => Some(joined),
+                Err(error) => {
+                    shared.join_failures.fetch_add(1, Ordering::Relaxed);
+                    let who = if publisher { "publisher" } else { "subscriber" };
+                    shared.error(format!("{who} {index}: {error:#}"));
+                    None
+                }
+            }
+        });
+    }
+    let mut joined = Vec::with_capacity(count);
+    while let Some(next) = joins.join_next().await {
+        if let Ok(Some(j)) = next {
+            joined.push(j);
+        }
+    }
+    joined
+}
+
+async fn wait_connected(everyone: &[Joined], limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline
+        && everyone
+            .iter()
+            .any(|j| !j.connected.load(Ordering::Relaxed) && !j.task.is_finished())
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn run(args: &Args) -> Report {
+    let _ = stamp::epoch();
+    let metrics = Arc::new(Metrics::default());
+    let shared = Arc::new(Shared::default());
+    let (stop_tx, stop) = watch::channel(false);
+    let started = Instant::now();
+    let server_cpu = args.server_pid.map(CpuClock::process);
+    let own_cpu = CpuClock::own();
+    let progress = tokio::spawn(progress_lines(
+        args.clone(),
+        Arc::clone(&metrics),
+        Arc::clone(&shared),
+        server_cpu.clone(),
+        started,
+        stop.clone(),
+    ));
+    eprintln!(
+        "bench-janus: joining {} publishers and {} subscribers to room {} at {}",
+        args.publishers, args.subscribers, args.room, args.janus
+    );
+
+    let mut everyone = join_all(args, true, args.publishers, &[], &metrics, &shared, &stop).await;
+    wait_connected(&everyone, PUBLISHER_CONNECT_TIMEOUT).await;
+    let feeds: Vec<u64> = everyone.iter().filter_map(|j| j.feed).collect();
+    if !feeds.is_empty() {
+        let subscribers = join_all(
+            args,
+            false,
+            args.subscribers,
+            &feeds,
+            &metrics,
+            &shared,
+            &stop,
+        )
+        .await;
+        everyone.extend(subscribers);
+    }
+    wait_connected(&everyone, CONNECT_TIMEOUT).await;
+
+    let sent = |everyone: &[Joined]| -> (u64, u64, u64) {
+        everyone.iter().fold((0, 0, 0), |(s, k, p), j| {
+            let c = &j.counters;
+            (
+                s + ClientCounters::get(&c.rtp_sent),
+                k + ClientCounters::get(&c.keyframe_requests_received),
+                p + ClientCounters::get(&c.plis_sent),
+            )
+        })
+    };
+    eprintln!(
+        "bench-janus: everyone joined and connected in {:.1}s; measuring for {}s",
+        started.elapsed().as_secs_f64(),
+        args.duration
+    );
+    if args.warmup > 0 {
+        eprintln!("bench-janus: warming up for {}s first", args.warmup);
+        tokio::time::sleep(Duration::from_secs(args.warmup)).await;
+    }
+    let window_start = Instant::now();
+    let before: Snapshot = metrics.snapshot();
+    let sent_before = sent(&everyone);
+    let server_before = server_cpu.as_ref().and_then(CpuClock::seconds);
+    let own_before = own_cpu.seconds();
+    tokio::time::sleep(Duration::from_secs(args.duration)).await;
+    let window = window_start.elapsed().as_secs_f64().max(1e-3);
+    let after = metrics.snapshot();
+    let sent_after = sent(&everyone);
+    let server_after = server_cpu.as_ref().and_then(CpuClock::seconds);
+    let own_after = own_cpu.seconds();
+
+    let mut publishers_connected = 0;
+    let mut subscribers_connected = 0;
+    let mut receiving = 0;
+    let mut join_ms = Vec::new();
+    let mut first_media_ms = Vec::new();
+    for joined in &everyone {
+        join_ms.push(ms(joined
+            .joined_at
+            .saturating_duration_since(joined.opened_at)));
+        let connected = joined.connected.load(Ordering::Relaxed) && !joined.task.is_finished();
+        if joined.publisher {
+            publishers_connected += usize::from(connected);
+        } else {
+            subscribers_connected += usize::from(connected);
+            let first = joined.first_media.load(Ordering::Relaxed);
+            if first > 0 {
+                receiving += 1;
+                let at = stamp::epoch() + Duration::from_nanos(first);
+                first_media_ms.push(ms(at.saturating_duration_since(joined.opened_at)));
+            }
+        }
+    }
+
+    eprintln!("bench-janus: leaving");
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(LEAVE_TIMEOUT, async {
+        for joined in &mut everyone {
+            let _ = (&mut joined.task).await;
+        }
+    })
+    .await;
+    for joined in &everyone {
+        joined.task.abort();
+    }
+    let _ = progress.await;
+
+    let delta = after.since(&before);
+    let server_cpu_seconds = server_before.zip(server_after).map(|(b, a)| a - b);
+    let errors = shared
+        .errors
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    Report {
+        server: "janus",
+        publishers: args.publishers,
+        subscribers: args.subscribers,
+        publishers_connected,
+        subscribers_connected,
+        subscribers_receiving: receiving,
+        join_failures: shared.join_failures.load(Ordering::Relaxed),
+        duration_s: round(window, 3),
+        packets_received: delta.packets,
+        audio_packets_received: delta.audio_packets,
+        video_packets_received: delta.video_packets,
+        packets_per_second: round(delta.packets as f64 / window, 1),
+        payload_mbit_per_second: round(delta.bytes as f64 * 8.0 / window / 1e6, 3),
+        packets_expected: delta.expected,
+        packets_lost: delta.lost(),
+        loss_ratio: round(delta.loss_ratio(), 6),
+        delay_ms: delta.delay.percentiles(),
+        audio_delay_ms: delta.audio_delay.percentiles(),
+        video_delay_ms: delta.video_delay.percentiles(),
+        unstamped_packets: delta.unstamped,
+        join_ms: Percentiles::of(join_ms),
+        first_media_ms: Percentiles::of(first_media_ms),
+        packets_sent: sent_after.0.saturating_sub(sent_before.0),
+        keyframe_requests_received: sent_after.1,
+        plis_sent: sent_after.2,
+        server_cpu_seconds: server_cpu_seconds.map(|s| round(s, 3)),
+        server_cpu_percent: server_cpu_seconds.map(|s| round(s / window * 100.0, 1)),
+        packets_per_server_cpu_second: server_cpu_seconds
+            .filter(|s| *s > 0.0)
+            .map(|s| round(delta.packets as f64 / s, 0)),
+        loadtest_cpu_percent: own_before
+            .zip(own_after)
+            .map(|(b, a)| round((a - b) / window * 100.0, 1)),
+        errors,
+    }
+}
+
+fn summary(r: &Report) {
+    let f = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"));
+    eprintln!(
+        "bench-janus: {}/{} publishers and {}/{} subscribers connected ({} receiving, {} join failures)",
+        r.publishers_connected,
+        r.publishers,
+        r.subscribers_connected,
+        r.subscribers,
+        r.subscribers_receiving,
+        r.join_failures
+    );
+    eprintln!(
+        "bench-janus: {} packets in {:.1}s ({:.0}/s, {:.2} Mbit/s), loss {:.3}%, delay p50 {} p95 {} p99 {} ms",
+        r.packets_received,
+        r.duration_s,
+        r.packets_per_second,
+        r.payload_mbit_per_second,
+        r.loss_ratio * 100.0,
+        f(r.delay_ms.p50),
+        f(r.delay_ms.p95),
+        f(r.delay_ms.p99)
+    );
+    if let (Some(cpu), Some(rate)) = (r.server_cpu_percent, r.packets_per_server_cpu_second) {
+        eprintln!("bench-janus: server CPU {cpu:.1}% of a core, {rate:.0} packets per CPU-second");
+    }
+    for error in &r.errors {
+        eprintln!("bench-janus: error: {error}");
+    }
+}
+
+async fn progress_lines(
+    args: Args,
+    metrics: Arc<Metrics>,
+    shared: Arc<Shared>,
+    server_cpu: Option<CpuClock>,
+    started: Instant,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    let mut last = metrics.snapshot();
+    let mut last_cpu = server_cpu.as_ref().and_then(CpuClock::seconds);
+    let mut last_at = Instant::now();
+    // Bounded: the run itself is bounded and sets `stop` at its end.
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let now = metrics.snapshot();
+        let elapsed = last_at.elapsed().as_secs_f64().max(1e-3);
+        last_at = Instant::now();
+        let delta = now.since(&last);
+        let cpu = server_cpu.as_ref().and_then(CpuClock::seconds);
+        let cpu_text = match (last_cpu, cpu) {
+            (Some(b), Some(a)) => format!(" | server cpu {:.0}%", (a - b) / elapsed * 100.0),
+            _ => String::new(),
+        };
+        last_cpu = cpu;
+        let delay = |q| {
+            delta
+                .delay
+                .quantile_ms(q)
+                .map_or_else(|| "-".to_owned(), |d| format!("{d:.2}"))
+        };
+        eprintln!(
+            "[{:>4}s] pub {}/{} ({} up) sub {}/{} ({} up) | rx {:.0} pkt/s {:.2} Mbit/s | loss {:.2}% | delay p50 {} p99 {} ms{}",
+            started.elapsed().as_secs(),
+            shared.joined_publishers.load(Ordering::Relaxed),
+            args.publishers,
+            shared.connected_publishers.load(Ordering::Relaxed),
+            shared.joined_subscribers.load(Ordering::Relaxed),
+            args.subscribers,
+            shared.connected_subscribers.load(Ordering::Relaxed),
+            delta.packets as f64 / elapsed,
+            delta.bytes as f64 * 8.0 / elapsed / 1e6,
+            delta.loss_ratio() * 100.0,
+            delay(0.5),
+            delay(0.99),
+            cpu_text,
+        );
+        last = now;
+    }
+}
