@@ -55,6 +55,10 @@ pub struct LoadTestArgs {
     /// Seconds of measurement once everyone has joined.
     #[arg(long, default_value_t = 10)]
     pub duration: u64,
+    /// Seconds of media before the measurement starts, once everyone is connected: lets
+    /// bandwidth estimates and simulcast layers settle, so the window measures steady state.
+    #[arg(long, default_value_t = 0)]
+    pub warmup: u64,
     /// Print one JSON object with the results as the last line of stdout.
     #[arg(long)]
     pub json: bool,
@@ -85,6 +89,9 @@ impl LoadTestArgs {
         }
         if !(1..=MAX_DURATION_SECS).contains(&self.duration) {
             bail!("--duration must be 1 to {MAX_DURATION_SECS} seconds");
+        }
+        if self.warmup > MAX_DURATION_SECS {
+            bail!("--warmup must be at most {MAX_DURATION_SECS} seconds");
         }
         if !(1..=20).contains(&self.managed_subscriptions) {
             bail!("--managed-subscriptions must be 1 to 20");
@@ -229,7 +236,7 @@ async fn run_in_space(
     mut cancel: watch::Receiver<bool>,
 ) -> anyhow::Result<Report> {
     let _ = stamp::epoch();
-    let lifetime = args.duration + 600 + (args.publishers + args.subscribers) as u64;
+    let lifetime = args.duration + args.warmup + 600 + (args.publishers + args.subscribers) as u64;
     let signer = Arc::new(
         TokenSigner::new(&key.id, &key.private_key_pem, space_id, lifetime)
             .context("cannot sign join tokens")?,
@@ -300,6 +307,11 @@ async fn run_in_space(
             .any(|j| !j.connected.load(Ordering::Relaxed) && j.client.is_running())
     {
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    if args.warmup > 0 && !cancelled(&cancel) {
+        let _ =
+            tokio::time::timeout(Duration::from_secs(args.warmup), cancel.wait_for(|c| *c)).await;
     }
 
     // The measurement window.
