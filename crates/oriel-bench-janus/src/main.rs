@@ -26,9 +26,10 @@ use serde::Serialize;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::metrics::{Metrics, Percentiles, Snapshot};
+use crate::metrics::{Metrics, Snapshot};
 use crate::peer::{Joined, Role, Shared};
 use oriel_loadtest::CpuClock;
+use oriel_loadtest::Percentiles;
 
 const MAX_PUBLISHERS: usize = 100;
 const MAX_SUBSCRIBERS: usize = 2_000;

@@ -19,6 +19,7 @@ mod run;
 mod token;
 
 pub use cpu::CpuClock;
+pub use metrics::{Histogram, HistogramSnapshot};
 pub use run::{
     run, LoadTestArgs, Percentiles, Report, MAX_DURATION_SECS, MAX_PUBLISHERS, MAX_SUBSCRIBERS,
 };

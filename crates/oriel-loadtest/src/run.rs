@@ -112,7 +112,8 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    fn of(mut values: Vec<f64>) -> Self {
+    /// p50, p95, p99 and max of a list of values.
+    pub fn of(mut values: Vec<f64>) -> Self {
         values.sort_by(f64::total_cmp);
         Self {
             p50: percentile(&values, 0.50),
