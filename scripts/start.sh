@@ -61,7 +61,8 @@ else
 fi
 echo "  $TOKEN_JSON"
 echo
-echo "Dashboard:  $URL/"
+echo "Oriel:         $URL/  (REST API; signaling at ${URL/http/ws}/pluto)"
+echo "Meeting page:  $URL/demo?token=JOIN_TOKEN  (sign a join token with a signing key, see README)"
 echo
 echo "Create a space with it:"
 echo "  curl -u '$TOKEN_ID:$TOKEN_SECRET' -H 'Content-Type: application/json' \\"
