@@ -1,6 +1,7 @@
 use oriel_proto::{ClientMessage, ServerMessage};
-use oriel_sfu::{ConnectionKey, JoinRequest};
+use oriel_sfu::{ConnectionKey, JoinRequest, SpaceSnapshot};
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::oneshot;
 
 /// What a connection's signaling task asks of the worker that holds its space.
 #[derive(Debug)]
@@ -20,6 +21,11 @@ pub enum Command {
     Leave {
         space_id: String,
         connection: ConnectionKey,
+    },
+    /// Who is in a space now (empty when the worker holds no such space): for the dashboard.
+    Snapshot {
+        space_id: String,
+        reply: oneshot::Sender<SpaceSnapshot>,
     },
 }
 

@@ -12,5 +12,5 @@ mod worker;
 mod workers;
 
 pub use commands::{Command, Outgoing};
-pub use oriel_sfu::{ConnectionKey, JoinRequest};
+pub use oriel_sfu::{ConnectionKey, JoinRequest, SpaceSnapshot};
 pub use workers::{MediaWorkers, WorkerHandle};

@@ -152,6 +152,10 @@ impl Worker {
                 }
                 self.outboxes.remove(&connection);
             }
+            Command::Snapshot { space_id, reply } => {
+                let snapshot = self.spaces.get(&space_id).map(|s| s.snapshot(now));
+                let _ = reply.send(snapshot.unwrap_or_default());
+            }
         }
     }
 

@@ -20,10 +20,12 @@ mod output;
 mod peer;
 mod producer;
 mod publisher;
+mod snapshot;
 mod space;
 mod subscriber;
 
 pub use config::SpaceConfig;
 pub use ids::ConnectionKey;
 pub use output::Output;
+pub use snapshot::{ConnectionState, ParticipantSnapshot, SpaceSnapshot, TrackSnapshot};
 pub use space::{ConnectionStats, ConsumerStats, JoinRequest, Space};

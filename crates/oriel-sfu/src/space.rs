@@ -126,6 +126,12 @@ impl Space {
         })
     }
 
+    /// Who is connected and what they publish: for the dashboard.
+    pub fn snapshot(&self, now: Instant) -> crate::SpaceSnapshot {
+        let (c, p, s) = (&self.connections, &self.publishers, &self.subscribers);
+        crate::snapshot::build(now, c, p, s, &self.producers)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.connections.is_empty()
     }

@@ -1,0 +1,190 @@
+//! A read-only picture of a space for people watching it (the dashboard): who is connected,
+//! in which role and state, and what they publish. Built on demand, never on the media path.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use oriel_proto::{ParticipantRole, TrackKind, TrackSource};
+
+use crate::connection::Connection;
+use crate::ids::ProducerId;
+use crate::producer::Producer;
+use crate::publisher::PublisherPc;
+use crate::subscriber::SubscriberPc;
+use crate::ConnectionKey;
+
+/// Every participant connected to a space, in joining order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SpaceSnapshot {
+    pub participants: Vec<ParticipantSnapshot>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParticipantSnapshot {
+    pub connection_id: String,
+    pub participant_id: String,
+    pub role: ParticipantRole,
+    pub display_name: String,
+    pub state: ConnectionState,
+    /// How long the connection has been in the space.
+    pub connected_for: Duration,
+    pub tracks: Vec<TrackSnapshot>,
+}
+
+/// Whether media flows yet: signaling is up as soon as a participant is in the snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// Joined, but no peer connection has completed ICE and DTLS yet.
+    Connecting,
+    /// At least one of its peer connections carries media.
+    Connected,
+}
+
+impl ConnectionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Connected => "connected",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackSnapshot {
+    pub tid: String,
+    pub kind: TrackKind,
+    pub source: TrackSource,
+    pub name: String,
+    pub muted: bool,
+    pub width: u32,
+    pub height: u32,
+    /// Whether the publisher sends simulcast layers.
+    pub simulcast: bool,
+    /// Measured bitrate of each spatial layer (0 lowest), bits per second; 0 when it does not
+    /// flow. A track without simulcast has one layer.
+    pub layer_bitrates_bps: Vec<u64>,
+    /// Subscribers it is forwarded to.
+    pub subscribers: usize,
+}
+
+pub(crate) fn build(
+    now: Instant,
+    connections: &BTreeMap<ConnectionKey, Connection>,
+    publishers: &BTreeMap<ConnectionKey, PublisherPc>,
+    subscribers: &BTreeMap<ConnectionKey, SubscriberPc>,
+    producers: &BTreeMap<ProducerId, Producer>,
+) -> SpaceSnapshot {
+    let mut participants: Vec<ParticipantSnapshot> = connections
+        .values()
+        .map(|connection| {
+            let key = connection.key;
+            let connected = publishers
+                .get(&key)
+                .is_some_and(|p| p.peer.rtc.is_connected())
+                || subscribers
+                    .get(&key)
+                    .is_some_and(|s| s.peer.rtc.is_connected());
+            let tracks = producers
+                .values()
+                .filter(|p| p.connection == key)
+                .map(|p| track(now, p))
+                .collect();
+            ParticipantSnapshot {
+                connection_id: connection.connection_id.clone(),
+                participant_id: connection.participant_id.clone(),
+                role: connection.role,
+                display_name: connection.display_name.clone(),
+                state: if connected {
+                    ConnectionState::Connected
+                } else {
+                    ConnectionState::Connecting
+                },
+                connected_for: now.saturating_duration_since(connection.joined_at),
+                tracks,
+            }
+        })
+        .collect();
+    participants.sort_by_key(|p| std::cmp::Reverse(p.connected_for));
+    SpaceSnapshot { participants }
+}
+
+fn track(now: Instant, producer: &Producer) -> TrackSnapshot {
+    let bitrates = producer.layer_bitrates(now);
+    let layers = if producer.simulcast {
+        bitrates.len()
+    } else {
+        1
+    };
+    TrackSnapshot {
+        tid: producer.track.tid.clone(),
+        kind: producer.track.kind,
+        source: producer.track.source,
+        name: producer.track.name.clone(),
+        muted: producer.track.muted,
+        width: producer.track.width,
+        height: producer.track.height,
+        simulcast: producer.simulcast,
+        layer_bitrates_bps: bitrates[..layers].to_vec(),
+        subscribers: producer.consumers.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{JoinRequest, Space, SpaceConfig};
+
+    fn request(key: u64, participant: &str, role: ParticipantRole) -> JoinRequest {
+        JoinRequest {
+            connection: ConnectionKey(key),
+            connection_id: format!("conn-{key}"),
+            participant_id: participant.into(),
+            session_id: "session".into(),
+            role,
+            display_name: format!("{participant} name"),
+            managed_subscriptions: 16,
+        }
+    }
+
+    #[test]
+    fn lists_joined_participants_in_joining_order_until_they_leave() {
+        let start = Instant::now();
+        let mut space = Space::new(SpaceConfig::new("127.0.0.1:50000".parse().unwrap()));
+        assert_eq!(space.snapshot(start), SpaceSnapshot::default());
+        space.join(start, request(1, "alice", ParticipantRole::Publisher));
+        let later = start + Duration::from_secs(1);
+        space.join(later, request(2, "bob", ParticipantRole::Subscriber));
+        let snapshot = space.snapshot(later + Duration::from_secs(1));
+        let who: Vec<_> = snapshot
+            .participants
+            .iter()
+            .map(|p| (p.participant_id.as_str(), p.role, p.state, p.tracks.len()))
+            .collect();
+        assert_eq!(
+            who,
+            [
+                (
+                    "alice",
+                    ParticipantRole::Publisher,
+                    ConnectionState::Connecting,
+                    0
+                ),
+                (
+                    "bob",
+                    ParticipantRole::Subscriber,
+                    ConnectionState::Connecting,
+                    0
+                ),
+            ]
+        );
+        assert_eq!(snapshot.participants[0].display_name, "alice name");
+        assert_eq!(
+            snapshot.participants[0].connected_for,
+            Duration::from_secs(2)
+        );
+        space.leave(later, ConnectionKey(1));
+        let left = space.snapshot(later);
+        assert_eq!(left.participants.len(), 1);
+        assert_eq!(left.participants[0].participant_id, "bob");
+    }
+}
