@@ -14,7 +14,10 @@ mod store;
 
 pub use error::StoreError;
 pub use ids::{new_id, new_secret};
-pub use model::{AccessToken, Environment, SigningKey, Space, SpaceDeletion, SpaceStatus};
+pub use model::{
+    AccessToken, DashboardJoinKey, DashboardSession, DashboardUser, Environment, SigningKey, Space,
+    SpaceDeletion, SpaceStatus,
+};
 pub use page::Page;
 pub use sqlite::SqliteStore;
 pub use store::Store;

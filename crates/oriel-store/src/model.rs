@@ -64,3 +64,29 @@ pub enum SpaceDeletion {
     /// Spaces can be deleted only while idle.
     StillActive,
 }
+
+/// Someone who may sign in to the dashboard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DashboardUser {
+    pub id: String,
+    pub email: String,
+    /// PHC string of a slow password hash.
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+/// A signed-in browser, known by the SHA-256 (hex) of the id its cookie carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DashboardSession {
+    pub id_hash: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// The signing key the dashboard holds for an environment, with its private half (PEM).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DashboardJoinKey {
+    pub key_id: String,
+    pub private_key_pem: String,
+}

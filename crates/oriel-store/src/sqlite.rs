@@ -7,8 +7,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 use crate::{
-    AccessToken, Environment, Page, SigningKey, Space, SpaceDeletion, SpaceStatus, Store,
-    StoreError,
+    AccessToken, DashboardJoinKey, DashboardSession, DashboardUser, Environment, Page, SigningKey,
+    Space, SpaceDeletion, SpaceStatus, Store, StoreError,
 };
 
 /// File name of the database inside the data directory.
@@ -97,6 +97,37 @@ fn signing_key_from_row(row: SigningKeyRow) -> SigningKey {
     }
 }
 
+type AccessTokenRow = (String, String, String, String, i64, Option<i64>);
+const ACCESS_TOKEN_COLUMNS: &str = "id, environment_id, name, secret_hash, created_at, revoked_at";
+
+fn access_token_from_row(row: AccessTokenRow) -> AccessToken {
+    let (id, environment_id, name, secret_hash, created_at, revoked_at) = row;
+    AccessToken {
+        id,
+        environment_id,
+        name,
+        secret_hash,
+        created_at,
+        revoked_at,
+    }
+}
+
+type UserRow = (String, String, String, i64);
+
+fn user_from_row((id, email, password_hash, created_at): UserRow) -> DashboardUser {
+    DashboardUser {
+        id,
+        email,
+        password_hash,
+        created_at,
+    }
+}
+
+/// Whether an insert failed only because a UNIQUE constraint already held the value.
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ensure_environment(
@@ -139,6 +170,35 @@ impl Store for SqliteStore {
         }))
     }
 
+    async fn insert_environment(&self, environment: &Environment) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO environments (id, name, created_at) VALUES (?, ?, ?) \
+             ON CONFLICT(name) DO NOTHING",
+        )
+        .bind(&environment.id)
+        .bind(&environment.name)
+        .bind(environment.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_environments(&self) -> Result<Vec<Environment>, StoreError> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT id, name, created_at FROM environments ORDER BY created_at, rowid",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, created_at)| Environment {
+                id,
+                name,
+                created_at,
+            })
+            .collect())
+    }
+
     async fn insert_access_token(&self, token: &AccessToken) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO access_tokens (id, environment_id, name, secret_hash, created_at, revoked_at) \
@@ -156,23 +216,48 @@ impl Store for SqliteStore {
     }
 
     async fn access_token(&self, id: &str) -> Result<Option<AccessToken>, StoreError> {
-        let row: Option<(String, String, String, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT id, environment_id, name, secret_hash, created_at, revoked_at \
-             FROM access_tokens WHERE id = ?",
-        )
+        let row: Option<AccessTokenRow> = sqlx::query_as(&format!(
+            "SELECT {ACCESS_TOKEN_COLUMNS} FROM access_tokens WHERE id = ?"
+        ))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(
-            |(id, environment_id, name, secret_hash, created_at, revoked_at)| AccessToken {
-                id,
-                environment_id,
-                name,
-                secret_hash,
-                created_at,
-                revoked_at,
-            },
+        Ok(row.map(access_token_from_row))
+    }
+
+    async fn list_access_tokens(
+        &self,
+        environment_id: &str,
+        page: Page,
+    ) -> Result<Vec<AccessToken>, StoreError> {
+        let rows: Vec<AccessTokenRow> = sqlx::query_as(&format!(
+            "SELECT {ACCESS_TOKEN_COLUMNS} FROM access_tokens WHERE environment_id = ? \
+             ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
         ))
+        .bind(environment_id)
+        .bind(i64::from(page.limit))
+        .bind(page.offset())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(access_token_from_row).collect())
+    }
+
+    async fn revoke_access_token(
+        &self,
+        environment_id: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE access_tokens SET revoked_at = ? \
+             WHERE environment_id = ? AND id = ? AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(environment_id)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn insert_signing_key(&self, key: &SigningKey) -> Result<(), StoreError> {
@@ -195,7 +280,8 @@ impl Store for SqliteStore {
         id: &str,
     ) -> Result<Option<SigningKey>, StoreError> {
         let row: Option<SigningKeyRow> = sqlx::query_as(&format!(
-            "SELECT {SIGNING_KEY_COLUMNS} FROM signing_keys WHERE environment_id = ? AND id = ?"
+            "SELECT {SIGNING_KEY_COLUMNS} FROM signing_keys \
+             WHERE environment_id = ? AND id = ? AND internal = 0"
         ))
         .bind(environment_id)
         .bind(id)
@@ -221,7 +307,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<SigningKey>, StoreError> {
         let rows: Vec<SigningKeyRow> = sqlx::query_as(&format!(
             "SELECT {SIGNING_KEY_COLUMNS} FROM signing_keys WHERE environment_id = ? \
-             ORDER BY seq DESC LIMIT ? OFFSET ?"
+             AND internal = 0 ORDER BY seq DESC LIMIT ? OFFSET ?"
         ))
         .bind(environment_id)
         .bind(i64::from(page.limit))
@@ -232,12 +318,65 @@ impl Store for SqliteStore {
     }
 
     async fn delete_signing_key(&self, environment_id: &str, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM signing_keys WHERE environment_id = ? AND id = ?")
-            .bind(environment_id)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "DELETE FROM signing_keys WHERE environment_id = ? AND id = ? AND internal = 0",
+        )
+        .bind(environment_id)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn insert_dashboard_join_key(
+        &self,
+        key: &SigningKey,
+        private_key_pem: &str,
+    ) -> Result<bool, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO signing_keys (id, environment_id, public_key_pem, created_at, internal) \
+             VALUES (?, ?, ?, ?, 1)",
+        )
+        .bind(&key.id)
+        .bind(&key.environment_id)
+        .bind(&key.public_key_pem)
+        .bind(key.created_at)
+        .execute(&mut *transaction)
+        .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO dashboard_join_keys (environment_id, key_id, private_key_pem) \
+             VALUES (?, ?, ?) ON CONFLICT(environment_id) DO NOTHING",
+        )
+        .bind(&key.environment_id)
+        .bind(&key.id)
+        .bind(private_key_pem)
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected()
+            > 0;
+        if inserted {
+            transaction.commit().await?;
+        } else {
+            transaction.rollback().await?;
+        }
+        Ok(inserted)
+    }
+
+    async fn dashboard_join_key(
+        &self,
+        environment_id: &str,
+    ) -> Result<Option<DashboardJoinKey>, StoreError> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT key_id, private_key_pem FROM dashboard_join_keys WHERE environment_id = ?",
+        )
+        .bind(environment_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(key_id, private_key_pem)| DashboardJoinKey {
+            key_id,
+            private_key_pem,
+        }))
     }
 
     async fn insert_space(&self, space: &Space) -> Result<(), StoreError> {
@@ -332,6 +471,104 @@ impl Store for SqliteStore {
         )
         .execute(&self.pool)
         .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert_dashboard_user(&self, user: &DashboardUser) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO dashboard_users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&user.id)
+        .bind(&user.email)
+        .bind(&user.password_hash)
+        .bind(user.created_at)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if is_unique_violation(&error) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn dashboard_user_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<DashboardUser>, StoreError> {
+        let row: Option<UserRow> = sqlx::query_as(
+            "SELECT id, email, password_hash, created_at FROM dashboard_users WHERE email = ?",
+        )
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(user_from_row))
+    }
+
+    async fn count_dashboard_users(&self) -> Result<u64, StoreError> {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM dashboard_users")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn insert_dashboard_session(&self, session: &DashboardSession) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO dashboard_sessions (id_hash, user_id, created_at, expires_at) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(&session.id_hash)
+        .bind(&session.user_id)
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn dashboard_session(
+        &self,
+        id_hash: &str,
+        now: i64,
+    ) -> Result<Option<(DashboardSession, DashboardUser)>, StoreError> {
+        type Row = (String, String, i64, i64, String, String, String, i64);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT s.id_hash, s.user_id, s.created_at, s.expires_at, \
+                    u.id, u.email, u.password_hash, u.created_at \
+             FROM dashboard_sessions s JOIN dashboard_users u ON u.id = s.user_id \
+             WHERE s.id_hash = ? AND s.expires_at > ?",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(
+            |(id_hash, user_id, created_at, expires_at, uid, email, hash, user_created)| {
+                (
+                    DashboardSession {
+                        id_hash,
+                        user_id,
+                        created_at,
+                        expires_at,
+                    },
+                    user_from_row((uid, email, hash, user_created)),
+                )
+            },
+        ))
+    }
+
+    async fn delete_dashboard_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM dashboard_sessions WHERE id_hash = ?")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_expired_dashboard_sessions(&self, now: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM dashboard_sessions WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected())
     }
 }
@@ -452,6 +689,154 @@ mod tests {
         assert!(!store.delete_signing_key("env-b", &key.id).await.unwrap());
         assert!(store.delete_signing_key(&env.id, &key.id).await.unwrap());
         assert_eq!(store.signing_key_by_id(&key.id).await.unwrap(), None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn environments_are_listed_and_created_once_per_name() {
+        let (store, dir) = store().await;
+        let dev = Environment {
+            id: "env-a".into(),
+            name: "dev".into(),
+            created_at: 1,
+        };
+        assert!(store.insert_environment(&dev).await.unwrap());
+        let clash = Environment {
+            id: "env-b".into(),
+            ..dev.clone()
+        };
+        assert!(!store.insert_environment(&clash).await.unwrap());
+        let prod = store.ensure_environment("prod", "env-c", 2).await.unwrap();
+        assert_eq!(store.list_environments().await.unwrap(), vec![dev, prod]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn access_tokens_are_listed_per_environment_and_revoked_once() {
+        let (store, dir) = store().await;
+        let env = store.ensure_environment("a", "env-a", 1).await.unwrap();
+        store.ensure_environment("b", "env-b", 1).await.unwrap();
+        let token = |id: &str, at: i64| AccessToken {
+            id: id.into(),
+            environment_id: env.id.clone(),
+            name: format!("token {id}"),
+            secret_hash: "hash".into(),
+            created_at: at,
+            revoked_at: None,
+        };
+        store.insert_access_token(&token("t1", 10)).await.unwrap();
+        store.insert_access_token(&token("t2", 20)).await.unwrap();
+        let listed = store
+            .list_access_tokens(&env.id, Page::default())
+            .await
+            .unwrap();
+        assert_eq!(listed, vec![token("t2", 20), token("t1", 10)]);
+        assert!(store
+            .list_access_tokens("env-b", Page::default())
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(!store.revoke_access_token("env-b", "t1", 30).await.unwrap());
+        assert!(store.revoke_access_token(&env.id, "t1", 30).await.unwrap());
+        assert!(!store.revoke_access_token(&env.id, "t1", 31).await.unwrap());
+        let revoked = store.access_token("t1").await.unwrap().unwrap();
+        assert_eq!(revoked.revoked_at, Some(30));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn dashboard_join_keys_are_hidden_from_the_api_but_verifiable() {
+        let (store, dir) = store().await;
+        let env = store.ensure_environment("a", "env-a", 1).await.unwrap();
+        let key = SigningKey {
+            id: "internal-key".into(),
+            environment_id: env.id.clone(),
+            public_key_pem: "PUBLIC".into(),
+            created_at: 5,
+        };
+        assert!(store
+            .insert_dashboard_join_key(&key, "PRIVATE")
+            .await
+            .unwrap());
+        let second = SigningKey {
+            id: "second".into(),
+            ..key.clone()
+        };
+        assert!(!store
+            .insert_dashboard_join_key(&second, "OTHER")
+            .await
+            .unwrap());
+        assert_eq!(store.signing_key_by_id("second").await.unwrap(), None);
+        assert_eq!(
+            store.dashboard_join_key(&env.id).await.unwrap(),
+            Some(DashboardJoinKey {
+                key_id: key.id.clone(),
+                private_key_pem: "PRIVATE".into()
+            })
+        );
+        assert_eq!(
+            store.signing_key_by_id(&key.id).await.unwrap(),
+            Some(key.clone())
+        );
+        assert_eq!(store.signing_key(&env.id, &key.id).await.unwrap(), None);
+        assert!(store
+            .list_signing_keys(&env.id, Page::default())
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(!store.delete_signing_key(&env.id, &key.id).await.unwrap());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn dashboard_users_and_sessions() {
+        let (store, dir) = store().await;
+        let user = DashboardUser {
+            id: "u1".into(),
+            email: "Ada@Example.com".into(),
+            password_hash: "hash".into(),
+            created_at: 1,
+        };
+        assert_eq!(store.count_dashboard_users().await.unwrap(), 0);
+        assert!(store.insert_dashboard_user(&user).await.unwrap());
+        let same_email = DashboardUser {
+            id: "u2".into(),
+            email: "ada@example.com".into(),
+            ..user.clone()
+        };
+        assert!(!store.insert_dashboard_user(&same_email).await.unwrap());
+        assert_eq!(store.count_dashboard_users().await.unwrap(), 1);
+        assert_eq!(
+            store
+                .dashboard_user_by_email("ADA@example.COM")
+                .await
+                .unwrap(),
+            Some(user.clone())
+        );
+        let session = DashboardSession {
+            id_hash: "h1".into(),
+            user_id: user.id.clone(),
+            created_at: 100,
+            expires_at: 200,
+        };
+        store.insert_dashboard_session(&session).await.unwrap();
+        assert_eq!(
+            store.dashboard_session("h1", 150).await.unwrap(),
+            Some((session.clone(), user.clone()))
+        );
+        assert_eq!(store.dashboard_session("h1", 200).await.unwrap(), None);
+        assert_eq!(store.dashboard_session("other", 150).await.unwrap(), None);
+        store.delete_dashboard_session("h1").await.unwrap();
+        assert_eq!(store.dashboard_session("h1", 150).await.unwrap(), None);
+        store.insert_dashboard_session(&session).await.unwrap();
+        assert_eq!(
+            store.delete_expired_dashboard_sessions(199).await.unwrap(),
+            0
+        );
+        assert_eq!(
+            store.delete_expired_dashboard_sessions(200).await.unwrap(),
+            1
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

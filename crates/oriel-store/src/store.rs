@@ -1,6 +1,9 @@
 use async_trait::async_trait;
 
-use crate::{AccessToken, Environment, Page, SigningKey, Space, SpaceDeletion, StoreError};
+use crate::{
+    AccessToken, DashboardJoinKey, DashboardSession, DashboardUser, Environment, Page, SigningKey,
+    Space, SpaceDeletion, StoreError,
+};
 
 /// Durable state of a node. Every object lookup that an API caller can reach is scoped by
 /// environment, so one environment's ids simply do not exist for another.
@@ -18,14 +21,34 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> Result<Environment, StoreError>;
     async fn environment(&self, id: &str) -> Result<Option<Environment>, StoreError>;
+    /// Creates an environment; false when one of that name exists already.
+    async fn insert_environment(&self, environment: &Environment) -> Result<bool, StoreError>;
+    /// Every environment, oldest first.
+    async fn list_environments(&self) -> Result<Vec<Environment>, StoreError>;
 
     // ----- access tokens -----
 
     async fn insert_access_token(&self, token: &AccessToken) -> Result<(), StoreError>;
     /// Looked up by id alone: it is how a request finds its environment.
     async fn access_token(&self, id: &str) -> Result<Option<AccessToken>, StoreError>;
+    async fn list_access_tokens(
+        &self,
+        environment_id: &str,
+        page: Page,
+    ) -> Result<Vec<AccessToken>, StoreError>;
+    /// Marks a token revoked at `now`; false when it does not exist in the environment or was
+    /// revoked already.
+    async fn revoke_access_token(
+        &self,
+        environment_id: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError>;
 
     // ----- signing keys -----
+    //
+    // Keys the dashboard holds (see `insert_dashboard_join_key`) are found only by
+    // `signing_key_by_id`: the other methods see the keys the API made.
 
     async fn insert_signing_key(&self, key: &SigningKey) -> Result<(), StoreError>;
     async fn signing_key(
@@ -42,6 +65,18 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<SigningKey>, StoreError>;
     /// Whether a key was deleted.
     async fn delete_signing_key(&self, environment_id: &str, id: &str) -> Result<bool, StoreError>;
+
+    /// Stores the dashboard's own key of an environment (marked internal) with its private
+    /// half. False when the environment has one already.
+    async fn insert_dashboard_join_key(
+        &self,
+        key: &SigningKey,
+        private_key_pem: &str,
+    ) -> Result<bool, StoreError>;
+    async fn dashboard_join_key(
+        &self,
+        environment_id: &str,
+    ) -> Result<Option<DashboardJoinKey>, StoreError>;
 
     // ----- spaces -----
 
@@ -63,4 +98,24 @@ pub trait Store: Send + Sync + 'static {
     /// Marks every space idle; used when a single node starts, since no connection survives a
     /// restart. Returns how many were active.
     async fn deactivate_all_spaces(&self) -> Result<u64, StoreError>;
+
+    // ----- dashboard users and sessions -----
+
+    /// False when a user with that email (compared case-insensitively) exists.
+    async fn insert_dashboard_user(&self, user: &DashboardUser) -> Result<bool, StoreError>;
+    async fn dashboard_user_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<DashboardUser>, StoreError>;
+    async fn count_dashboard_users(&self) -> Result<u64, StoreError>;
+    async fn insert_dashboard_session(&self, session: &DashboardSession) -> Result<(), StoreError>;
+    /// The session and its user, if it exists and has not expired at `now`.
+    async fn dashboard_session(
+        &self,
+        id_hash: &str,
+        now: i64,
+    ) -> Result<Option<(DashboardSession, DashboardUser)>, StoreError>;
+    async fn delete_dashboard_session(&self, id_hash: &str) -> Result<(), StoreError>;
+    /// Forgets sessions expired at `now`; returns how many.
+    async fn delete_expired_dashboard_sessions(&self, now: i64) -> Result<u64, StoreError>;
 }
