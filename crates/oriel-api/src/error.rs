@@ -11,6 +11,9 @@ pub struct ApiError {
     kind: &'static str,
     messages: Vec<String>,
     retry_after_seconds: Option<u64>,
+    /// Whether a 401 invites HTTP Basic (`WWW-Authenticate`): the REST API does, the
+    /// dashboard's session API must not (browsers would show a password prompt).
+    basic_challenge: bool,
 }
 
 impl ApiError {
@@ -20,6 +23,7 @@ impl ApiError {
             kind,
             messages: vec![message.into()],
             retry_after_seconds: None,
+            basic_challenge: true,
         }
     }
 
@@ -35,6 +39,33 @@ impl ApiError {
             "unauthorized",
             "Unauthorized request",
         )
+    }
+
+    /// 401 of the dashboard: no valid session cookie. No HTTP Basic challenge.
+    pub fn session_required() -> Self {
+        let mut error = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Sign in to the dashboard first",
+        );
+        error.basic_challenge = false;
+        error
+    }
+
+    /// 401 of the dashboard's sign-in: wrong email or password. No HTTP Basic challenge.
+    pub fn wrong_credentials() -> Self {
+        let mut error = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Email or password is incorrect",
+        );
+        error.basic_challenge = false;
+        error
+    }
+
+    /// 403: the request came from another site or lacks the dashboard's CSRF token.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
     /// 404: the object does not exist in the caller's environment.
@@ -93,6 +124,11 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// What the client is told, for a command line to print.
+    pub fn message(&self) -> String {
+        self.messages.join("; ")
+    }
 }
 
 impl From<oriel_store::StoreError> for ApiError {
@@ -106,7 +142,7 @@ impl IntoResponse for ApiError {
         let body = json!({ "error": { "type": self.kind, "messages": self.messages } });
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
-        if self.status == StatusCode::UNAUTHORIZED {
+        if self.status == StatusCode::UNAUTHORIZED && self.basic_challenge {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"Oriel API\""),

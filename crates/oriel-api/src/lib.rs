@@ -5,6 +5,7 @@ mod access_tokens;
 mod auth;
 mod body_limit;
 mod clock;
+pub mod dashboard;
 mod error;
 mod join;
 mod json_body;
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::spaces())
         .merge(routes::sdk())
         .merge(routes::demo())
+        .merge(dashboard::router())
         .merge(signaling::router())
         .fallback(|| async { ApiError::not_found("Route") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })

@@ -5,6 +5,7 @@ use oriel_store::Store;
 use tokio::sync::watch;
 
 use crate::auth::{Authenticator, RateLimit};
+use crate::dashboard::DashboardState;
 use crate::signaling::Presence;
 
 /// What every handler can reach. Cheap to clone: everything is behind an `Arc`.
@@ -14,6 +15,7 @@ pub struct AppState {
     pub authenticator: Arc<Authenticator>,
     pub presence: Arc<Presence>,
     pub media: MediaWorkers,
+    pub dashboard: Arc<DashboardState>,
     /// Flips to true when the node starts shutting down; long-lived connections watch it.
     pub shutting_down: watch::Receiver<bool>,
 }
@@ -30,6 +32,7 @@ impl AppState {
             presence: Arc::new(Presence::new(store.clone())),
             store,
             media,
+            dashboard: Arc::new(DashboardState::default()),
             shutting_down,
         }
     }

@@ -36,6 +36,27 @@ pub enum Command {
     /// receive, then delete what was made. Progress on stderr; with --json the last line of
     /// stdout is one JSON object with the results.
     LoadTest(oriel_loadtest::LoadTestArgs),
+    /// Manage who may sign in to the dashboard.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create a dashboard user (and the environment `development` when there is none). Works
+    /// whether or not a server is running on the data directory.
+    CreateUser {
+        /// Data directory of the node.
+        #[arg(long, env = "ORIEL_DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+        /// The email the user signs in with.
+        #[arg(long)]
+        email: String,
+        /// The password, at least 8 characters; only an Argon2id hash of it is stored.
+        /// Prefer the environment variable, which does not show in the process list.
+        #[arg(long, env = "ORIEL_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -59,6 +80,21 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => crate::serve::serve(args).await,
         Command::LoadTest(args) => oriel_loadtest::main(args).await,
+        Command::Admin(AdminCommand::CreateUser {
+            data_dir,
+            email,
+            password,
+        }) => {
+            let store = SqliteStore::open(&data_dir).await?;
+            let created = oriel_api::dashboard::create_user(&store, &email, &password).await;
+            store.close().await;
+            let user = created.map_err(|error| {
+                anyhow::anyhow!("could not create the dashboard user: {}", error.message())
+            })?;
+            let output = serde_json::json!({ "id": user.id, "email": user.email });
+            println!("{output}");
+            Ok(())
+        }
         Command::AccessToken(AccessTokenCommand::Create {
             data_dir,
             environment,

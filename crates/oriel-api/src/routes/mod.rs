@@ -7,5 +7,7 @@ mod spaces;
 pub use demo::router as demo;
 pub use health::router as health;
 pub use sdk::router as sdk;
+pub(crate) use sdk::Asset;
+pub(crate) use signing_keys::generate_key_pair;
 pub use signing_keys::router as signing_keys;
 pub use spaces::router as spaces;

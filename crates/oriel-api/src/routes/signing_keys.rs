@@ -54,7 +54,7 @@ async fn create(
 }
 
 /// A 2048-bit RSA pair: the private key as PKCS#1 PEM, the public key as SPKI PEM.
-fn generate_key_pair() -> ApiResult<(String, String)> {
+pub(crate) fn generate_key_pair() -> ApiResult<(String, String)> {
     let private =
         RsaPrivateKey::new(&mut rand::rngs::OsRng, KEY_BITS).map_err(ApiError::internal)?;
     let private_pem = private

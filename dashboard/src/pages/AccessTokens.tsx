@@ -1,0 +1,110 @@
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { createAccessToken, listAccessTokens, revokeAccessToken, type AccessToken } from '../api';
+import { EmptyState, ErrorNote, formatTime, PageHeader, SecretReveal, StatusBadge } from '../components';
+
+export function AccessTokens({ environmentId, environmentName }: { environmentId: string; environmentName: string }) {
+  const [tokens, setTokens] = useState<AccessToken[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [name, setName] = useState('');
+  const [creating, setCreating] = useState(false);
+  const [created, setCreated] = useState<AccessToken | null>(null);
+  const [revoking, setRevoking] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      setTokens(await listAccessTokens(environmentId));
+      setError(null);
+    } catch (e) {
+      setError(e);
+    }
+  }, [environmentId]);
+  useEffect(() => { setTokens(null); setCreated(null); setCreating(false); void load(); }, [load]);
+
+  const create = async (event: Event) => {
+    event.preventDefault();
+    setError(null);
+    try {
+      setCreated(await createAccessToken(environmentId, name.trim()));
+      setName('');
+      setCreating(false);
+      await load();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const revoke = async (id: string) => {
+    setError(null);
+    try {
+      await revokeAccessToken(environmentId, id);
+      setRevoking(null);
+      await load();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const start = () => { setCreating(true); setCreated(null); };
+
+  return (
+    <>
+      <PageHeader title="Access tokens" description={<>HTTP Basic credentials of the REST API (<code>/video/v1</code>, <code>/system/v1</code>) in the environment <strong>{environmentName}</strong>.</>}>
+        {!creating && tokens && tokens.length > 0 && <button type="button" class="button button-primary" onClick={start}>Create access token</button>}
+      </PageHeader>
+      <ErrorNote error={error} />
+      {created?.secret && (
+        <SecretReveal title="New access token" onDismiss={() => setCreated(null)} note="Oriel keeps only a hash of the secret: it is shown this once."
+          fields={[
+            { label: 'Access token ID', value: created.id },
+            { label: 'Secret key', value: created.secret, secret: true },
+          ]}
+          download={{ filename: `oriel-${environmentName}.env`, contents: `MUX_TOKEN_ID=${created.id}\nMUX_TOKEN_SECRET=${created.secret}\n` }} />
+      )}
+      {creating && (
+        <form class="card inline-form" onSubmit={create} aria-labelledby="new-token-title">
+          <h2 id="new-token-title" class="full-row">New access token</h2>
+          <label class="field">
+            <span>Name <span class="muted">(to recognise it later)</span></span>
+            <input type="text" name="token-name" maxLength={255} value={name} placeholder="my backend"
+              onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+          </label>
+          <button type="submit" class="button button-primary">Generate token</button>
+          <button type="button" class="button button-secondary" onClick={() => setCreating(false)}>Cancel</button>
+        </form>
+      )}
+      {tokens === null && !error && <p class="loading">Loading access tokens…</p>}
+      {tokens && tokens.length === 0 && !creating && (
+        <EmptyState title="No access tokens yet" icon="⌘"
+          action={<button type="button" class="button button-primary" onClick={start}>Create your first access token</button>}>
+          Your server uses one to call the REST API: create spaces and signing keys.
+        </EmptyState>
+      )}
+      {tokens && tokens.length > 0 && (
+        <div class="table-card">
+          <table>
+            <caption class="visually-hidden">Access tokens in this environment</caption>
+            <thead><tr><th scope="col">Name</th><th scope="col">Token ID</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+            <tbody>
+              {tokens.map((token) => (
+                <tr key={token.id} data-token-id={token.id}>
+                  <td>{token.name || <span class="muted">unnamed</span>}</td>
+                  <td><code>{token.id}</code></td>
+                  <td><StatusBadge status={token.status} /></td>
+                  <td>{formatTime(token.created_at)}</td>
+                  <td class="actions">
+                    {token.status === 'active' && (revoking === token.id
+                      ? <span class="confirm">
+                          <button type="button" class="button button-danger button-small" onClick={() => revoke(token.id)}>Confirm revoke</button>
+                          <button type="button" class="button button-secondary button-small" onClick={() => setRevoking(null)}>Cancel</button>
+                        </span>
+                      : <button type="button" class="button button-danger-outline button-small" aria-label={`Revoke access token ${token.name || token.id}`}
+                          onClick={() => setRevoking(token.id)}>Revoke</button>)}
+                    {token.status === 'revoked' && <span class="muted">revoked {formatTime(token.revoked_at)}</span>}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
