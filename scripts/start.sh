@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and starts one Oriel node. The first run also makes an access token for the
-# "development" environment and prints it.
+# "development" environment and a dashboard user (admin@localhost with a generated password),
+# and prints both; they are kept, mode 600, in the data directory.
 #
 #   scripts/start.sh [extra `oriel serve` flags]
 #
@@ -40,6 +41,25 @@ else
   FIRST_RUN=0
 fi
 
+# A dashboard user on the first run: the password is generated, printed and kept here.
+LOGIN_FILE="$DATA_DIR/dashboard-login.txt"
+DASHBOARD_EMAIL="admin@localhost"
+NEW_LOGIN=0
+if [ ! -s "$LOGIN_FILE" ]; then
+  log "creating the dashboard user $DASHBOARD_EMAIL"
+  DASHBOARD_PASSWORD="$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | cut -c1-20)"
+  if ORIEL_ADMIN_PASSWORD="$DASHBOARD_PASSWORD" "$BIN" admin create-user --data-dir "$DATA_DIR" \
+    --email "$DASHBOARD_EMAIL" >/dev/null; then
+    (
+      umask 077
+      printf 'email: %s\npassword: %s\n' "$DASHBOARD_EMAIL" "$DASHBOARD_PASSWORD" >"$LOGIN_FILE"
+    )
+    NEW_LOGIN=1
+  else
+    log "could not create $DASHBOARD_EMAIL (it may exist already); make another user with oriel admin create-user"
+  fi
+fi
+
 # the token's own id and secret (not the environment's id), without needing jq
 TOKEN_JSON="$(tr -d '\n' <"$TOKEN_FILE")"
 TOP_LEVEL="$(printf '%s' "$TOKEN_JSON" | sed 's/"environment"[[:space:]]*:[[:space:]]*{[^}]*}//')"
@@ -61,7 +81,11 @@ else
 fi
 echo "  $TOKEN_JSON"
 echo
-echo "Oriel:         $URL/  (REST API; signaling at ${URL/http/ws}/pluto)"
+echo "Dashboard:     $URL/  (sign in with the login in $LOGIN_FILE)"
+if [ "$NEW_LOGIN" -eq 1 ]; then
+  sed 's/^/                 /' "$LOGIN_FILE"
+fi
+echo "REST API:      $URL/video/v1/...  (signaling at ${URL/http/ws}/pluto)"
 echo "Meeting page:  $URL/demo?token=JOIN_TOKEN  (sign a join token with a signing key, see README)"
 echo
 echo "Create a space with it:"
@@ -70,6 +94,8 @@ echo "       -d '{\"passthrough\": \"my first space\"}' $URL/video/v1/spaces"
 echo
 echo "Make another access token (works while the server runs):"
 echo "  $BIN access-token create --data-dir $DATA_DIR --environment development"
+echo "Make another dashboard user:"
+echo "  ORIEL_ADMIN_PASSWORD='at least 8 characters' $BIN admin create-user --data-dir $DATA_DIR --email you@example.com"
 echo
 
 exec "$BIN" serve --listen "$LISTEN" --data-dir "$DATA_DIR" --media-ip "$MEDIA_IP" --media-port "$MEDIA_PORT" "$@"

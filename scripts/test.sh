@@ -130,6 +130,22 @@ else
   skip sdk-tests "needs the release build"
 fi
 
+DASHBOARD_PASSED=0
+DASHBOARD_FAILED=0
+if [ "$BUILD_OK" -eq 1 ]; then
+  # The dashboard at /: bundle freshness, type check, and real Chromium (sign-in and out,
+  # anonymous visitors, environments, spaces and Run Request, keys, tokens, live participants).
+  step dashboard-tests bash tests/dashboard/run.sh || true
+  if [ -f "$LOG_DIR/dashboard-tests.log" ]; then
+    DASHBOARD_PASSED="$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/dashboard-tests.log" | tail -1)"
+    DASHBOARD_FAILED="$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/dashboard-tests.log" | tail -1)"
+    DASHBOARD_PASSED="${DASHBOARD_PASSED:-0}"
+    DASHBOARD_FAILED="${DASHBOARD_FAILED:-0}"
+  fi
+else
+  skip dashboard-tests "needs the release build"
+fi
+
 echo
 echo "================ summary ================"
 for line in "${SUMMARY[@]}"; do echo "$line"; done
@@ -137,11 +153,12 @@ echo "rust tests: $RUST_PASSED passed, $RUST_FAILED failed"
 echo "api tests: $API_PASSED passed, $API_FAILED failed"
 echo "e2e tests: $E2E_PASSED passed, $E2E_FAILED failed"
 echo "sdk tests: $SDK_PASSED passed, $SDK_FAILED failed"
+echo "dashboard tests: $DASHBOARD_PASSED passed, $DASHBOARD_FAILED failed"
 echo "========================================="
 if [ "$FAILED" -ne 0 ]; then
   echo "RESULT: FAILED"
 else
   echo "RESULT: OK"
 fi
-echo "tests: $((RUST_PASSED + API_PASSED + E2E_PASSED + SDK_PASSED)) passed, $((RUST_FAILED + API_FAILED + E2E_FAILED + SDK_FAILED)) failed"
+echo "tests: $((RUST_PASSED + API_PASSED + E2E_PASSED + SDK_PASSED + DASHBOARD_PASSED)) passed, $((RUST_FAILED + API_FAILED + E2E_FAILED + SDK_FAILED + DASHBOARD_FAILED)) failed"
 exit "$FAILED"
