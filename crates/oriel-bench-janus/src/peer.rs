@@ -28,7 +28,7 @@ use oriel_client::str0m::media::{
 use oriel_client::str0m::net::{Protocol, Receive};
 use oriel_client::str0m::rtp::Ssrc;
 use oriel_client::str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
-use oriel_client::{stamp, ClientCounters};
+use oriel_client::{kernel_receive, stamp, ClientCounters};
 use serde_json::{json, Value};
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
@@ -137,6 +137,7 @@ pub async fn join(
     let std_socket =
         std::net::UdpSocket::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0))?;
     std_socket.set_nonblocking(true)?;
+    kernel_receive::enable(&std_socket);
     let local = std_socket.local_addr()?;
     let socket = UdpSocket::from_std(std_socket)?;
     let now = Instant::now();
@@ -270,6 +271,7 @@ pub async fn join(
         } else {
             format!("subscriber {index}")
         },
+        datagram_arrival: None,
     };
     let task = tokio::spawn(peer.run(stop));
     Ok(Joined {
@@ -308,11 +310,14 @@ struct Peer {
     shared: Arc<Shared>,
     publisher: bool,
     name: String,
+    /// The kernel's receive time of the datagram being handled (as `oriel load-test`).
+    datagram_arrival: Option<Instant>,
 }
 
 impl Peer {
     async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let mut buffer = vec![0u8; MAX_DATAGRAM];
+        let mut control = kernel_receive::control_buffer();
         let mut keepalive = tokio::time::interval(KEEPALIVE);
         keepalive.tick().await;
         let idle = Duration::from_secs(3600);
@@ -334,7 +339,7 @@ impl Peer {
                 frame = self.ws.next(), if self.ws_open => self.on_frame(frame),
                 ready = self.socket.readable() => {
                     if ready.is_ok() {
-                        self.read_socket(&mut buffer);
+                        self.read_socket(&mut buffer, &mut control);
                     }
                 }
                 () = &mut sleep => self.on_timeout(Instant::now()),
@@ -394,10 +399,11 @@ impl Peer {
         }
     }
 
-    fn read_socket(&mut self, buffer: &mut [u8]) {
+    fn read_socket(&mut self, buffer: &mut [u8], control: &mut [u8]) {
         for _ in 0..RECV_BATCH {
-            match self.socket.try_recv_from(buffer) {
-                Ok((length, source)) => {
+            match kernel_receive::try_recv(&self.socket, buffer, control) {
+                Ok(datagram) => {
+                    let (length, source) = (datagram.len, datagram.source);
                     let now = Instant::now();
                     self.counters.add(&self.counters.datagrams_received, 1);
                     if !self.alive {
@@ -409,7 +415,9 @@ impl Peer {
                         continue;
                     };
                     let _ = self.rtc.handle_input(Input::Receive(now, receive));
+                    self.datagram_arrival = datagram.kernel_time.map(|at| at.min(now));
                     self.drive();
+                    self.datagram_arrival = None;
                 }
                 Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(_) => break,
@@ -518,7 +526,7 @@ impl Peer {
                         ssrc: *ssrc,
                         seq: *packet.seq_no,
                         payload: &packet.payload,
-                        arrival: packet.timestamp,
+                        arrival: self.datagram_arrival.unwrap_or(packet.timestamp),
                     });
                 }
             }

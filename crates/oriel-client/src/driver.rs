@@ -24,6 +24,7 @@ use crate::counters::ClientCounters;
 use crate::events::{
     ClientError, ClientEvent, JoinError, JoinedInfo, MediaDelivery, PublishedTrack, RequestOk,
 };
+use crate::kernel_receive;
 use crate::session::{
     Output, PublishOptions, Session, SessionOptions, SessionState, SocketFactory,
 };
@@ -314,6 +315,7 @@ struct Binder<'a> {
 impl SocketFactory for Binder<'_> {
     fn bind(&mut self) -> std::io::Result<SocketAddr> {
         let socket = std::net::UdpSocket::bind(SocketAddr::new(self.ip, 0))?;
+        kernel_receive::enable(&socket);
         socket.set_nonblocking(true)?;
         let addr = socket.local_addr()?;
         self.sockets.push((addr, UdpSocket::from_std(socket)?));
@@ -350,6 +352,7 @@ async fn readable(sockets: &[(SocketAddr, UdpSocket)]) -> usize {
 impl Driver {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut buffer = vec![0u8; MAX_DATAGRAM];
+        let mut control = kernel_receive::control_buffer();
         let idle = Duration::from_secs(3600);
         let sleep = tokio::time::sleep(idle);
         tokio::pin!(sleep);
@@ -368,7 +371,7 @@ impl Driver {
                     None => self.session.leave(Instant::now()),
                 },
                 frame = self.ws.next(), if self.ws_open => self.on_frame(frame),
-                index = readable(&self.sockets) => self.read_socket(index, &mut buffer),
+                index = readable(&self.sockets) => self.read_socket(index, &mut buffer, &mut control),
                 () = &mut sleep => self.session.handle_timeout(Instant::now()),
             }
         }
@@ -552,17 +555,23 @@ impl Driver {
         }
     }
 
-    fn read_socket(&mut self, index: usize, buffer: &mut [u8]) {
+    fn read_socket(&mut self, index: usize, buffer: &mut [u8], control: &mut [u8]) {
         let Some((local, _)) = self.sockets.get(index) else {
             return;
         };
         let local = *local;
         for _ in 0..RECV_BATCH {
-            let received = self.sockets[index].1.try_recv_from(buffer);
+            let received = kernel_receive::try_recv(&self.sockets[index].1, buffer, control);
             match received {
-                Ok((length, source)) => {
-                    self.session
-                        .handle_datagram(Instant::now(), source, local, &buffer[..length]);
+                Ok(datagram) => {
+                    let now = Instant::now();
+                    self.session.handle_datagram_arrived(
+                        now,
+                        datagram.kernel_time.unwrap_or(now),
+                        datagram.source,
+                        local,
+                        &buffer[..datagram.len],
+                    );
                 }
                 Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(error) => {

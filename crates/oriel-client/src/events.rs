@@ -52,7 +52,8 @@ pub struct ReceivedPacket<'a> {
     pub audio_level: Option<i8>,
     pub voice_activity: Option<bool>,
     pub payload: &'a [u8],
-    /// When the datagram was read from the socket.
+    /// When the datagram reached this host: the kernel's receive time when the driver has it
+    /// (see [`crate::kernel_receive`]), else when it was read from the socket.
     pub arrival: Instant,
     /// The send stamp embedded by an `oriel-client` publisher in this process, if any.
     pub sent_at: Option<Instant>,

@@ -37,7 +37,9 @@
 mod counters;
 mod driver;
 mod events;
+pub mod kernel_receive;
 pub mod media;
+mod pacer;
 mod session;
 pub mod stamp;
 

@@ -13,7 +13,11 @@
 //!   every [`KEYFRAME_INTERVAL`] and on request (PLI/FIR), per layer. Frames are split into
 //!   equal packets of at most [`MAX_PAYLOAD`] bytes.
 //!
-//! Each payload carries a send stamp (see [`crate::stamp`]) so receivers can measure delay.
+//! Video leaves through a [`Pacer`] as a browser's does (2.5 times the target bitrate, audio
+//! first), so a keyframe is spread over tens of milliseconds rather than sent in one burst.
+//!
+//! Each payload carries a send stamp (see [`crate::stamp`]), written as the packet leaves the
+//! pacer, so receivers can measure delay.
 
 use std::time::{Duration, Instant};
 
@@ -24,6 +28,7 @@ use str0m::rtp::{ExtensionValues, RtpWrite, SeqNo};
 use str0m::Rtc;
 
 use crate::counters::ClientCounters;
+use crate::pacer::{PacedPacket, Pacer};
 use crate::stamp;
 
 pub const VIDEO_CLOCK: u32 = 90_000;
@@ -95,13 +100,18 @@ pub struct MediaSource {
     opus: Option<Pt>,
     vp8: Option<Pt>,
     started: bool,
+    pacer: Pacer,
 }
 
 impl MediaSource {
     pub fn new(audio: Option<Mid>, video: Option<(Mid, VideoSpec)>) -> Self {
         let mut rng = rand::thread_rng();
         let now = Instant::now();
+        let video_bps = video.as_ref().map_or(0, |(_, spec)| {
+            spec.layers.iter().map(|l| u64::from(l.bitrate_bps)).sum()
+        });
         Self {
+            pacer: Pacer::new(video_bps),
             audio: audio.map(|mid| AudioState {
                 mid,
                 seq: rng.gen_range(0..30_000),
@@ -174,10 +184,14 @@ impl MediaSource {
         if !self.started {
             return None;
         }
-        [self.next_audio(), self.next_video()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.next_audio(),
+            self.next_video(),
+            self.pacer.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// A PLI/FIR: the next frame of that layer (every layer when `rid` is `None`) is a keyframe.
@@ -203,7 +217,36 @@ impl MediaSource {
             self.write_audio(now, rtc, counters);
         }
         while self.next_video().is_some_and(|t| t <= now) {
-            self.write_video_frame(now, rtc, counters);
+            self.write_video_frame(now, counters);
+        }
+        self.send_paced(now, rtc, counters);
+    }
+
+    /// Video packets waiting in the pacer.
+    pub fn paced_backlog(&self) -> usize {
+        self.pacer.len()
+    }
+
+    fn send_paced(&mut self, now: Instant, rtc: &mut Rtc, counters: &ClientCounters) {
+        let mut api = rtc.direct_api();
+        while let Some(mut packet) = self.pacer.pop_due(now) {
+            let Some(stream) = api.stream_tx_by_mid(packet.mid, packet.rid) else {
+                counters.add(&counters.unwritable, 1);
+                continue;
+            };
+            stamp::rewrite_at(&mut packet.payload, packet.stamp_offset, now);
+            let bytes = packet.payload.len();
+            let write = RtpWrite::new(
+                packet.pt,
+                SeqNo::from(packet.seq),
+                packet.rtp_time,
+                packet.captured_at,
+                packet.payload,
+            )
+            .marker(packet.marker)
+            .nackable(true);
+            stream.write_rtp(write);
+            counters.record_sent(bytes);
         }
     }
 
@@ -276,7 +319,8 @@ impl MediaSource {
         }
     }
 
-    fn write_video_frame(&mut self, now: Instant, rtc: &mut Rtc, counters: &ClientCounters) {
+    /// Encodes one frame of every layer into the pacer.
+    fn write_video_frame(&mut self, now: Instant, counters: &ClientCounters) {
         let Some(video) = self.video.as_mut() else {
             return;
         };
@@ -287,7 +331,6 @@ impl MediaSource {
         };
         let fps = video.fps;
         let ts_step = VIDEO_CLOCK / fps;
-        let mut api = rtc.direct_api();
         for layer in &mut video.layers {
             let periodic = layer
                 .last_keyframe
@@ -311,10 +354,6 @@ impl MediaSource {
             let ts = layer
                 .ts_base
                 .wrapping_add((frame as u32).wrapping_mul(ts_step));
-            let Some(stream) = api.stream_tx_by_mid(video.mid, layer.rid) else {
-                counters.add(&counters.unwritable, 1);
-                continue;
-            };
             for index in 0..count {
                 let first = index == 0;
                 let mut payload = Vec::with_capacity(per_packet);
@@ -333,16 +372,25 @@ impl MediaSource {
                     // Frame tag: P=1 (inter frame), show_frame.
                     payload.extend_from_slice(&[0x11, 0x02, 0x00]);
                 }
+                let stamp_offset = payload.len();
                 stamp::write(&mut payload, now);
                 let fill = per_packet.max(payload.len());
                 payload.resize(fill, (frame as u8) ^ (index as u8));
-                let bytes = payload.len();
-                let write = RtpWrite::new(pt, SeqNo::from(layer.seq), ts, now, payload)
-                    .marker(index + 1 == count)
-                    .nackable(true);
-                stream.write_rtp(write);
+                self.pacer.push(
+                    now,
+                    PacedPacket {
+                        mid: video.mid,
+                        rid: layer.rid,
+                        pt,
+                        seq: layer.seq,
+                        rtp_time: ts,
+                        marker: index + 1 == count,
+                        captured_at: now,
+                        payload,
+                        stamp_offset,
+                    },
+                );
                 layer.seq += 1;
-                counters.record_sent(bytes);
             }
             layer.picture_id = (layer.picture_id + 1) & 0x7fff;
             layer.tl0 = layer.tl0.wrapping_add(1);

@@ -264,6 +264,8 @@ pub struct Session {
     delivery: MediaDelivery,
     counters: Arc<ClientCounters>,
     rtc_config: RtcConfig,
+    /// When the datagram being handled reached the host, if known better than `now`.
+    datagram_arrival: Option<Instant>,
 }
 
 /// The `role` claim of a join token, read without verification as the SDK does:
@@ -332,6 +334,7 @@ impl Session {
             delivery,
             counters,
             rtc_config: rtc_config(),
+            datagram_arrival: None,
         }
     }
 
@@ -1136,6 +1139,31 @@ impl Session {
         destination: SocketAddr,
         contents: &[u8],
     ) {
+        self.handle_datagram_arrived(now, now, source, destination, contents);
+    }
+
+    /// A datagram that reached the host at `arrival` (a kernel receive time, say) and is
+    /// handled at `now`: media from it reports `arrival` ([`ReceivedPacket::arrival`]).
+    pub fn handle_datagram_arrived(
+        &mut self,
+        now: Instant,
+        arrival: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: &[u8],
+    ) {
+        self.datagram_arrival = Some(arrival.min(now));
+        self.handle_datagram_now(now, source, destination, contents);
+        self.datagram_arrival = None;
+    }
+
+    fn handle_datagram_now(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: &[u8],
+    ) {
         if self.state == SessionState::Ended {
             return;
         }
@@ -1350,6 +1378,7 @@ impl Session {
             delivery,
             outputs,
             counters,
+            datagram_arrival,
             ..
         } = self;
         let sub = &mut subs[index];
@@ -1394,7 +1423,7 @@ impl Session {
             audio_level: packet.header.ext_vals.audio_level,
             voice_activity: packet.header.ext_vals.voice_activity,
             payload: &packet.payload,
-            arrival: packet.timestamp,
+            arrival: datagram_arrival.unwrap_or(packet.timestamp),
             sent_at: stamp::read(track.kind, &packet.payload),
         };
         match delivery {

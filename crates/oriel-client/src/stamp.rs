@@ -41,6 +41,15 @@ pub fn write(out: &mut Vec<u8>, sent_at: Instant) {
     out.extend_from_slice(&nanos_since_epoch(sent_at).to_be_bytes());
 }
 
+/// Overwrites the stamp that [`write`] put at `offset` with `sent_at`: for a packet stamped
+/// when it was made and sent later.
+pub fn rewrite_at(payload: &mut [u8], offset: usize, sent_at: Instant) {
+    if let Some(stamp) = payload.get_mut(offset..offset.saturating_add(STAMP_LEN)) {
+        stamp[..2].copy_from_slice(&MAGIC);
+        stamp[2..].copy_from_slice(&nanos_since_epoch(sent_at).to_be_bytes());
+    }
+}
+
 /// The stamp at `offset`, if one is there.
 pub fn read_at(payload: &[u8], offset: usize) -> Option<Instant> {
     let stamp = payload.get(offset..offset.checked_add(STAMP_LEN)?)?;
@@ -119,6 +128,9 @@ mod tests {
         // Not a stamp: wrong magic.
         assert_eq!(read(MediaKind::Audio, &[0x78; 40]), None);
         assert_eq!(read(MediaKind::Audio, &[0x78]), None);
+        let later = at + Duration::from_millis(3);
+        rewrite_at(&mut audio, 1, later);
+        assert_eq!(read(MediaKind::Audio, &audio), Some(later));
     }
 
     #[test]
