@@ -5,7 +5,7 @@ use std::time::Instant;
 use oriel_media::{LayerSelector, SourcePacket, StreamRewriter, Vp8PictureRewriter};
 use str0m::format::{Codec, PayloadParams};
 use str0m::media::{MediaKind, Mid, Pt};
-use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, SeqNo};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, SeqNo, Ssrc};
 use str0m::Rtc;
 
 use crate::ids::ProducerId;
@@ -29,8 +29,9 @@ pub(crate) struct Consumer {
     seq_base: Option<u64>,
     /// Publisher payload type to subscriber payload type, learnt on first use.
     payload_type: Option<(Pt, Option<Pt>)>,
-    /// The subscriber answered the offer carrying this consumer: its send stream exists.
-    negotiated: bool,
+    /// The SSRC of this consumer's send stream, once the subscriber answered the offer
+    /// carrying it; looked up by SSRC (a hash) rather than by mid (a scan) per packet.
+    send_ssrc: Option<Ssrc>,
     pub(crate) packets_forwarded: u64,
 }
 
@@ -48,7 +49,7 @@ impl Consumer {
             selector: LayerSelector::default(),
             seq_base: None,
             payload_type: None,
-            negotiated: false,
+            send_ssrc: None,
             packets_forwarded: 0,
         }
     }
@@ -90,11 +91,12 @@ impl Consumer {
         }
         // Before the answer there is nowhere to send: the rewriter must not open its stream
         // on a keyframe that would be dropped, or the subscriber starts on a delta frame.
-        if !self.negotiated {
-            if rtc.direct_api().stream_tx_by_mid(self.mid, None).is_none() {
+        if self.send_ssrc.is_none() {
+            let mut api = rtc.direct_api();
+            let Some(stream) = api.stream_tx_by_mid(self.mid, None) else {
                 return false;
-            }
-            self.negotiated = true;
+            };
+            self.send_ssrc = Some(stream.ssrc());
         }
         let source = SourcePacket {
             layer,
@@ -144,7 +146,14 @@ impl Consumer {
             }
         }
         let mut api = rtc.direct_api();
-        let Some(stream) = api.stream_tx_by_mid(self.mid, None) else {
+        if self
+            .send_ssrc
+            .is_none_or(|ssrc| api.stream_tx(&ssrc).is_none())
+        {
+            // Renegotiated under us: find the stream again.
+            self.send_ssrc = api.stream_tx_by_mid(self.mid, None).map(|s| s.ssrc());
+        }
+        let Some(stream) = self.send_ssrc.and_then(|ssrc| api.stream_tx(&ssrc)) else {
             // Not negotiated yet: the answer to our offer has not come back.
             return false;
         };
