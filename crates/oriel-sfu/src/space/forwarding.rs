@@ -1,0 +1,165 @@
+//! Media on its way through: each publisher packet to its consumers, keyframe requests
+//! back to the publisher, and the simulcast layer each subscriber gets.
+
+use super::*;
+
+impl Space {
+    pub(super) fn forward(&mut self, now: Instant, key: ConnectionKey, packet: &RtpPacket) {
+        let Some(publisher) = self.publishers.get_mut(&key) else {
+            return;
+        };
+        let Some((producer_id, layer)) = publisher.route(packet.header.ssrc) else {
+            return;
+        };
+        let Some(producer) = self.producers.get_mut(&producer_id) else {
+            return;
+        };
+        let pt = packet.header.payload_type;
+        let params = match producer.payload_types.iter().find(|(p, _)| *p == pt) {
+            Some((_, params)) => *params,
+            None => {
+                let Some(params) = publisher
+                    .peer
+                    .rtc
+                    .codec_config()
+                    .find(|p| p.pt() == pt)
+                    .copied()
+                else {
+                    return;
+                };
+                producer.payload_types.push((pt, params));
+                params
+            }
+        };
+        let layer = layer.min(LAYER_COUNT as u8 - 1);
+        producer.meters[usize::from(layer)].record(packet.payload.len(), now);
+        if producer.track.kind == TrackKind::Audio {
+            if let Some(level) = packet.header.ext_vals.audio_level {
+                self.speakers.handle_level(
+                    producer_id,
+                    level.unsigned_abs(),
+                    packet.header.ext_vals.voice_activity,
+                    now,
+                );
+                if self.next_speaker_poll.is_none() {
+                    self.next_speaker_poll = self
+                        .speakers
+                        .poll_timeout()
+                        .or(Some(now + SPEAKER_INTERVAL));
+                }
+            }
+        }
+        let keyframe = crate::consumer::is_keyframe(params, &packet.payload);
+        if keyframe {
+            producer.keyframes.keyframe_received(layer, now);
+        }
+        for &subscriber_key in &producer.consumers {
+            let Some(subscriber) = self.subscribers.get_mut(&subscriber_key) else {
+                continue;
+            };
+            let Some(&index) = subscriber.by_producer.get(&producer_id) else {
+                continue;
+            };
+            let consumer = &mut subscriber.consumers[index];
+            let forwarded = consumer.forward(
+                now,
+                packet,
+                layer,
+                keyframe,
+                params,
+                &mut subscriber.peer.rtc,
+            );
+            if consumer.needs_keyframe() {
+                producer.keyframes.request(consumer.wanted_layer(), now);
+            }
+            if forwarded {
+                subscriber.peer.touch(now);
+                if !self.dirty.contains(&subscriber_key) {
+                    self.dirty.push(subscriber_key);
+                }
+            }
+        }
+        self.send_keyframe_requests(now, producer_id);
+    }
+
+    /// Asks a publisher for a keyframe of a layer, through the producer's throttle.
+    pub(super) fn request_keyframe(&mut self, now: Instant, producer_id: ProducerId, layer: u8) {
+        if let Some(producer) = self.producers.get_mut(&producer_id) {
+            producer.keyframes.request(layer, now);
+        }
+        self.send_keyframe_requests(now, producer_id);
+    }
+
+    /// Sends the PLIs a producer's throttle lets through now.
+    pub(super) fn send_keyframe_requests(&mut self, now: Instant, producer_id: ProducerId) {
+        let Some(producer) = self.producers.get_mut(&producer_id) else {
+            return;
+        };
+        let Some(publisher) = self.publishers.get_mut(&producer.connection) else {
+            return;
+        };
+        while let Some(layer) = producer.keyframes.poll_request(now) {
+            let rid = producer
+                .simulcast
+                .then(|| str0m::media::Rid::from(LAYERS[usize::from(layer.min(2))].rid));
+            if let Some(stream) = publisher
+                .peer
+                .rtc
+                .direct_api()
+                .stream_rx_by_mid(producer.mid, rid)
+            {
+                stream.request_keyframe(KeyframeRequestKind::Pli);
+                publisher.peer.touch(now);
+            }
+        }
+    }
+
+    /// Shares a subscriber's bandwidth estimate among its video consumers and picks each
+    /// one's layer.
+    pub(super) fn select_layers(&mut self, now: Instant, key: ConnectionKey) {
+        let Some(subscriber) = self.subscribers.get_mut(&key) else {
+            return;
+        };
+        let open = |kind| {
+            subscriber
+                .consumers
+                .iter()
+                .filter(move |c| c.is_open() && c.kind == kind)
+        };
+        let videos = open(MediaKind::Video).count().max(1) as u64;
+        let audios = open(MediaKind::Audio).count() as u64;
+        let budget = subscriber
+            .egress_estimate_bps
+            .saturating_sub(audios * AUDIO_BPS)
+            / videos;
+        // Ask the estimator to probe towards the top layer of every video. No padding floor:
+        // padding on a link already at capacity only causes loss.
+        let videos_open = open(MediaKind::Video).count() as u64;
+        let desired =
+            audios * AUDIO_BPS + videos_open * u64::from(LAYERS[LAYER_COUNT - 1].max_bitrate);
+        subscriber
+            .peer
+            .rtc
+            .bwe()
+            .set_bitrate(Bitrate::bps(0), Bitrate::bps(desired));
+        let mut keyframes = Vec::new();
+        for consumer in subscriber
+            .consumers
+            .iter_mut()
+            .filter(|c| c.is_open() && c.kind == MediaKind::Video)
+        {
+            let Some(producer) = self.producers.get(&consumer.producer) else {
+                continue;
+            };
+            if !producer.simulcast {
+                continue;
+            }
+            if let Some(layer) = consumer.retarget(now, budget, &producer.layer_bitrates(now)) {
+                keyframes.push((consumer.producer, layer));
+            }
+        }
+        for (producer, layer) in keyframes {
+            self.request_keyframe(now, producer, layer);
+        }
+    }
+}
