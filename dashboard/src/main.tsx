@@ -153,7 +153,7 @@ function App() {
     document.title = 'Sign in · Oriel';
     return <SignIn onSignedIn={(s) => { setSession(s); navigate(safeNext(), true); }} />;
   }
-  return <Shell session={session} onSignedOut={() => { setSession(null); location.assign('/sign-in'); }} />;
+  return <Shell session={session} onSignedOut={() => location.assign('/sign-in')} />;
 }
 
 render(<App />, document.getElementById('app')!);

@@ -162,6 +162,7 @@ describe('dashboard sign-in', () => {
     // Sign out: the session is gone on the server too.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/sign-in$/);
+    await page.getByRole('heading', { name: 'Sign in to Oriel' }).waitFor();
     const res = await fetch(`${oriel.baseUrl}/dashboard/api/session`, { headers: { cookie: `__Host-oriel_session=${session.value}` } });
     assert.equal(res.status, 401, 'the signed-out session is deleted');
     await page.goto(`${oriel.baseUrl}/spaces`);

@@ -182,8 +182,9 @@ describe('dashboard flows', () => {
     ]);
     await meeting.waitForLoadState();
     assert.match(meeting.url(), /\/demo\?token=/);
-    // The lobby is ready once the camera preview is on (its form is wired up then).
-    await meeting.locator('#preview-cam[aria-pressed="true"]').waitFor({ timeout: 15_000 });
+    // The lobby is ready once its Join button is enabled (devices asked for, form wired up).
+    await meeting.locator('#join-button:enabled').waitFor({ timeout: 15_000 });
+    assert.equal(await meeting.locator('#preview-cam').getAttribute('aria-pressed'), 'true');
     await meeting.locator('#name-input').fill('Alice');
     await meeting.locator('#join-button').click();
 

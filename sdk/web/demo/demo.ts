@@ -624,6 +624,8 @@ async function lobby(token: string): Promise<void> {
     void start();
   };
   $('rejoin-button').onclick = () => location.reload();
+  // Disabled in the markup until here, so that an early click cannot submit the form natively.
+  $<HTMLButtonElement>('join-button').disabled = false;
   if (params.get('autojoin') === '1') await start();
 }
 

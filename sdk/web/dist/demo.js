@@ -554,6 +554,7 @@
       void start();
     };
     $("rejoin-button").onclick = () => location.reload();
+    $("join-button").disabled = false;
     if (params.get("autojoin") === "1") await start();
   }
   __name(lobby, "lobby");
