@@ -169,3 +169,21 @@ export function RequestPanel(props: {
     </section>
   );
 }
+
+/** Items per page of a Mux list (the REST API's default `limit`). */
+export const PAGE_SIZE = 25;
+
+/** Previous and next through a Mux list (1-based `page`); hidden while everything fits. */
+export function Pager(props: { page: number; count: number; label: string; onPage: (page: number) => void }) {
+  const hasNext = props.count === PAGE_SIZE;
+  if (props.page === 1 && !hasNext) return null;
+  return (
+    <nav class="pager" aria-label={`${props.label} pages`}>
+      <button type="button" class="button button-secondary button-small" disabled={props.page <= 1}
+        onClick={() => props.onPage(props.page - 1)}>Previous page</button>
+      <span class="muted" aria-live="polite">Page {props.page}</span>
+      <button type="button" class="button button-secondary button-small" disabled={!hasNext}
+        onClick={() => props.onPage(props.page + 1)}>Next page</button>
+    </nav>
+  );
+}

@@ -233,4 +233,27 @@ describe('dashboard flows', () => {
     await page.getByRole('heading', { name: 'No spaces yet' }).waitFor();
     assert.equal((await rest('GET', `/video/v1/spaces/${spaceId}`)).status, 404);
   });
+
+  test('a long list of spaces pages through, 25 at a time, newest first', async () => {
+    const ids = [];
+    for (let i = 0; i < 27; i++) {
+      const res = await rest('POST', '/video/v1/spaces', { passthrough: `space ${i}` });
+      assert.equal(res.status, 201);
+      ids.push(res.json.data.id);
+    }
+    await page.goto(`${oriel.baseUrl}/spaces`);
+    const rows = page.locator('tbody tr');
+    await eventually(async () => (await rows.count()) === 25, 5000, 'a first page of 25');
+    assert.equal(await rows.first().locator('td').nth(1).textContent(), 'space 26');
+    const pager = page.getByRole('navigation', { name: 'Spaces pages' });
+    assert.equal(await pager.getByRole('button', { name: 'Previous page' }).isDisabled(), true);
+    await pager.getByRole('button', { name: 'Next page' }).click();
+    await eventually(async () => (await rows.count()) === 2, 5000, 'a second page of 2');
+    assert.deepEqual(await rows.locator('td:nth-child(2)').allTextContents(), ['space 1', 'space 0']);
+    assert.equal(await pager.getByRole('button', { name: 'Next page' }).isDisabled(), true);
+    await screenshot(page, '15-spaces-page-2');
+    await pager.getByRole('button', { name: 'Previous page' }).click();
+    await eventually(async () => (await rows.count()) === 25, 5000, 'back to the first page');
+    for (const id of ids) assert.equal((await rest('DELETE', `/video/v1/spaces/${id}`)).status, 204);
+  });
 });

@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { dataOf, runRequest, type RestResponse, type SigningKey } from '../api';
-import { EmptyState, ErrorNote, formatTime, PageHeader, RequestPanel, SecretReveal } from '../components';
+import { EmptyState, ErrorNote, formatTime, PageHeader, Pager, PAGE_SIZE, RequestPanel, SecretReveal } from '../components';
 
 function decodePem(base64: string): string {
   try { return atob(base64); } catch { return base64; }
@@ -13,25 +13,31 @@ export function SigningKeys({ environmentId }: { environmentId: string }) {
   const [created, setCreated] = useState<SigningKey | null>(null);
   const [deleting, setDeleting] = useState<string | null>(null);
 
-  const load = useCallback(async () => {
-    try {
-      setKeys(dataOf<SigningKey[]>(await runRequest(environmentId, { method: 'GET', path: '/system/v1/signing-keys?limit=100' })));
-      setError(null);
-    } catch (e) {
-      setError(e);
-    }
-  }, [environmentId]);
-  useEffect(() => { setKeys(null); setCreating(false); setCreated(null); setDeleting(null); void load(); }, [load]);
+  const [page, setPage] = useState(1);
+  // Bumped to load the current page again.
+  const [version, setVersion] = useState(0);
+
+  useEffect(() => { setKeys(null); setPage(1); setCreating(false); setCreated(null); setDeleting(null); }, [environmentId]);
+  useEffect(() => {
+    let current = true; // a slower, older answer must not overwrite a newer one
+    const path = `/system/v1/signing-keys?limit=${PAGE_SIZE}&page=${page}`;
+    runRequest(environmentId, { method: 'GET', path })
+      .then((response) => { if (current) { setKeys(dataOf<SigningKey[]>(response)); setError(null); } })
+      .catch((e) => { if (current) setError(e); });
+    return () => { current = false; };
+  }, [environmentId, page, version]);
+  const reload = () => setVersion((v) => v + 1);
 
   const onCreated = (response: RestResponse) => {
     if (response.status === 201) {
       setCreated(dataOf<SigningKey>(response));
       setCreating(false);
-      void load();
+      // Newest first: the new key is on the first page.
+      if (page === 1) reload(); else setPage(1);
     }
   };
   const onDeleted = (response: RestResponse) => {
-    if (response.status === 204) setTimeout(() => { setDeleting(null); void load(); }, 600);
+    if (response.status === 204) setTimeout(() => { setDeleting(null); reload(); }, 600);
   };
   const start = () => { setCreating(true); setCreated(null); setDeleting(null); };
 
@@ -62,7 +68,8 @@ export function SigningKeys({ environmentId }: { environmentId: string }) {
         </RequestPanel>
       )}
       {keys === null && !error && <p class="loading">Loading signing keys…</p>}
-      {keys && keys.length === 0 && !creating && (
+      {keys && keys.length === 0 && page > 1 && <p class="muted">No more signing keys.</p>}
+      {keys && keys.length === 0 && page === 1 && !creating && (
         <EmptyState title="No signing keys yet" icon="⚿"
           action={<button type="button" class="button button-primary" onClick={start}>Create your first signing key</button>}>
           You need one to sign the join tokens your participants connect with.
@@ -88,6 +95,7 @@ export function SigningKeys({ environmentId }: { environmentId: string }) {
           </table>
         </div>
       )}
+      {keys && <Pager page={page} count={keys.length} label="Signing keys" onPage={setPage} />}
     </>
   );
 }

@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { dataOf, runRequest, type RestResponse, type Space } from '../api';
-import { EmptyState, ErrorNote, formatTime, Link, PageHeader, RequestPanel, StatusBadge } from '../components';
+import { EmptyState, ErrorNote, formatTime, Link, PageHeader, Pager, PAGE_SIZE, RequestPanel, StatusBadge } from '../components';
 
 export function Spaces({ environmentId }: { environmentId: string }) {
   const [spaces, setSpaces] = useState<Space[] | null>(null);
@@ -8,21 +8,25 @@ export function Spaces({ environmentId }: { environmentId: string }) {
   const [creating, setCreating] = useState(false);
   const [passthrough, setPassthrough] = useState('');
   const [created, setCreated] = useState<Space | null>(null);
+  const [page, setPage] = useState(1);
+  // Bumped to load the current page again.
+  const [version, setVersion] = useState(0);
 
-  const load = useCallback(async () => {
-    try {
-      setSpaces(dataOf<Space[]>(await runRequest(environmentId, { method: 'GET', path: '/video/v1/spaces?limit=100' })));
-      setError(null);
-    } catch (e) {
-      setError(e);
-    }
-  }, [environmentId]);
-  useEffect(() => { setSpaces(null); setCreating(false); setCreated(null); void load(); }, [load]);
+  useEffect(() => { setSpaces(null); setPage(1); setCreating(false); setCreated(null); }, [environmentId]);
+  useEffect(() => {
+    let current = true; // a slower, older answer must not overwrite a newer one
+    const path = `/video/v1/spaces?limit=${PAGE_SIZE}&page=${page}`;
+    runRequest(environmentId, { method: 'GET', path })
+      .then((response) => { if (current) { setSpaces(dataOf<Space[]>(response)); setError(null); } })
+      .catch((e) => { if (current) setError(e); });
+    return () => { current = false; };
+  }, [environmentId, page, version]);
 
   const onCreated = (response: RestResponse) => {
     if (response.status === 201) {
       setCreated(dataOf<Space>(response));
-      void load();
+      // Newest first: the new space is on the first page.
+      if (page === 1) setVersion((v) => v + 1); else setPage(1);
     }
   };
   const startCreating = () => { setCreating(true); setCreated(null); setPassthrough(''); };
@@ -55,7 +59,8 @@ export function Spaces({ environmentId }: { environmentId: string }) {
         </RequestPanel>
       )}
       {spaces === null && !error && <p class="loading">Loading spaces…</p>}
-      {spaces && spaces.length === 0 && !creating && (
+      {spaces && spaces.length === 0 && page > 1 && <p class="muted">No more spaces.</p>}
+      {spaces && spaces.length === 0 && page === 1 && !creating && (
         <EmptyState title="No spaces yet" icon="▣"
           action={<button type="button" class="button button-primary" onClick={startCreating}>Create your first space</button>}>
           Create a space, then join it from the meeting page or your app.
@@ -79,6 +84,7 @@ export function Spaces({ environmentId }: { environmentId: string }) {
           </table>
         </div>
       )}
+      {spaces && <Pager page={page} count={spaces.length} label="Spaces" onPage={setPage} />}
     </>
   );
 }
