@@ -19,7 +19,7 @@ LISTEN="${ORIEL_LISTEN:-127.0.0.1:8080}"
 DATA_DIR="${ORIEL_DATA_DIR:-./data}"
 MEDIA_IP="${ORIEL_MEDIA_IP:-127.0.0.1}"
 MEDIA_PORT="${ORIEL_MEDIA_PORT:-50000}"
-BIN=target/release/oriel
+BIN="${CARGO_TARGET_DIR:-target}/release/oriel"
 
 ensure_build_deps
 ensure_rust
