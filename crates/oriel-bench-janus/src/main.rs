@@ -11,7 +11,6 @@
 //! Traffic goes to loopback only; counts, durations and every wait are bounded.
 
 mod janus;
-mod metrics;
 mod peer;
 
 use std::net::IpAddr;
@@ -26,10 +25,8 @@ use serde::Serialize;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::metrics::{Metrics, Snapshot};
 use crate::peer::{Joined, Role, Shared};
-use oriel_loadtest::CpuClock;
-use oriel_loadtest::Percentiles;
+use oriel_loadtest::{progress_lines, CpuClock, Metrics, PeerCounts, Percentiles, Snapshot};
 
 const MAX_PUBLISHERS: usize = 100;
 const MAX_SUBSCRIBERS: usize = 2_000;
@@ -227,10 +224,21 @@ async fn run(args: &Args) -> Report {
     let started = Instant::now();
     let server_cpu = args.server_pid.map(CpuClock::process);
     let own_cpu = CpuClock::own();
+    let counts = {
+        let (shared, publishers, subscribers) =
+            (Arc::clone(&shared), args.publishers, args.subscribers);
+        move || PeerCounts {
+            publishers_wanted: publishers,
+            publishers_joined: shared.joined_publishers.load(Ordering::Relaxed),
+            publishers_connected: shared.connected_publishers.load(Ordering::Relaxed),
+            subscribers_wanted: subscribers,
+            subscribers_joined: shared.joined_subscribers.load(Ordering::Relaxed),
+            subscribers_connected: shared.connected_subscribers.load(Ordering::Relaxed),
+        }
+    };
     let progress = tokio::spawn(progress_lines(
-        args.clone(),
+        counts,
         Arc::clone(&metrics),
-        Arc::clone(&shared),
         server_cpu.clone(),
         started,
         stop.clone(),
@@ -397,60 +405,5 @@ fn summary(r: &Report) {
     }
     for error in &r.errors {
         eprintln!("bench-janus: error: {error}");
-    }
-}
-
-async fn progress_lines(
-    args: Args,
-    metrics: Arc<Metrics>,
-    shared: Arc<Shared>,
-    server_cpu: Option<CpuClock>,
-    started: Instant,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.tick().await;
-    let mut last = metrics.snapshot();
-    let mut last_cpu = server_cpu.as_ref().and_then(CpuClock::seconds);
-    let mut last_at = Instant::now();
-    // Bounded: the run itself is bounded and sets `stop` at its end.
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
-        let now = metrics.snapshot();
-        let elapsed = last_at.elapsed().as_secs_f64().max(1e-3);
-        last_at = Instant::now();
-        let delta = now.since(&last);
-        let cpu = server_cpu.as_ref().and_then(CpuClock::seconds);
-        let cpu_text = match (last_cpu, cpu) {
-            (Some(b), Some(a)) => format!(" | server cpu {:.0}%", (a - b) / elapsed * 100.0),
-            _ => String::new(),
-        };
-        last_cpu = cpu;
-        let delay = |q| {
-            delta
-                .delay
-                .quantile_ms(q)
-                .map_or_else(|| "-".to_owned(), |d| format!("{d:.2}"))
-        };
-        eprintln!(
-            "[{:>4}s] pub {}/{} ({} up) sub {}/{} ({} up) | rx {:.0} pkt/s {:.2} Mbit/s | loss {:.2}% | delay p50 {} p99 {} ms{}",
-            started.elapsed().as_secs(),
-            shared.joined_publishers.load(Ordering::Relaxed),
-            args.publishers,
-            shared.connected_publishers.load(Ordering::Relaxed),
-            shared.joined_subscribers.load(Ordering::Relaxed),
-            args.subscribers,
-            shared.connected_subscribers.load(Ordering::Relaxed),
-            delta.packets as f64 / elapsed,
-            delta.bytes as f64 * 8.0 / elapsed / 1e6,
-            delta.loss_ratio() * 100.0,
-            delay(0.5),
-            delay(0.99),
-            cpu_text,
-        );
-        last = now;
     }
 }

@@ -7,7 +7,7 @@
 //!   with `publish`, applies Janus's answer, and sends [`oriel_client::media`]'s media once
 //!   ICE and DTLS are up.
 //! * A **subscriber** joins as `subscriber` with every feed in `streams`, answers Janus's
-//!   offer with `start`, and measures what arrives ([`crate::metrics::Probe`]); like a
+//!   offer with `start`, and measures what arrives ([`oriel_loadtest::Probe`], as `oriel load-test` does); like a
 //!   browser's decoder it sends a PLI every 300 ms on a video stream until a keyframe came.
 //!
 //! Both sides put their candidates in the SDP (`trickle: false`; Janus waits for its own
@@ -35,7 +35,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::janus::{jsep_sdp, plugin_data, Frame, JanusWs};
-use crate::metrics::{Metrics, Probe, Received};
+use oriel_loadtest::{Metrics, Probe, Received};
 
 /// Each signaling step's bound.
 const STEP_TIMEOUT: Duration = Duration::from_secs(20);
@@ -521,12 +521,13 @@ impl Peer {
                     }
                 }
                 if let Some(probe) = &mut self.probe {
-                    probe.on_packet(&Received {
+                    probe.record(&Received {
                         kind,
                         ssrc: *ssrc,
                         seq: *packet.seq_no,
-                        payload: &packet.payload,
+                        payload_len: packet.payload.len(),
                         arrival: self.datagram_arrival.unwrap_or(packet.timestamp),
+                        sent_at: stamp::read(kind, &packet.payload),
                     });
                 }
             }

@@ -15,11 +15,13 @@
 mod api;
 mod cpu;
 mod metrics;
+mod progress;
 mod run;
 mod token;
 
 pub use cpu::CpuClock;
-pub use metrics::{Histogram, HistogramSnapshot};
+pub use metrics::{Histogram, HistogramSnapshot, Metrics, Probe, Received, Snapshot};
+pub use progress::{progress_lines, PeerCounts};
 pub use run::{
     run, LoadTestArgs, Percentiles, Report, MAX_DURATION_SECS, MAX_PUBLISHERS, MAX_SUBSCRIBERS,
 };

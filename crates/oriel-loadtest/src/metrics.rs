@@ -6,6 +6,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use oriel_client::str0m::media::MediaKind;
 use oriel_client::{stamp, MediaSink, ReceivedPacket};
@@ -211,10 +212,38 @@ impl Probe {
 
 impl MediaSink for Probe {
     fn on_packet(&mut self, packet: &ReceivedPacket<'_>) {
+        self.record(&Received {
+            kind: packet.kind,
+            ssrc: packet.ssrc,
+            seq: packet.seq,
+            payload_len: packet.payload.len(),
+            arrival: packet.arrival,
+            sent_at: packet.sent_at,
+        });
+    }
+}
+
+/// One received RTP packet, as a [`Probe`] counts it.
+#[derive(Clone, Copy, Debug)]
+pub struct Received {
+    pub kind: MediaKind,
+    pub ssrc: u32,
+    /// Extended sequence number.
+    pub seq: u64,
+    pub payload_len: usize,
+    /// When it reached the host (the kernel's receive time when known).
+    pub arrival: Instant,
+    /// The publisher's send stamp, if the payload carries one ([`stamp::read`]).
+    pub sent_at: Option<Instant>,
+}
+
+impl Probe {
+    /// Counts one packet: for generators that do not go through `oriel-client`'s sessions.
+    pub fn record(&mut self, packet: &Received) {
         let m = &self.metrics;
         m.packets.fetch_add(1, Ordering::Relaxed);
         m.bytes
-            .fetch_add(packet.payload.len() as u64, Ordering::Relaxed);
+            .fetch_add(packet.payload_len as u64, Ordering::Relaxed);
         match packet.kind {
             MediaKind::Audio => m.audio_packets.fetch_add(1, Ordering::Relaxed),
             MediaKind::Video => m.video_packets.fetch_add(1, Ordering::Relaxed),
@@ -289,6 +318,42 @@ mod tests {
         h.record_micros(u64::MAX);
         assert_eq!(h.snapshot().since(&s).count(), 1);
         assert_eq!(HistogramSnapshot::default().quantile_ms(0.5), None);
+    }
+
+    #[test]
+    fn loss_from_sequence_gaps() {
+        let metrics = Arc::new(Metrics::default());
+        let mut probe = Probe::new(Arc::clone(&metrics), Arc::new(AtomicU64::new(0)));
+        let now = Instant::now();
+        // 12 arrives late: received, and it does not move the highest.
+        for seq in [10, 11, 13, 14, 12] {
+            probe.record(&Received {
+                kind: MediaKind::Audio,
+                ssrc: 7,
+                seq,
+                payload_len: 3,
+                arrival: now,
+                sent_at: None,
+            });
+        }
+        // A gap of two on another stream.
+        for seq in [100, 103] {
+            probe.record(&Received {
+                kind: MediaKind::Video,
+                ssrc: 8,
+                seq,
+                payload_len: 1000,
+                arrival: now,
+                sent_at: Some(now),
+            });
+        }
+        let s = metrics.snapshot();
+        assert_eq!(s.packets, 7);
+        assert_eq!(s.expected, 9);
+        assert_eq!(s.lost(), 2);
+        assert_eq!((s.audio_packets, s.video_packets), (5, 2));
+        assert_eq!(s.unstamped, 5);
+        assert_eq!(s.video_delay.count(), 2);
     }
 
     #[test]
