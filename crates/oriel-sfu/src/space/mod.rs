@@ -1,4 +1,9 @@
 //! One space on one worker: the orchestration of connections, producers and consumers.
+//!
+//! This file holds the state, the sans-IO surface (inputs, outputs, timers) and the driving
+//! of each peer connection; the handlers live by concern beside it: [`signaling`] (what
+//! participants ask for), [`subscriptions`] (who receives what), [`forwarding`] (media on its
+//! way through, keyframes, layers) and [`speakers`].
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -183,8 +188,7 @@ impl Space {
         }
     }
 
-    // ----- network input and time (signaling: signaling.rs; who receives what:
-    // subscriptions.rs; media: forwarding.rs; active speakers: speakers.rs) -----
+    // ----- network input and time -----
 
     /// Whether a datagram belongs to one of this space's peers.
     pub fn accepts(
