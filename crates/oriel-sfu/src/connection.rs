@@ -26,6 +26,9 @@ pub(crate) struct Connection {
     pub(crate) subscription_mode: SubscriptionMode,
     /// Transceivers announced by `pending_track`, by mid, until an offer carries them.
     pub(crate) pending_tracks: HashMap<String, PendingTrack>,
+    /// Tids muted with `mute_track` while still pending: the SDK thought them published, so
+    /// the others get a `track_muted` once they are.
+    pub(crate) muted_while_pending: Vec<String>,
     /// Manual mode: connections this one asked for.
     pub(crate) manual_subscriptions: Vec<ConnectionKey>,
     /// Token bucket for custom events: tokens left and when it was last refilled.

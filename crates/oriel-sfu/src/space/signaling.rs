@@ -38,6 +38,7 @@ impl Space {
             joined_at: now,
             subscription_mode,
             pending_tracks: HashMap::new(),
+            muted_while_pending: Vec::new(),
             manual_subscriptions: Vec::new(),
             custom_event_tokens: f64::from(self.config.limits.custom_events_per_second),
             custom_event_refill_at: now,
@@ -304,6 +305,10 @@ impl Space {
                 .values_mut()
                 .find(|t| t.tid == tid)
             {
+                connection.muted_while_pending.retain(|t| t != tid);
+                if muted && !pending.muted {
+                    connection.muted_while_pending.push(pending.tid.clone());
+                }
                 pending.muted = muted;
                 return;
             }

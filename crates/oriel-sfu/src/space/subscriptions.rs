@@ -114,6 +114,11 @@ impl Space {
             metadata: Default::default(),
         };
         let connection_id = connection.connection_id.clone();
+        let announce_mute = {
+            let before = connection.muted_while_pending.len();
+            connection.muted_while_pending.retain(|t| *t != track.tid);
+            track.muted && connection.muted_while_pending.len() != before
+        };
         self.producers.insert(
             id,
             Producer::new(id, key, added.mid, track.clone(), added.simulcast.is_some()),
@@ -125,10 +130,21 @@ impl Space {
         self.signal_others(
             key,
             &ServerMessage::AddTrack {
-                connection_id,
-                track,
+                connection_id: connection_id.clone(),
+                track: track.clone(),
             },
         );
+        if announce_mute {
+            // The publisher muted it after its SDK considered it published: the others see
+            // the mute as an event too, not only as the state `add_track` carries.
+            self.signal_others(
+                key,
+                &ServerMessage::TrackMuted {
+                    connection_id,
+                    track,
+                },
+            );
+        }
         self.update_subscriptions(now);
     }
 
