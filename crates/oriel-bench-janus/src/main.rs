@@ -26,7 +26,9 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::peer::{Joined, Role, Shared};
-use oriel_loadtest::{progress_lines, CpuClock, Metrics, PeerCounts, Percentiles, Snapshot};
+use oriel_loadtest::{
+    progress_lines, CpuClock, Metrics, PeerCounts, Percentiles, Report, Snapshot, Window,
+};
 
 const MAX_PUBLISHERS: usize = 100;
 const MAX_SUBSCRIBERS: usize = 2_000;
@@ -72,39 +74,12 @@ struct Args {
     join_concurrency: usize,
 }
 
-/// The subset of `oriel load-test`'s report that the benchmark compares, same names.
+/// `oriel load-test`'s report, field for field, marked as Janus's.
 #[derive(Serialize, Debug)]
-struct Report {
+struct JanusReport {
     server: &'static str,
-    publishers: usize,
-    subscribers: usize,
-    publishers_connected: usize,
-    subscribers_connected: usize,
-    subscribers_receiving: usize,
-    join_failures: usize,
-    duration_s: f64,
-    packets_received: u64,
-    audio_packets_received: u64,
-    video_packets_received: u64,
-    packets_per_second: f64,
-    payload_mbit_per_second: f64,
-    packets_expected: u64,
-    packets_lost: u64,
-    loss_ratio: f64,
-    delay_ms: Percentiles,
-    audio_delay_ms: Percentiles,
-    video_delay_ms: Percentiles,
-    unstamped_packets: u64,
-    join_ms: Percentiles,
-    first_media_ms: Percentiles,
-    packets_sent: u64,
-    keyframe_requests_received: u64,
-    plis_sent: u64,
-    server_cpu_seconds: Option<f64>,
-    server_cpu_percent: Option<f64>,
-    packets_per_server_cpu_second: Option<f64>,
-    loadtest_cpu_percent: Option<f64>,
-    errors: Vec<String>,
+    #[serde(flatten)]
+    report: Report,
 }
 
 fn validate(args: &Args) -> anyhow::Result<()> {
@@ -140,7 +115,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     validate(&args)?;
     let report = run(&args).await;
-    summary(&report);
+    summary(&report.report);
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     }
@@ -216,7 +191,7 @@ async fn wait_connected(everyone: &[Joined], limit: Duration) {
     }
 }
 
-async fn run(args: &Args) -> Report {
+async fn run(args: &Args) -> JanusReport {
     let _ = stamp::epoch();
     let metrics = Arc::new(Metrics::default());
     let shared = Arc::new(Shared::default());
@@ -340,41 +315,31 @@ async fn run(args: &Args) -> Report {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
-    Report {
-        server: "janus",
+    let report = Report {
         publishers: args.publishers,
         subscribers: args.subscribers,
         publishers_connected,
         subscribers_connected,
         subscribers_receiving: receiving,
         join_failures: shared.join_failures.load(Ordering::Relaxed),
-        duration_s: round(window, 3),
-        packets_received: delta.packets,
-        audio_packets_received: delta.audio_packets,
-        video_packets_received: delta.video_packets,
-        packets_per_second: round(delta.packets as f64 / window, 1),
-        payload_mbit_per_second: round(delta.bytes as f64 * 8.0 / window / 1e6, 3),
-        packets_expected: delta.expected,
-        packets_lost: delta.lost(),
-        loss_ratio: round(delta.loss_ratio(), 6),
-        delay_ms: delta.delay.percentiles(),
-        audio_delay_ms: delta.audio_delay.percentiles(),
-        video_delay_ms: delta.video_delay.percentiles(),
-        unstamped_packets: delta.unstamped,
         join_ms: Percentiles::of(join_ms),
         first_media_ms: Percentiles::of(first_media_ms),
         packets_sent: sent_after.0.saturating_sub(sent_before.0),
         keyframe_requests_received: sent_after.1,
         plis_sent: sent_after.2,
-        server_cpu_seconds: server_cpu_seconds.map(|s| round(s, 3)),
-        server_cpu_percent: server_cpu_seconds.map(|s| round(s / window * 100.0, 1)),
-        packets_per_server_cpu_second: server_cpu_seconds
-            .filter(|s| *s > 0.0)
-            .map(|s| round(delta.packets as f64 / s, 0)),
-        loadtest_cpu_percent: own_before
-            .zip(own_after)
-            .map(|(b, a)| round((a - b) / window * 100.0, 1)),
         errors,
+        ..Report::default()
+    }
+    .with_window(&Window {
+        seconds: window,
+        delta: &delta,
+        total: &after,
+        server_cpu_seconds,
+        own_cpu_seconds: own_before.zip(own_after).map(|(b, a)| a - b),
+    });
+    JanusReport {
+        server: "janus",
+        report,
     }
 }
 

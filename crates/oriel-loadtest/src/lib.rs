@@ -23,7 +23,8 @@ pub use cpu::CpuClock;
 pub use metrics::{Histogram, HistogramSnapshot, Metrics, Probe, Received, Snapshot};
 pub use progress::{progress_lines, PeerCounts};
 pub use run::{
-    run, LoadTestArgs, Percentiles, Report, MAX_DURATION_SECS, MAX_PUBLISHERS, MAX_SUBSCRIBERS,
+    run, LoadTestArgs, Percentiles, Report, Window, MAX_DURATION_SECS, MAX_PUBLISHERS,
+    MAX_SUBSCRIBERS,
 };
 
 /// The `oriel load-test` command: runs, prints, and cleans up on Ctrl-C (a second Ctrl-C

@@ -127,7 +127,7 @@ impl Percentiles {
 
 /// The results. Counts and rates are over the measurement window (from when everyone has
 /// joined and connected, for `--duration` seconds) unless named `total_*` (the whole run).
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Debug, Clone, Default)]
 pub struct Report {
     pub publishers: usize,
     pub subscribers: usize,
@@ -145,7 +145,8 @@ pub struct Report {
     pub packets_expected: u64,
     pub packets_lost: u64,
     pub loss_ratio: f64,
-    /// Publisher send (stamp) to subscriber socket read, ms.
+    /// Publisher send (the stamp written as a packet leaves its pacer) to the kernel's receive
+    /// time at the subscriber's socket, ms.
     pub delay_ms: Percentiles,
     /// The same for audio and for video packets alone.
     pub audio_delay_ms: Percentiles,
@@ -410,37 +411,69 @@ async fn run_in_space(
         subscribers_connected: connected_subscribers,
         subscribers_receiving: receiving,
         join_failures: shared.join_failures.load(Ordering::Relaxed),
-        duration_s: round(window, 3),
-        packets_received: delta.packets,
-        audio_packets_received: delta.audio_packets,
-        video_packets_received: delta.video_packets,
-        packets_per_second: round(delta.packets as f64 / window, 1),
-        payload_mbit_per_second: round(delta.bytes as f64 * 8.0 / window / 1e6, 3),
-        packets_expected: delta.expected,
-        packets_lost: delta.lost(),
-        loss_ratio: round(delta.loss_ratio(), 6),
-        delay_ms: delta.delay.percentiles(),
-        audio_delay_ms: delta.audio_delay.percentiles(),
-        video_delay_ms: delta.video_delay.percentiles(),
-        unstamped_packets: delta.unstamped,
         join_ms: Percentiles::of(join_ms),
         first_media_ms: Percentiles::of(first_media_ms),
         packets_sent: sent_after.0.saturating_sub(sent_before.0),
         keyframe_requests_received: sent_after.1,
         plis_sent: sent_after.2,
-        total_packets_received: after.packets,
-        total_loss_ratio: round(after.loss_ratio(), 6),
-        server_cpu_seconds: server_cpu_seconds.map(|s| round(s, 3)),
-        server_cpu_percent: server_cpu_seconds.map(|s| round(s / window * 100.0, 1)),
-        packets_per_server_cpu_second: server_cpu_seconds
-            .filter(|s| *s > 0.0)
-            .map(|s| round(delta.packets as f64 / s, 0)),
-        loadtest_cpu_percent: own_before
-            .zip(own_after)
-            .map(|(b, a)| round((a - b) / window * 100.0, 1)),
         interrupted,
         errors,
-    })
+        ..Report::default()
+    }
+    .with_window(&Window {
+        seconds: window,
+        delta: &delta,
+        total: &after,
+        server_cpu_seconds,
+        own_cpu_seconds: own_before.zip(own_after).map(|(b, a)| a - b),
+    }))
+}
+
+/// What one measurement window saw: metrics snapshots and CPU time taken at its two ends.
+pub struct Window<'a> {
+    pub seconds: f64,
+    /// Metrics over the window (end minus start).
+    pub delta: &'a Snapshot,
+    /// Metrics over the whole run, up to the window's end.
+    pub total: &'a Snapshot,
+    pub server_cpu_seconds: Option<f64>,
+    /// The load generator's own CPU time over the window.
+    pub own_cpu_seconds: Option<f64>,
+}
+
+impl Report {
+    /// Fills the packet, loss, delay and CPU figures from a measurement window, the same way
+    /// for every load generator.
+    pub fn with_window(self, window: &Window<'_>) -> Self {
+        let (delta, seconds) = (window.delta, window.seconds);
+        let server_cpu_seconds = window.server_cpu_seconds;
+        Self {
+            duration_s: round(seconds, 3),
+            packets_received: delta.packets,
+            audio_packets_received: delta.audio_packets,
+            video_packets_received: delta.video_packets,
+            packets_per_second: round(delta.packets as f64 / seconds, 1),
+            payload_mbit_per_second: round(delta.bytes as f64 * 8.0 / seconds / 1e6, 3),
+            packets_expected: delta.expected,
+            packets_lost: delta.lost(),
+            loss_ratio: round(delta.loss_ratio(), 6),
+            delay_ms: delta.delay.percentiles(),
+            audio_delay_ms: delta.audio_delay.percentiles(),
+            video_delay_ms: delta.video_delay.percentiles(),
+            unstamped_packets: delta.unstamped,
+            total_packets_received: window.total.packets,
+            total_loss_ratio: round(window.total.loss_ratio(), 6),
+            server_cpu_seconds: server_cpu_seconds.map(|s| round(s, 3)),
+            server_cpu_percent: server_cpu_seconds.map(|s| round(s / seconds * 100.0, 1)),
+            packets_per_server_cpu_second: server_cpu_seconds
+                .filter(|s| *s > 0.0)
+                .map(|s| round(delta.packets as f64 / s, 0)),
+            loadtest_cpu_percent: window
+                .own_cpu_seconds
+                .map(|s| round(s / seconds * 100.0, 1)),
+            ..self
+        }
+    }
 }
 
 fn ms(duration: Duration) -> f64 {
