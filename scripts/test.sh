@@ -51,6 +51,17 @@ skip() {
   SUMMARY+=("SKIP  $1 ($2)")
 }
 
+# node_counts NAME: "PASSED FAILED" from the node:test totals (`ℹ pass N`, `ℹ fail N`) that
+# end NAME's log; "0 0" without them.
+node_counts() {
+  local log="$LOG_DIR/$1.log" passed="" failed=""
+  if [ -f "$log" ]; then
+    passed="$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$log" | tail -1)"
+    failed="$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$log" | tail -1)"
+  fi
+  echo "${passed:-0} ${failed:-0}"
+}
+
 # shellcheck disable=SC2317 # called through step()
 npm_install() {
   # skip `npm ci` when node_modules was made from this very lock file
@@ -82,12 +93,7 @@ step npm-ci npm_install || NPM_OK=0
 
 if [ "$BUILD_OK" -eq 1 ] && [ "$NPM_OK" -eq 1 ]; then
   step api-tests node --test --test-concurrency=1 --test-reporter=spec tests/api/*.test.mjs || true
-  if [ -f "$LOG_DIR/api-tests.log" ]; then
-    API_PASSED="$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/api-tests.log" | tail -1)"
-    API_FAILED="$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/api-tests.log" | tail -1)"
-    API_PASSED="${API_PASSED:-0}"
-    API_FAILED="${API_FAILED:-0}"
-  fi
+  read -r API_PASSED API_FAILED < <(node_counts api-tests)
 else
   skip api-tests "needs the release build and tests/node_modules"
 fi
@@ -104,12 +110,7 @@ E2E_FAILED=0
 if [ "$BUILD_OK" -eq 1 ]; then
   # Real Chromium with the unmodified @mux/spaces-web; run.sh installs Chromium and npm deps.
   step e2e-tests bash tests/e2e/run.sh || true
-  if [ -f "$LOG_DIR/e2e-tests.log" ]; then
-    E2E_PASSED="$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/e2e-tests.log" | tail -1)"
-    E2E_FAILED="$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/e2e-tests.log" | tail -1)"
-    E2E_PASSED="${E2E_PASSED:-0}"
-    E2E_FAILED="${E2E_FAILED:-0}"
-  fi
+  read -r E2E_PASSED E2E_FAILED < <(node_counts e2e-tests)
 else
   skip e2e-tests "needs the release build"
 fi
@@ -120,12 +121,7 @@ if [ "$BUILD_OK" -eq 1 ]; then
   # Our Web SDK: bundle freshness, unit tests against a fake server, and real Chromium
   # (the real-time scenarios on our SDK, mixed spaces with @mux/spaces-web, the meeting page).
   step sdk-tests bash tests/sdk/run.sh || true
-  if [ -f "$LOG_DIR/sdk-tests.log" ]; then
-    SDK_PASSED="$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/sdk-tests.log" | tail -1)"
-    SDK_FAILED="$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/sdk-tests.log" | tail -1)"
-    SDK_PASSED="${SDK_PASSED:-0}"
-    SDK_FAILED="${SDK_FAILED:-0}"
-  fi
+  read -r SDK_PASSED SDK_FAILED < <(node_counts sdk-tests)
 else
   skip sdk-tests "needs the release build"
 fi
@@ -136,12 +132,7 @@ if [ "$BUILD_OK" -eq 1 ]; then
   # The dashboard at /: bundle freshness, type check, and real Chromium (sign-in and out,
   # anonymous visitors, environments, spaces and Run Request, keys, tokens, live participants).
   step dashboard-tests bash tests/dashboard/run.sh || true
-  if [ -f "$LOG_DIR/dashboard-tests.log" ]; then
-    DASHBOARD_PASSED="$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/dashboard-tests.log" | tail -1)"
-    DASHBOARD_FAILED="$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/dashboard-tests.log" | tail -1)"
-    DASHBOARD_PASSED="${DASHBOARD_PASSED:-0}"
-    DASHBOARD_FAILED="${DASHBOARD_FAILED:-0}"
-  fi
+  read -r DASHBOARD_PASSED DASHBOARD_FAILED < <(node_counts dashboard-tests)
 else
   skip dashboard-tests "needs the release build"
 fi
