@@ -27,6 +27,9 @@ pub(crate) struct SubscriberPc {
     to_remove: Vec<Mid>,
     /// Latest bandwidth estimate towards this subscriber, bits per second.
     pub(crate) egress_estimate_bps: u64,
+    /// Whether this subscriber is already in the space's list of peers to drain: a flag
+    /// rather than a search of that list, which a fan-out would do once per subscriber.
+    pub(crate) awaiting_drain: bool,
 }
 
 impl SubscriberPc {
@@ -41,6 +44,7 @@ impl SubscriberPc {
             to_add: Vec::new(),
             to_remove: Vec::new(),
             egress_estimate_bps: 800_000,
+            awaiting_drain: false,
         }
     }
 

@@ -74,7 +74,8 @@ impl Space {
             }
             if forwarded {
                 subscriber.peer.touch(now);
-                if !self.dirty.contains(&subscriber_key) {
+                if !subscriber.awaiting_drain {
+                    subscriber.awaiting_drain = true;
                     self.dirty.push(subscriber_key);
                 }
             }

@@ -337,6 +337,9 @@ impl Space {
 
     fn drain_dirty(&mut self, now: Instant) {
         while let Some(key) = self.dirty.pop() {
+            if let Some(subscriber) = self.subscribers.get_mut(&key) {
+                subscriber.awaiting_drain = false;
+            }
             self.drive_subscriber(now, key);
         }
     }
