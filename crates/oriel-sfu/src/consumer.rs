@@ -32,6 +32,8 @@ pub(crate) struct Consumer {
     /// The SSRC of this consumer's send stream, once the subscriber answered the offer
     /// carrying it; looked up by SSRC (a hash) rather than by mid (a scan) per packet.
     send_ssrc: Option<Ssrc>,
+    /// Whether str0m's pacer lets this video through as it comes (see [`Self::set_unpaced`]).
+    unpaced: bool,
     pub(crate) packets_forwarded: u64,
 }
 
@@ -50,6 +52,7 @@ impl Consumer {
             seq_base: None,
             payload_type: None,
             send_ssrc: None,
+            unpaced: false,
             packets_forwarded: 0,
         }
     }
@@ -157,6 +160,9 @@ impl Consumer {
             // Not negotiated yet: the answer to our offer has not come back.
             return false;
         };
+        if self.kind == MediaKind::Video {
+            stream.set_unpaced(self.unpaced);
+        }
         stream.write_rtp(write);
         self.packets_forwarded += 1;
         true
@@ -176,6 +182,14 @@ impl Consumer {
             builder = builder.tl0_pic_idx(tl0);
         }
         builder.build().ok()
+    }
+
+    /// Video is paced by str0m (at 1.1 x the estimate) while the link is short of what the
+    /// subscriber should get, and forwarded as it comes once the estimate covers it: the
+    /// publisher already paced it, and pacing it again only holds each keyframe back for
+    /// tens of milliseconds behind the pacer's budget. Audio is never paced.
+    pub(crate) fn set_unpaced(&mut self, unpaced: bool) {
+        self.unpaced = unpaced;
     }
 
     /// The layer being forwarded now, if any.

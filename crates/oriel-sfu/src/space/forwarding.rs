@@ -143,12 +143,15 @@ impl Space {
             .rtc
             .bwe()
             .set_bitrate(Bitrate::bps(0), Bitrate::bps(desired));
+        // Once the estimate reaches everything asked for, there is headroom for bursts.
+        let unpaced = subscriber.egress_estimate_bps >= desired;
         let mut keyframes = Vec::new();
         for consumer in subscriber
             .consumers
             .iter_mut()
             .filter(|c| c.is_open() && c.kind == MediaKind::Video)
         {
+            consumer.set_unpaced(unpaced);
             let Some(producer) = self.producers.get(&consumer.producer) else {
                 continue;
             };
