@@ -5,31 +5,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { REPO_ROOT, runCli, startOriel } from '../../lib/oriel.mjs';
+import { runCli, startOriel } from '../../lib/oriel.mjs';
+import { chromium, CHROMIUM, CHROMIUM_FLAGS } from '../../lib/chromium.mjs';
 
-const require = createRequire(path.join(REPO_ROOT, 'tests', 'e2e', 'package.json'));
-const { chromium } = require('playwright-core');
 
 export const SCREENSHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'screenshots');
 export const EMAIL = 'ada@example.com';
 export const PASSWORD = 'correct horse battery';
-
-/** The flags of /work/shared/testing.md: fake camera and microphone, loopback ICE. */
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-];
 
 /** A server with one dashboard user made through `oriel admin create-user`. */
 export async function startWithUser() {
@@ -47,7 +30,7 @@ export async function startWithUser() {
 export async function launchBrowser() {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'oriel-dashboard-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.E2E_CHROMIUM || '/usr/bin/chromium',
+    executablePath: CHROMIUM,
     args: CHROMIUM_FLAGS,
     headless: true,
     viewport: { width: 1360, height: 900 },

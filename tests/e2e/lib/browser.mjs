@@ -13,32 +13,10 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { chromium, CHROMIUM, CHROMIUM_FLAGS } from '../../lib/chromium.mjs';
+import { SDK_BUNDLE } from './mux-sdk.mjs';
 import { E2E_ROOT } from './server.mjs';
 import { Participant } from './participant.mjs';
-
-export const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
-
-/** The flags of /work/shared/testing.md ("Launch flags that work here"). */
-export const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-];
-
-/** The IIFE build of the SDK that defines the global `MuxSpaces`. */
-// (The package's "exports" map hides package.json and dist/mux-spaces.js from require.resolve.)
-const SDK_DIR = path.join(E2E_ROOT, 'node_modules', '@mux', 'spaces-web');
-export const SDK_BUNDLE = path.join(SDK_DIR, 'dist', 'mux-spaces.js');
-export const SDK_VERSION = JSON.parse(fs.readFileSync(path.join(SDK_DIR, 'package.json'), 'utf8')).version;
 
 const PAGE_DIR = path.join(E2E_ROOT, 'lib', 'page');
 const FILES = {

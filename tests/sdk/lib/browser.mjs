@@ -16,33 +16,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+import { chromium, CHROMIUM, CHROMIUM_FLAGS } from '../../lib/chromium.mjs';
 import { E2E_ROOT } from '../../e2e/lib/server.mjs';
 import { Participant } from '../../e2e/lib/participant.mjs';
-
-const require = createRequire(path.join(E2E_ROOT, 'package.json'));
-const { chromium } = require('playwright-core');
-
-export const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
-
-/** The flags of /work/shared/testing.md (as tests/e2e/lib/browser.mjs). */
-export const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-];
-
-const SDK_DIR = path.join(E2E_ROOT, 'node_modules', '@mux', 'spaces-web');
-export const SDK_BUNDLE = path.join(SDK_DIR, 'dist', 'mux-spaces.js');
-export const SDK_VERSION = JSON.parse(fs.readFileSync(path.join(SDK_DIR, 'package.json'), 'utf8')).version;
+import { SDK_BUNDLE } from '../../e2e/lib/mux-sdk.mjs';
 
 const E2E_PAGE = path.join(E2E_ROOT, 'lib', 'page');
 const OWN_PAGE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'page');
