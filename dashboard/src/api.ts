@@ -77,7 +77,8 @@ export async function signIn(email: string, password: string): Promise<Session> 
 export const signOut = () => dashboard<null>('POST', '/sign-out');
 export const listEnvironments = () => dashboard<Environment[]>('GET', '/environments');
 export const createEnvironment = (name: string) => dashboard<Environment>('POST', '/environments', { name });
-export const listAccessTokens = (env: string) => dashboard<AccessToken[]>('GET', `/environments/${env}/access-tokens`);
+export const listAccessTokens = (env: string, page: number, limit: number) =>
+  dashboard<AccessToken[]>('GET', `/environments/${env}/access-tokens?limit=${limit}&page=${page}`);
 export const createAccessToken = (env: string, name: string) =>
   dashboard<AccessToken>('POST', `/environments/${env}/access-tokens`, { name });
 export const revokeAccessToken = (env: string, id: string) =>

@@ -156,6 +156,26 @@ describe('dashboard flows', () => {
     assert.equal((await rest('GET', '/video/v1/spaces')).status, 200);
   });
 
+  test('a long list of access tokens pages through, 25 at a time, newest first', async () => {
+    // Two tokens exist already: the test's own and the revoked "backend".
+    const made = [];
+    for (let i = 0; i < 25; i++) made.push((await oriel.createAccessToken('development')).id);
+    await page.goto(`${oriel.baseUrl}/access-tokens`);
+    const rows = page.locator('tbody tr');
+    await eventually(async () => (await rows.count()) === 25, 5000, 'a first page of 25');
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.tokenId)), made.reverse());
+    const pager = page.getByRole('navigation', { name: 'Access tokens pages' });
+    assert.equal(await pager.getByRole('button', { name: 'Previous page' }).isDisabled(), true);
+    await pager.getByRole('button', { name: 'Next page' }).click();
+    await eventually(async () => (await rows.count()) === 2, 5000, 'a second page of 2');
+    assert.match(await rows.nth(0).textContent(), /backend.*revoked/);
+    assert.equal(await rows.nth(1).getAttribute('data-token-id'), token.id);
+    assert.equal(await pager.getByRole('button', { name: 'Next page' }).isDisabled(), true);
+    await screenshot(page, '16-access-tokens-page-2');
+    await pager.getByRole('button', { name: 'Previous page' }).click();
+    await eventually(async () => (await rows.count()) === 25, 5000, 'back to the first page');
+  });
+
   test("a space's page shows participants live as they join and leave (test join on the meeting page)", async () => {
     await page.goto(`${oriel.baseUrl}/spaces/${spaceId}`);
     await page.locator('.empty-inline').waitFor();

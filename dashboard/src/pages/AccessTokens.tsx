@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { createAccessToken, listAccessTokens, revokeAccessToken, type AccessToken } from '../api';
-import { EmptyState, ErrorNote, formatTime, PageHeader, SecretReveal, StatusBadge } from '../components';
+import { EmptyState, ErrorNote, formatTime, PageHeader, Pager, PAGE_SIZE, SecretReveal, StatusBadge } from '../components';
 
 export function AccessTokens({ environmentId, environmentName }: { environmentId: string; environmentName: string }) {
   const [tokens, setTokens] = useState<AccessToken[] | null>(null);
@@ -10,15 +10,19 @@ export function AccessTokens({ environmentId, environmentName }: { environmentId
   const [created, setCreated] = useState<AccessToken | null>(null);
   const [revoking, setRevoking] = useState<string | null>(null);
 
-  const load = useCallback(async () => {
-    try {
-      setTokens(await listAccessTokens(environmentId));
-      setError(null);
-    } catch (e) {
-      setError(e);
-    }
-  }, [environmentId]);
-  useEffect(() => { setTokens(null); setCreated(null); setCreating(false); void load(); }, [load]);
+  const [page, setPage] = useState(1);
+  // Bumped to load the current page again.
+  const [version, setVersion] = useState(0);
+
+  useEffect(() => { setTokens(null); setPage(1); setCreated(null); setCreating(false); setRevoking(null); }, [environmentId]);
+  useEffect(() => {
+    let current = true; // a slower, older answer must not overwrite a newer one
+    listAccessTokens(environmentId, page, PAGE_SIZE)
+      .then((list) => { if (current) { setTokens(list); setError(null); } })
+      .catch((e) => { if (current) setError(e); });
+    return () => { current = false; };
+  }, [environmentId, page, version]);
+  const reload = () => setVersion((v) => v + 1);
 
   const create = async (event: Event) => {
     event.preventDefault();
@@ -27,7 +31,8 @@ export function AccessTokens({ environmentId, environmentName }: { environmentId
       setCreated(await createAccessToken(environmentId, name.trim()));
       setName('');
       setCreating(false);
-      await load();
+      // Newest first: the new token is on the first page.
+      if (page === 1) reload(); else setPage(1);
     } catch (e) {
       setError(e);
     }
@@ -37,7 +42,7 @@ export function AccessTokens({ environmentId, environmentName }: { environmentId
     try {
       await revokeAccessToken(environmentId, id);
       setRevoking(null);
-      await load();
+      reload();
     } catch (e) {
       setError(e);
     }
@@ -47,7 +52,7 @@ export function AccessTokens({ environmentId, environmentName }: { environmentId
   return (
     <>
       <PageHeader title="Access tokens" description={<>HTTP Basic credentials of the REST API (<code>/video/v1</code>, <code>/system/v1</code>) in the environment <strong>{environmentName}</strong>.</>}>
-        {!creating && tokens && tokens.length > 0 && <button type="button" class="button button-primary" onClick={start}>Create access token</button>}
+        {!creating && tokens && (tokens.length > 0 || page > 1) && <button type="button" class="button button-primary" onClick={start}>Create access token</button>}
       </PageHeader>
       <ErrorNote error={error} />
       {created?.secret && (
@@ -71,7 +76,8 @@ export function AccessTokens({ environmentId, environmentName }: { environmentId
         </form>
       )}
       {tokens === null && !error && <p class="loading">Loading access tokens…</p>}
-      {tokens && tokens.length === 0 && !creating && (
+      {tokens && tokens.length === 0 && page > 1 && <p class="muted">No more access tokens.</p>}
+      {tokens && tokens.length === 0 && page === 1 && !creating && (
         <EmptyState title="No access tokens yet" icon="⌘"
           action={<button type="button" class="button button-primary" onClick={start}>Create your first access token</button>}>
           Your server uses one to call the REST API: create spaces and signing keys.
@@ -105,6 +111,7 @@ export function AccessTokens({ environmentId, environmentName }: { environmentId
           </table>
         </div>
       )}
+      {tokens && <Pager page={page} count={tokens.length} label="Access tokens" onPage={setPage} />}
     </>
   );
 }

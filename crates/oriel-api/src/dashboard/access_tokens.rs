@@ -1,4 +1,5 @@
-//! An environment's access tokens: list, create (the secret is in that one response only),
+//! An environment's access tokens: list (paged as the REST API pages, `limit` and 1-based
+//! `page`, newest first), create (the secret is in that one response only),
 //! revoke. A revoked token is refused by the REST API from the next request on: the
 //! authenticator reads the token's row on every request.
 
@@ -6,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use oriel_store::{AccessToken, Page};
+use oriel_store::AccessToken;
 use serde_json::{json, Value};
 
 use super::session::SignedIn;
@@ -15,6 +16,7 @@ use crate::access_tokens::create_access_token;
 use crate::clock::unix_now;
 use crate::error::{ApiError, ApiResult};
 use crate::json_body::JsonObject;
+use crate::pagination::Pagination;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -43,12 +45,9 @@ async fn list(
     State(state): State<AppState>,
     _session: SignedIn,
     DashPath(environment_id): DashPath<String>,
+    Pagination(page): Pagination,
 ) -> ApiResult<Json<Value>> {
     let environment = environment(&state, &environment_id).await?;
-    let page = Page {
-        limit: Page::MAX_LIMIT,
-        page: 1,
-    };
     let tokens = state
         .store
         .list_access_tokens(&environment.id, page)
