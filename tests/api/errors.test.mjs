@@ -356,6 +356,30 @@ test('a space stays active while at least one socket is open', async () => {
   await waitForStatus(s.id, 'idle', 1000);
 });
 
+test('a client flooding its signaling socket gets a fatal error and close 4000 while it is still sending; the others stay', async () => {
+  const s = dataOf(await oriel.api('POST', '/video/v1/spaces', { token: tok, body: {} }), 201);
+  const calm = await oriel.expectJoined(joinToken(s.id, key));
+  const flood = await oriel.expectJoined(joinToken(s.id, key));
+  // Frames of 4 KB, far over the limit of 200 a second, sent without pause until the server
+  // closes: it closes with our frames still unread in its receive buffer. Bounded in count.
+  const frame = JSON.stringify({ not_a_message: 'x'.repeat(4000) });
+  let sent = 0;
+  while (flood.ws.readyState === flood.ws.OPEN && sent < 5000) {
+    if (flood.ws.bufferedAmount < 256 * 1024) {
+      flood.ws.send(frame);
+      sent++;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const closed = await Promise.race([flood.closed, sleep(5000).then(() => 'timeout')]);
+  assert.notEqual(closed, 'timeout', `still open after ${sent} frames`);
+  assert.equal(closed.code, 4000, `closed with ${closed.code} "${closed.reason}" after ${sent} frames: the close frame must arrive, not a reset`);
+  const fatal = flood.messages.map((m) => m.json?.error).find((e) => e?.fatal);
+  assert.match(fatal?.message ?? '', /too many messages/, 'a fatal error says why');
+  assert.equal(calm.ws.readyState, calm.ws.OPEN, 'the other participant is still connected');
+  await calm.close();
+});
+
 // ----------------------------------------------------------------------------------------------
 // robustness: never a 500, always the envelope
 

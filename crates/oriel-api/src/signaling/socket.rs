@@ -34,6 +34,8 @@ const MAX_FRAME_BYTES: usize = 256 * 1024;
 /// (one per wake-up of the connection's task, whatever woke it): its 128 KiB default made
 /// that memset 2 % of a busy node's CPU. Larger frames still arrive; the buffer grows for them.
 const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// How long a socket we close waits for the client's close reply.
+const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(2);
 /// `managed_subscriptions` when the URL has none: the SDK's default.
 const DEFAULT_MANAGED_SUBSCRIPTIONS: u8 = 16;
 /// Liveness: a ping this often, and the connection is dropped after this long in silence.
@@ -286,13 +288,23 @@ async fn send(socket: &mut WebSocket, message: &ServerMessage) -> Result<(), axu
     socket.send(Message::Text(message.to_json().into())).await
 }
 
+/// Sends our close frame, then completes the closing handshake: reads (and drops) what the
+/// client still sends until its close reply, for at most [`CLOSE_REPLY_WAIT`]. Dropping the
+/// connection at once would be a race: with client frames still unread in our receive buffer
+/// the kernel answers with a reset, which can destroy the close frame before the client reads
+/// it, and the client sees 1006 instead of our code (and the SDK reconnects when told not to).
 async fn close_with(socket: &mut WebSocket, code: u16, reason: &str) -> Result<(), axum::Error> {
     socket
         .send(Message::Close(Some(CloseFrame {
             code,
             reason: reason.into(),
         })))
-        .await
+        .await?;
+    let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, async {
+        while let Some(Ok(_)) = socket.recv().await {}
+    })
+    .await;
+    Ok(())
 }
 
 /// Sends a fatal `error`, then closes with 4000 so that the SDK does not retry.
