@@ -25,9 +25,9 @@ use serde::Serialize;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::peer::{Joined, Role, Shared};
+use crate::peer::{Joined, Role};
 use oriel_loadtest::{
-    progress_lines, CpuClock, Metrics, PeerCounts, Percentiles, Report, Snapshot, Window,
+    progress_lines, CpuClock, Metrics, Percentiles, Report, Snapshot, Tally, Window,
 };
 
 const MAX_PUBLISHERS: usize = 100;
@@ -137,7 +137,7 @@ async fn join_all(
     count: usize,
     feeds: &[u64],
     metrics: &Arc<Metrics>,
-    shared: &Arc<Shared>,
+    shared: &Arc<Tally>,
     stop: &watch::Receiver<bool>,
 ) -> Vec<Joined> {
     let permits = Arc::new(Semaphore::new(args.join_concurrency));
@@ -194,7 +194,7 @@ async fn wait_connected(everyone: &[Joined], limit: Duration) {
 async fn run(args: &Args) -> JanusReport {
     let _ = stamp::epoch();
     let metrics = Arc::new(Metrics::default());
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Tally::default());
     let (stop_tx, stop) = watch::channel(false);
     let started = Instant::now();
     let server_cpu = args.server_pid.map(CpuClock::process);
@@ -202,14 +202,7 @@ async fn run(args: &Args) -> JanusReport {
     let counts = {
         let (shared, publishers, subscribers) =
             (Arc::clone(&shared), args.publishers, args.subscribers);
-        move || PeerCounts {
-            publishers_wanted: publishers,
-            publishers_joined: shared.joined_publishers.load(Ordering::Relaxed),
-            publishers_connected: shared.connected_publishers.load(Ordering::Relaxed),
-            subscribers_wanted: subscribers,
-            subscribers_joined: shared.joined_subscribers.load(Ordering::Relaxed),
-            subscribers_connected: shared.connected_subscribers.load(Ordering::Relaxed),
-        }
+        move || shared.counts(publishers, subscribers)
     };
     let progress = tokio::spawn(progress_lines(
         counts,
@@ -310,11 +303,7 @@ async fn run(args: &Args) -> JanusReport {
 
     let delta = after.since(&before);
     let server_cpu_seconds = server_before.zip(server_after).map(|(b, a)| a - b);
-    let errors = shared
-        .errors
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let errors = shared.errors();
     let report = Report {
         publishers: args.publishers,
         subscribers: args.subscribers,

@@ -15,8 +15,8 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
@@ -35,7 +35,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::janus::{jsep_sdp, plugin_data, Frame, JanusWs};
-use oriel_loadtest::{Metrics, Probe, Received};
+use oriel_loadtest::{Metrics, Probe, Received, Tally};
 
 /// Each signaling step's bound.
 const STEP_TIMEOUT: Duration = Duration::from_secs(20);
@@ -48,8 +48,6 @@ const MAX_DATAGRAM: usize = 2048;
 const PLI_RETRY: Duration = Duration::from_millis(300);
 /// How long leaving may take.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
-/// Errors kept for the report.
-const MAX_ERRORS: usize = 20;
 
 /// Camera layers: exactly those Oriel asks its publishers for (`oriel-sfu` `LAYERS`:
 /// q 150 kbit/s at 1/4 size, h 500 kbit/s at 1/2, f 1.5 Mbit/s at 1280x720), 30 fps.
@@ -81,26 +79,6 @@ fn rtc_config() -> RtcConfig {
         .enable_h264(true)
 }
 
-/// What the clients share with the orchestration and the progress line.
-#[derive(Default)]
-pub struct Shared {
-    pub joined_publishers: AtomicUsize,
-    pub joined_subscribers: AtomicUsize,
-    pub connected_publishers: AtomicUsize,
-    pub connected_subscribers: AtomicUsize,
-    pub join_failures: AtomicUsize,
-    pub errors: Mutex<Vec<String>>,
-}
-
-impl Shared {
-    pub fn error(&self, error: String) {
-        let mut errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
-        if errors.len() < MAX_ERRORS {
-            errors.push(error);
-        }
-    }
-}
-
 pub enum Role {
     Publisher { audio_only: bool },
     Subscriber { feeds: Vec<u64> },
@@ -128,7 +106,7 @@ pub async fn join(
     index: usize,
     role: Role,
     metrics: Arc<Metrics>,
-    shared: Arc<Shared>,
+    shared: Arc<Tally>,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Joined> {
     let mut ws = JanusWs::connect(url).await?;
@@ -307,7 +285,7 @@ struct Peer {
     tracks: HashMap<Mid, VideoTrack>,
     counters: Arc<ClientCounters>,
     connected: Arc<AtomicBool>,
-    shared: Arc<Shared>,
+    shared: Arc<Tally>,
     publisher: bool,
     name: String,
     /// The kernel's receive time of the datagram being handled (as `oriel load-test`).

@@ -17,6 +17,7 @@ mod cpu;
 mod metrics;
 mod progress;
 mod run;
+mod tally;
 mod token;
 
 pub use cpu::CpuClock;
@@ -26,6 +27,7 @@ pub use run::{
     run, LoadTestArgs, Percentiles, Report, Window, MAX_DURATION_SECS, MAX_PUBLISHERS,
     MAX_SUBSCRIBERS,
 };
+pub use tally::Tally;
 
 /// The `oriel load-test` command: runs, prints, and cleans up on Ctrl-C (a second Ctrl-C
 /// exits at once).

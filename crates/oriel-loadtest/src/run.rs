@@ -1,7 +1,7 @@
 //! The load test itself: set up, join everyone, measure, tear down.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -16,7 +16,8 @@ use tokio::task::JoinSet;
 use crate::api::{Api, SigningKey};
 use crate::cpu::CpuClock;
 use crate::metrics::{percentile, Metrics, Probe, Snapshot};
-use crate::progress::{progress_lines, PeerCounts};
+use crate::progress::progress_lines;
+use crate::tally::Tally;
 use crate::token::TokenSigner;
 
 /// Bounds that keep a load test a test.
@@ -33,8 +34,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 const LEAVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the server may take to see everyone gone before the space is deleted.
 const DELETE_PATIENCE: Duration = Duration::from_secs(15);
-/// Errors kept for the report.
-const MAX_ERRORS: usize = 20;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct LoadTestArgs {
@@ -175,26 +174,6 @@ pub struct Report {
     pub errors: Vec<String>,
 }
 
-/// What the joins and event watchers share with the progress line.
-#[derive(Default)]
-struct Shared {
-    joined_publishers: AtomicUsize,
-    joined_subscribers: AtomicUsize,
-    connected_publishers: AtomicUsize,
-    connected_subscribers: AtomicUsize,
-    join_failures: AtomicUsize,
-    errors: Mutex<Vec<String>>,
-}
-
-impl Shared {
-    fn error(&self, error: String) {
-        let mut errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
-        if errors.len() < MAX_ERRORS {
-            errors.push(error);
-        }
-    }
-}
-
 struct Joined {
     client: Client,
     publisher: bool,
@@ -246,7 +225,7 @@ async fn run_in_space(
     );
     let pluto = api.pluto_url();
     let metrics = Arc::new(Metrics::default());
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Tally::default());
     let started = Instant::now();
     let server_cpu = args.server_pid.map(CpuClock::process);
     let own_cpu = CpuClock::own();
@@ -256,14 +235,7 @@ async fn run_in_space(
     let counts = {
         let (shared, publishers, subscribers) =
             (Arc::clone(&shared), args.publishers, args.subscribers);
-        move || PeerCounts {
-            publishers_wanted: publishers,
-            publishers_joined: shared.joined_publishers.load(Ordering::Relaxed),
-            publishers_connected: shared.connected_publishers.load(Ordering::Relaxed),
-            subscribers_wanted: subscribers,
-            subscribers_joined: shared.joined_subscribers.load(Ordering::Relaxed),
-            subscribers_connected: shared.connected_subscribers.load(Ordering::Relaxed),
-        }
+        move || shared.counts(publishers, subscribers)
     };
     let progress = tokio::spawn(progress_lines(
         counts,
@@ -399,11 +371,7 @@ async fn run_in_space(
 
     let delta = after.since(&before);
     let server_cpu_seconds = server_before.zip(server_after).map(|(b, a)| a - b);
-    let errors = shared
-        .errors
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let errors = shared.errors();
     Ok(Report {
         publishers: args.publishers,
         subscribers: args.subscribers,
@@ -492,7 +460,7 @@ async fn join_all(
     pluto: &str,
     signer: &Arc<TokenSigner>,
     metrics: &Arc<Metrics>,
-    shared: &Arc<Shared>,
+    shared: &Arc<Tally>,
     publisher: bool,
     count: usize,
     cancel: &mut watch::Receiver<bool>,
@@ -553,7 +521,7 @@ async fn join_one(
     pluto: &str,
     signer: &TokenSigner,
     metrics: Arc<Metrics>,
-    shared: &Arc<Shared>,
+    shared: &Arc<Tally>,
     managed_subscriptions: u8,
     audio_only: bool,
 ) -> anyhow::Result<Joined> {
@@ -610,7 +578,7 @@ async fn watch_events(
     mut events: EventStream,
     publisher: bool,
     connected: Arc<AtomicBool>,
-    shared: Arc<Shared>,
+    shared: Arc<Tally>,
 ) {
     let counter = if publisher {
         &shared.connected_publishers
