@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use crate::progress::PeerCounts;
 
-/// Errors kept for the report; later ones are only counted where they are counted.
+/// Errors kept for the report; later ones are dropped (a broken run repeats the same one).
 const MAX_ERRORS: usize = 20;
 
 #[derive(Default)]
