@@ -6,6 +6,7 @@ use argon2::password_hash::{
 use argon2::Argon2;
 use oriel_store::{new_id, new_secret, AccessToken, Environment, Store};
 
+use crate::argon2_slots;
 use crate::clock::unix_now;
 use crate::error::ApiError;
 
@@ -30,9 +31,7 @@ pub async fn create_access_token(
     let secret = new_secret();
     let secret_hash = {
         let secret = secret.clone();
-        tokio::task::spawn_blocking(move || hash_secret(&secret))
-            .await
-            .map_err(ApiError::internal)??
+        argon2_slots::run(move || hash_secret(&secret)).await??
     };
     let token = AccessToken {
         id: new_id(),

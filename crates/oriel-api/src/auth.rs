@@ -1,8 +1,11 @@
-//! HTTP Basic authentication of API requests and the per-token rate limit.
+//! HTTP Basic authentication of API requests, the bounds on failed checks, and the per-token
+//! rate limit.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -14,7 +17,11 @@ use oriel_store::Store;
 use sha2::{Digest, Sha256};
 
 use crate::access_tokens::secret_matches;
+use crate::argon2_slots;
+use crate::client_address::ClientAddress;
 use crate::error::ApiError;
+use crate::failure_limit::{client_key, FailureLimit};
+use crate::rejected_secrets::RejectedSecrets;
 use crate::state::AppState;
 
 /// Requests per second allowed to one access token, and the burst above it.
@@ -24,14 +31,28 @@ pub struct RateLimit {
     pub burst: NonZeroU32,
 }
 
-/// Checks access tokens. Argon2 makes each check cost tens of milliseconds, so a secret that
-/// verified once is remembered as its SHA-256 digest; the token's row is still read on every
-/// request, so a revoked or deleted token stops working at once.
+/// Checks access tokens. Argon2 makes each check cost tens of milliseconds and 19 MiB, so:
+/// a secret that verified once is remembered as its SHA-256 digest (the token's row is still
+/// read on every request, so a revoked or deleted token stops working at once); one found wrong
+/// is remembered too; failures are limited per token and per client address before any Argon2
+/// run; and Argon2 runs only in the process's few slots ([`argon2_slots`]). So wrong guesses,
+/// however many, neither grow memory nor slow down a caller whose secret is known good.
 pub struct Authenticator {
     store: Arc<dyn Store>,
     verified: Mutex<HashMap<String, [u8; 32]>>,
+    rejected: RejectedSecrets,
+    failures_by_token: FailureLimit,
+    failures_by_client: FailureLimit,
     limiter: DefaultKeyedRateLimiter<String>,
 }
+
+/// Failed checks allowed per access token, and per client address, in each window.
+const FAILURES_PER_TOKEN: u32 = 20;
+const FAILURES_PER_CLIENT: u32 = 20;
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// Client addresses and wrong secrets remembered at most.
+const MAX_CLIENTS_TRACKED: usize = 100_000;
+const MAX_REJECTED_REMEMBERED: usize = 10_000;
 
 /// The authenticated caller of an API request: every handler that takes one is protected.
 #[derive(Clone, Debug)]
@@ -46,12 +67,24 @@ impl Authenticator {
         Self {
             store,
             verified: Mutex::new(HashMap::new()),
+            rejected: RejectedSecrets::new(MAX_REJECTED_REMEMBERED),
+            // Keyed only by ids of tokens that exist, so strangers cannot grow it.
+            failures_by_token: FailureLimit::new(FAILURES_PER_TOKEN, FAILURE_WINDOW, usize::MAX),
+            failures_by_client: FailureLimit::new(
+                FAILURES_PER_CLIENT,
+                FAILURE_WINDOW,
+                MAX_CLIENTS_TRACKED,
+            ),
             limiter: RateLimiter::keyed(quota),
         }
     }
 
-    /// The caller named by an `Authorization` header value.
-    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Caller, ApiError> {
+    /// The caller named by an `Authorization` header value, from the client at `client`.
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        client: Option<IpAddr>,
+    ) -> Result<Caller, ApiError> {
         let (token_id, secret) = authorization
             .and_then(parse_basic)
             .ok_or_else(ApiError::unauthorized)?;
@@ -61,34 +94,53 @@ impl Authenticator {
             .await?
             .filter(|token| token.revoked_at.is_none())
             .ok_or_else(ApiError::unauthorized)?;
-        // Limit before verifying: failed guesses cost Argon2 time and must be bounded too.
-        // Only known token ids are keys, so the limiter's map cannot be grown by strangers.
+        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        if self.remembered(&token.id) != Some(digest) {
+            self.verify(&token, secret, digest, client).await?;
+        }
+        // The request rate is limited once the caller is known: strangers' wrong guesses must
+        // not spend the real caller's budget.
         if let Err(not_until) = self.limiter.check_key(&token.id) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             return Err(ApiError::too_many_requests(wait.as_secs_f64().ceil() as u64));
         }
-        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-        if self.remembered(&token.id) == Some(digest) {
-            return Ok(caller(token));
-        }
-        let stored_hash = token.secret_hash.clone();
-        let matches = tokio::task::spawn_blocking(move || secret_matches(&secret, &stored_hash))
-            .await
-            .map_err(ApiError::internal)?;
-        if !matches {
+        Ok(caller(token))
+    }
+
+    /// Checks a secret not known good against the token's Argon2 hash, within the limits.
+    async fn verify(
+        &self,
+        token: &oriel_store::AccessToken,
+        secret: String,
+        digest: [u8; 32],
+        client: Option<IpAddr>,
+    ) -> Result<(), ApiError> {
+        if self.rejected.contains(&token.id, &secret) {
             return Err(ApiError::unauthorized());
         }
+        let now = Instant::now();
+        let by_client = self.failures_by_client.begin(&client_key(client), now)?;
+        let by_token = self.failures_by_token.begin(&token.id, now)?;
+        let stored_hash = token.secret_hash.clone();
+        let checked = secret.clone();
+        let matches = argon2_slots::run(move || secret_matches(&checked, &stored_hash)).await?;
+        if !matches {
+            self.rejected.insert(&token.id, &secret);
+            return Err(ApiError::unauthorized());
+        }
+        by_client.succeeded();
+        by_token.succeeded();
         self.verified
             .lock()
-            .expect("the verified-secret cache is never poisoned: no code panics holding it")
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
             .insert(token.id.clone(), digest);
-        Ok(caller(token))
+        Ok(())
     }
 
     fn remembered(&self, token_id: &str) -> Option<[u8; 32]> {
         self.verified
             .lock()
-            .expect("the verified-secret cache is never poisoned: no code panics holding it")
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
             .get(token_id)
             .copied()
     }
@@ -132,7 +184,8 @@ impl FromRequestParts<AppState> for Caller {
             .headers
             .get(AUTHORIZATION)
             .and_then(|value| value.to_str().ok());
-        state.authenticator.authenticate(header).await
+        let ClientAddress(client) = ClientAddress::of(parts);
+        state.authenticator.authenticate(header, client).await
     }
 }
 

@@ -111,6 +111,17 @@ impl ApiError {
         error
     }
 
+    /// 503: the node is too busy for this request now (all Argon2 slots taken for long).
+    pub fn busy(retry_after_seconds: u64) -> Self {
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "The server is busy; retry after the time in Retry-After",
+        );
+        error.retry_after_seconds = Some(retry_after_seconds.max(1));
+        error
+    }
+
     /// 500: a failure of ours. The cause is logged, the client sees a generic message.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error while serving a request");

@@ -2,15 +2,19 @@
 //! envelope), the health endpoint, and the `/pluto/v1` signaling endpoint.
 
 mod access_tokens;
+mod argon2_slots;
 mod auth;
 mod body_limit;
+mod client_address;
 mod clock;
 pub mod dashboard;
 mod error;
+mod failure_limit;
 mod join;
 mod json_body;
 mod pagination;
 mod path_id;
+mod rejected_secrets;
 mod routes;
 mod signaling;
 mod state;
@@ -66,6 +70,11 @@ pub fn router(state: AppState) -> Router {
                     .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
+                // Every answer, JSON and errors included, is what it says it is.
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
                 .layer(SetResponseHeaderLayer::if_not_present(
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("max-age=0, private, must-revalidate"),

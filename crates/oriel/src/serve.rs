@@ -80,14 +80,18 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "oriel is serving"
     );
     let app = oriel_api::router(state.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: closing connections");
-            let _ = shutdown_tx.send(true);
-        })
-        .await
-        .context("the HTTP server failed")?;
+    // Client addresses key the limits on failed credential checks.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: closing connections");
+        let _ = shutdown_tx.send(true);
+    })
+    .await
+    .context("the HTTP server failed")?;
     oriel_api::shutdown(&state).await;
     store.close().await;
     tracing::info!("stopped");

@@ -1,54 +1,52 @@
 //! `POST /dashboard/api/sign-in`, `POST /dashboard/api/sign-out`, `GET /dashboard/api/session`.
 
-use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::{json, Value};
 
 use super::session::{self, SignedIn};
 use super::{csrf, users};
+use crate::client_address::ClientAddress;
 use crate::clock::unix_now;
 use crate::error::{ApiError, ApiResult};
+use crate::failure_limit::{client_key, Attempt, FailureLimit};
 use crate::json_body::JsonObject;
 use crate::state::AppState;
 
-/// Sign-in attempts: per email a burst of 10, then one every 6 seconds; for the whole node 20
-/// at once, then 5 per second, which bounds the Argon2 work strangers can cause.
+/// Failed sign-ins are limited per client address, per email from one address, and per email
+/// from everywhere (higher, so that locking someone out takes many addresses), never for the
+/// whole node: guessing one account's password, or many accounts' from one address, never
+/// locks out a different user signing in from elsewhere. The Argon2 slots bound what a guesser
+/// with many addresses can cost.
 pub struct SignInLimiter {
-    per_email: DefaultKeyedRateLimiter<String>,
-    overall: DefaultDirectRateLimiter,
+    per_client: FailureLimit,
+    per_email_and_client: FailureLimit,
+    per_email: FailureLimit,
 }
+
+const FAILURES_PER_CLIENT: u32 = 30;
+const FAILURES_PER_EMAIL_AND_CLIENT: u32 = 10;
+const FAILURES_PER_EMAIL: u32 = 100;
+const FAILURE_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// Emails and client addresses remembered at most (each a few dozen bytes).
+const MAX_KEYS: usize = 100_000;
 
 impl Default for SignInLimiter {
     fn default() -> Self {
-        let n = |v: u32| NonZeroU32::new(v).unwrap_or(NonZeroU32::MIN);
         Self {
-            per_email: RateLimiter::keyed(Quota::per_minute(n(10)).allow_burst(n(10))),
-            overall: RateLimiter::direct(Quota::per_second(n(5)).allow_burst(n(20))),
+            per_client: FailureLimit::new(FAILURES_PER_CLIENT, FAILURE_WINDOW, MAX_KEYS),
+            per_email_and_client: FailureLimit::new(
+                FAILURES_PER_EMAIL_AND_CLIENT,
+                FAILURE_WINDOW,
+                MAX_KEYS,
+            ),
+            per_email: FailureLimit::new(FAILURES_PER_EMAIL, FAILURE_WINDOW, MAX_KEYS),
         }
-    }
-}
-
-impl SignInLimiter {
-    fn check(&self, email: &str) -> Result<(), ApiError> {
-        // The keyed map grows with every email tried; forget the idle ones now and then.
-        if self.per_email.len() > 10_000 {
-            self.per_email.retain_recent();
-        }
-        let now = DefaultClock::default().now();
-        let wait = |not_until: governor::NotUntil<_>| {
-            ApiError::too_many_requests(not_until.wait_time_from(now).as_secs_f64().ceil() as u64)
-        };
-        self.overall.check().map_err(wait)?;
-        self.per_email
-            .check_key(&email.to_lowercase())
-            .map_err(wait)
     }
 }
 
@@ -70,6 +68,7 @@ fn session_view(session: &SignedIn) -> Value {
 
 async fn sign_in(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     body: JsonObject,
 ) -> ApiResult<Response> {
@@ -82,10 +81,22 @@ async fn sign_in(
     };
     let email = field("email")?;
     let password = field("password")?;
-    state.dashboard.sign_in_limiter.check(email)?;
+    let limiter = &state.dashboard.sign_in_limiter;
+    let now = Instant::now();
+    let client = client_key(client);
+    let email_key = email.trim().to_lowercase();
+    let attempts = [
+        limiter.per_client.begin(&client, now)?,
+        limiter
+            .per_email_and_client
+            .begin(&format!("{email_key} {client}"), now)?,
+        limiter.per_email.begin(&email_key, now)?,
+    ];
+    // A wrong password drops the attempts, which counts them as failures.
     let user = users::verify_password(state.store.as_ref(), email, password)
         .await?
         .ok_or_else(ApiError::wrong_credentials)?;
+    attempts.into_iter().for_each(Attempt::succeeded);
     let now = unix_now();
     state.store.delete_expired_dashboard_sessions(now).await?;
     let new = session::new_session(&user.id, now);

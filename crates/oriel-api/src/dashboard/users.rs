@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 use oriel_store::{new_id, DashboardUser, Store};
 
 use crate::access_tokens::{hash_secret, secret_matches};
+use crate::argon2_slots;
 use crate::clock::unix_now;
 use crate::error::ApiError;
 
@@ -31,9 +32,7 @@ pub async fn create_user(
     check_password(password)?;
     let password_hash = {
         let password = password.to_owned();
-        tokio::task::spawn_blocking(move || hash_secret(&password))
-            .await
-            .map_err(ApiError::internal)??
+        argon2_slots::run(move || hash_secret(&password)).await??
     };
     let now = unix_now();
     let user = DashboardUser {
@@ -91,14 +90,13 @@ pub async fn verify_password(
     password: &str,
 ) -> Result<Option<DashboardUser>, ApiError> {
     let user = store.dashboard_user_by_email(email.trim()).await?;
-    let stored_hash = match &user {
-        Some(user) => user.password_hash.clone(),
-        None => decoy_hash().to_owned(),
-    };
+    let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
     let password = password.to_owned();
-    let matches = tokio::task::spawn_blocking(move || secret_matches(&password, &stored_hash))
-        .await
-        .map_err(ApiError::internal)?;
+    let matches = argon2_slots::run(move || {
+        let stored_hash = stored_hash.as_deref().unwrap_or_else(|| decoy_hash());
+        secret_matches(&password, stored_hash)
+    })
+    .await?;
     Ok(user.filter(|_| matches))
 }
 
