@@ -67,4 +67,36 @@ impl JsonObject {
             _ => Ok(value),
         }
     }
+
+    /// An optional number from `min` to `max`.
+    pub fn optional_number(
+        &self,
+        field: &str,
+        min: f64,
+        max: f64,
+    ) -> Result<Option<f64>, ApiError> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => match n.as_f64() {
+                Some(v) if (min..=max).contains(&v) => Ok(Some(v)),
+                _ => Err(ApiError::invalid_parameters(format!(
+                    "{field} must be from {min} to {max}"
+                ))),
+            },
+            Some(_) => Err(ApiError::invalid_parameters(format!(
+                "{field} must be a number"
+            ))),
+        }
+    }
+
+    /// An optional boolean field.
+    pub fn optional_bool(&self, field: &str) -> Result<Option<bool>, ApiError> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(ApiError::invalid_parameters(format!(
+                "{field} must be true or false"
+            ))),
+        }
+    }
 }

@@ -12,6 +12,7 @@ mod error;
 mod failure_limit;
 mod join;
 mod json_body;
+mod live_stream_view;
 mod pagination;
 mod path_id;
 mod rejected_secrets;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::health())
         .merge(routes::signing_keys())
         .merge(routes::spaces())
+        .merge(routes::live_streams())
         .merge(routes::sdk())
         .merge(routes::demo())
         .merge(dashboard::router())

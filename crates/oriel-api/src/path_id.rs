@@ -19,3 +19,19 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
             })
     }
 }
+
+/// A parent and a child id, as in `/video/v1/live-streams/{id}/playback-ids/{playback_id}`.
+pub struct PathIds(pub String, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathIds {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map(|Path((parent, child))| Self(parent, child))
+            .map_err(|rejection| {
+                ApiError::invalid_parameters(format!("Invalid id in path: {rejection}"))
+            })
+    }
+}

@@ -1,4 +1,5 @@
-//! Durable state of an Oriel node: environments, access tokens, signing keys and spaces.
+//! Durable state of an Oriel node: environments, access tokens, signing keys, spaces and live
+//! streams.
 //!
 //! Everything goes through the [`Store`] trait so that a node can run on the embedded SQLite
 //! database ([`SqliteStore`], the default) or, for several nodes, on a shared PostgreSQL.
@@ -7,13 +8,16 @@
 
 mod error;
 mod ids;
+mod live_stream;
 mod model;
 mod page;
 mod sqlite;
+mod sqlite_live_streams;
 mod store;
 
 pub use error::StoreError;
 pub use ids::{new_id, new_secret};
+pub use live_stream::{LiveStream, LiveStreamStatus, PlaybackId, SimulcastTarget};
 pub use model::{
     AccessToken, DashboardJoinKey, DashboardSession, DashboardUser, Environment, SigningKey, Space,
     SpaceDeletion, SpaceStatus,

@@ -6,9 +6,11 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+use crate::sqlite_live_streams::{self as live_streams, ChildTable};
 use crate::{
-    AccessToken, DashboardJoinKey, DashboardSession, DashboardUser, Environment, Page, SigningKey,
-    Space, SpaceDeletion, SpaceStatus, Store, StoreError,
+    AccessToken, DashboardJoinKey, DashboardSession, DashboardUser, Environment, LiveStream,
+    LiveStreamStatus, Page, PlaybackId, SigningKey, SimulcastTarget, Space, SpaceDeletion,
+    SpaceStatus, Store, StoreError,
 };
 
 /// File name of the database inside the data directory.
@@ -474,6 +476,83 @@ impl Store for SqliteStore {
         Ok(done.rows_affected())
     }
 
+    async fn insert_live_stream(&self, live_stream: &LiveStream) -> Result<(), StoreError> {
+        live_streams::insert(&self.pool, live_stream).await
+    }
+
+    async fn live_stream(
+        &self,
+        environment_id: &str,
+        id: &str,
+    ) -> Result<Option<LiveStream>, StoreError> {
+        live_streams::get(&self.pool, environment_id, id).await
+    }
+
+    async fn list_live_streams(
+        &self,
+        environment_id: &str,
+        status: Option<LiveStreamStatus>,
+        page: Page,
+    ) -> Result<Vec<LiveStream>, StoreError> {
+        live_streams::list(&self.pool, environment_id, status, page).await
+    }
+
+    async fn update_live_stream(&self, live_stream: &LiveStream) -> Result<bool, StoreError> {
+        live_streams::update(&self.pool, live_stream).await
+    }
+
+    async fn delete_live_stream(&self, environment_id: &str, id: &str) -> Result<bool, StoreError> {
+        live_streams::delete(&self.pool, environment_id, id).await
+    }
+
+    async fn insert_playback_id(
+        &self,
+        environment_id: &str,
+        live_stream_id: &str,
+        playback_id: &PlaybackId,
+    ) -> Result<bool, StoreError> {
+        live_streams::insert_playback_id(&self.pool, environment_id, live_stream_id, playback_id)
+            .await
+    }
+
+    async fn delete_playback_id(
+        &self,
+        environment_id: &str,
+        live_stream_id: &str,
+        playback_id: &str,
+    ) -> Result<bool, StoreError> {
+        let table = ChildTable::PlaybackIds;
+        live_streams::delete_child(
+            &self.pool,
+            table,
+            environment_id,
+            live_stream_id,
+            playback_id,
+        )
+        .await
+    }
+
+    async fn insert_simulcast_target(
+        &self,
+        environment_id: &str,
+        live_stream_id: &str,
+        target: &SimulcastTarget,
+    ) -> Result<bool, StoreError> {
+        live_streams::insert_simulcast_target(&self.pool, environment_id, live_stream_id, target)
+            .await
+    }
+
+    async fn delete_simulcast_target(
+        &self,
+        environment_id: &str,
+        live_stream_id: &str,
+        target_id: &str,
+    ) -> Result<bool, StoreError> {
+        let table = ChildTable::SimulcastTargets;
+        live_streams::delete_child(&self.pool, table, environment_id, live_stream_id, target_id)
+            .await
+    }
+
     async fn insert_dashboard_user(&self, user: &DashboardUser) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "INSERT INTO dashboard_users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)",
@@ -593,6 +672,86 @@ mod tests {
             active_session_id: None,
             created_at: 1_700_000_000 + n,
         }
+    }
+
+    #[tokio::test]
+    async fn live_streams_keep_their_playback_ids_and_targets_per_environment() {
+        let (store, dir) = store().await;
+        let env = store.ensure_environment("a", "env-a", 1).await.unwrap();
+        let other = store.ensure_environment("b", "env-b", 1).await.unwrap();
+        let mut stream = LiveStream {
+            id: new_id(),
+            environment_id: env.id.clone(),
+            stream_key: new_id(),
+            status: LiveStreamStatus::Idle,
+            passthrough: None,
+            latency_mode: "standard".into(),
+            reconnect_window: 60.0,
+            max_continuous_duration: 43_200,
+            test: false,
+            new_asset_settings: None,
+            created_at: 5,
+            completed_at: None,
+            playback_ids: vec![PlaybackId {
+                id: new_id(),
+                policy: "public".into(),
+            }],
+            simulcast_targets: vec![],
+        };
+        store.insert_live_stream(&stream).await.unwrap();
+        let target = SimulcastTarget {
+            id: new_id(),
+            url: "rtmp://127.0.0.1/live".into(),
+            stream_key: Some("k".into()),
+            passthrough: None,
+            status: "idle".into(),
+        };
+        assert!(!store
+            .insert_simulcast_target(&other.id, &stream.id, &target)
+            .await
+            .unwrap());
+        assert!(store
+            .insert_simulcast_target(&env.id, &stream.id, &target)
+            .await
+            .unwrap());
+        stream.simulcast_targets.push(target.clone());
+        stream.status = LiveStreamStatus::Disabled;
+        assert!(store.update_live_stream(&stream).await.unwrap());
+        assert_eq!(
+            store.live_stream(&env.id, &stream.id).await.unwrap(),
+            Some(stream.clone())
+        );
+        assert_eq!(
+            store.live_stream(&other.id, &stream.id).await.unwrap(),
+            None
+        );
+        let disabled = Some(LiveStreamStatus::Disabled);
+        let listed = store
+            .list_live_streams(&env.id, disabled, Page::default())
+            .await
+            .unwrap();
+        assert_eq!(listed, vec![stream.clone()]);
+        assert!(!store
+            .delete_simulcast_target(&other.id, &stream.id, &target.id)
+            .await
+            .unwrap());
+        assert!(!store
+            .delete_live_stream(&other.id, &stream.id)
+            .await
+            .unwrap());
+        assert!(store.delete_live_stream(&env.id, &stream.id).await.unwrap());
+        let orphans: (i64,) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM live_stream_playback_ids) + \
+             (SELECT COUNT(*) FROM live_stream_simulcast_targets)",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            orphans.0, 0,
+            "playback ids and targets go with their stream"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[tokio::test]

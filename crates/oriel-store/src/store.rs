@@ -1,8 +1,9 @@
 use async_trait::async_trait;
 
 use crate::{
-    AccessToken, DashboardJoinKey, DashboardSession, DashboardUser, Environment, Page, SigningKey,
-    Space, SpaceDeletion, StoreError,
+    AccessToken, DashboardJoinKey, DashboardSession, DashboardUser, Environment, LiveStream,
+    LiveStreamStatus, Page, PlaybackId, SigningKey, SimulcastTarget, Space, SpaceDeletion,
+    StoreError,
 };
 
 /// Durable state of a node. Every object lookup that an API caller can reach is scoped by
@@ -98,6 +99,54 @@ pub trait Store: Send + Sync + 'static {
     /// Marks every space idle; used when a single node starts, since no connection survives a
     /// restart. Returns how many were active.
     async fn deactivate_all_spaces(&self) -> Result<u64, StoreError>;
+
+    // ----- live streams -----
+
+    /// Stores a live stream with its playback ids and simulcast targets, atomically.
+    async fn insert_live_stream(&self, live_stream: &LiveStream) -> Result<(), StoreError>;
+    async fn live_stream(
+        &self,
+        environment_id: &str,
+        id: &str,
+    ) -> Result<Option<LiveStream>, StoreError>;
+    /// Newest first, optionally only those with `status`.
+    async fn list_live_streams(
+        &self,
+        environment_id: &str,
+        status: Option<LiveStreamStatus>,
+        page: Page,
+    ) -> Result<Vec<LiveStream>, StoreError>;
+    /// Writes the stream's own fields (not its playback ids or targets); false when it does
+    /// not exist in the environment.
+    async fn update_live_stream(&self, live_stream: &LiveStream) -> Result<bool, StoreError>;
+    /// Whether a live stream was deleted (with its playback ids and targets).
+    async fn delete_live_stream(&self, environment_id: &str, id: &str) -> Result<bool, StoreError>;
+    /// False when the live stream does not exist in the environment.
+    async fn insert_playback_id(
+        &self,
+        environment_id: &str,
+        live_stream_id: &str,
+        playback_id: &PlaybackId,
+    ) -> Result<bool, StoreError>;
+    async fn delete_playback_id(
+        &self,
+        environment_id: &str,
+        live_stream_id: &str,
+        playback_id: &str,
+    ) -> Result<bool, StoreError>;
+    /// False when the live stream does not exist in the environment.
+    async fn insert_simulcast_target(
+        &self,
+        environment_id: &str,
+        live_stream_id: &str,
+        target: &SimulcastTarget,
+    ) -> Result<bool, StoreError>;
+    async fn delete_simulcast_target(
+        &self,
+        environment_id: &str,
+        live_stream_id: &str,
+        target_id: &str,
+    ) -> Result<bool, StoreError>;
 
     // ----- dashboard users and sessions -----
 

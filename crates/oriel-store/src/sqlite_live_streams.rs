@@ -1,0 +1,306 @@
+//! The SQLite side of live streams; `SqliteStore`'s `Store` methods delegate here.
+
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use crate::{LiveStream, LiveStreamStatus, Page, PlaybackId, SimulcastTarget, StoreError};
+
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    f64,
+    i64,
+    bool,
+    Option<String>,
+    i64,
+    Option<i64>,
+);
+/// id, url, stream_key, passthrough, status
+type TargetRow = (String, String, Option<String>, Option<String>, String);
+const COLUMNS: &str = "id, environment_id, stream_key, status, passthrough, latency_mode, \
+     reconnect_window, max_continuous_duration, test, new_asset_settings, created_at, completed_at";
+
+fn from_row(row: Row) -> Result<LiveStream, StoreError> {
+    let (
+        id,
+        environment_id,
+        stream_key,
+        status,
+        passthrough,
+        latency_mode,
+        reconnect_window,
+        max_continuous_duration,
+        test,
+        new_asset_settings,
+        created_at,
+        completed_at,
+    ) = row;
+    let status = LiveStreamStatus::parse(&status)
+        .ok_or_else(|| StoreError::Corrupt(format!("live stream {id} has status {status:?}")))?;
+    Ok(LiveStream {
+        id,
+        environment_id,
+        stream_key,
+        status,
+        passthrough,
+        latency_mode,
+        reconnect_window,
+        max_continuous_duration,
+        test,
+        new_asset_settings,
+        created_at,
+        completed_at,
+        playback_ids: Vec::new(),
+        simulcast_targets: Vec::new(),
+    })
+}
+
+/// Fills in a stream's playback ids and simulcast targets.
+async fn with_children(
+    pool: &SqlitePool,
+    mut stream: LiveStream,
+) -> Result<LiveStream, StoreError> {
+    let ids: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, policy FROM live_stream_playback_ids WHERE live_stream_id = ? ORDER BY seq",
+    )
+    .bind(&stream.id)
+    .fetch_all(pool)
+    .await?;
+    stream.playback_ids = ids
+        .into_iter()
+        .map(|(id, policy)| PlaybackId { id, policy })
+        .collect();
+    let targets: Vec<TargetRow> = sqlx::query_as(
+        "SELECT id, url, stream_key, passthrough, status FROM live_stream_simulcast_targets \
+         WHERE live_stream_id = ? ORDER BY seq",
+    )
+    .bind(&stream.id)
+    .fetch_all(pool)
+    .await?;
+    stream.simulcast_targets = targets
+        .into_iter()
+        .map(
+            |(id, url, stream_key, passthrough, status)| SimulcastTarget {
+                id,
+                url,
+                stream_key,
+                passthrough,
+                status,
+            },
+        )
+        .collect();
+    Ok(stream)
+}
+
+pub async fn insert(pool: &SqlitePool, stream: &LiveStream) -> Result<(), StoreError> {
+    let mut transaction = pool.begin().await?;
+    sqlx::query(&format!(
+        "INSERT INTO live_streams ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(&stream.id)
+    .bind(&stream.environment_id)
+    .bind(&stream.stream_key)
+    .bind(stream.status.as_str())
+    .bind(&stream.passthrough)
+    .bind(&stream.latency_mode)
+    .bind(stream.reconnect_window)
+    .bind(stream.max_continuous_duration)
+    .bind(stream.test)
+    .bind(&stream.new_asset_settings)
+    .bind(stream.created_at)
+    .bind(stream.completed_at)
+    .execute(&mut *transaction)
+    .await?;
+    for playback_id in &stream.playback_ids {
+        insert_playback_id_row(&mut transaction, &stream.id, playback_id).await?;
+    }
+    for target in &stream.simulcast_targets {
+        insert_target_row(&mut transaction, &stream.id, target).await?;
+    }
+    transaction.commit().await?;
+    Ok(())
+}
+
+async fn insert_playback_id_row(
+    transaction: &mut Transaction<'_, Sqlite>,
+    live_stream_id: &str,
+    playback_id: &PlaybackId,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO live_stream_playback_ids (id, live_stream_id, policy) VALUES (?, ?, ?)",
+    )
+    .bind(&playback_id.id)
+    .bind(live_stream_id)
+    .bind(&playback_id.policy)
+    .execute(&mut **transaction)
+    .await?;
+    Ok(())
+}
+
+async fn insert_target_row(
+    transaction: &mut Transaction<'_, Sqlite>,
+    live_stream_id: &str,
+    target: &SimulcastTarget,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO live_stream_simulcast_targets \
+         (id, live_stream_id, url, stream_key, passthrough, status) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&target.id)
+    .bind(live_stream_id)
+    .bind(&target.url)
+    .bind(&target.stream_key)
+    .bind(&target.passthrough)
+    .bind(&target.status)
+    .execute(&mut **transaction)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(
+    pool: &SqlitePool,
+    environment_id: &str,
+    id: &str,
+) -> Result<Option<LiveStream>, StoreError> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM live_streams WHERE environment_id = ? AND id = ?"
+    ))
+    .bind(environment_id)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    match row {
+        Some(row) => Ok(Some(with_children(pool, from_row(row)?).await?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn list(
+    pool: &SqlitePool,
+    environment_id: &str,
+    status: Option<LiveStreamStatus>,
+    page: Page,
+) -> Result<Vec<LiveStream>, StoreError> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM live_streams WHERE environment_id = ? \
+         AND (? IS NULL OR status = ?) ORDER BY seq DESC LIMIT ? OFFSET ?"
+    ))
+    .bind(environment_id)
+    .bind(status.map(LiveStreamStatus::as_str))
+    .bind(status.map(LiveStreamStatus::as_str))
+    .bind(i64::from(page.limit))
+    .bind(page.offset())
+    .fetch_all(pool)
+    .await?;
+    let mut streams = Vec::with_capacity(rows.len());
+    for row in rows {
+        streams.push(with_children(pool, from_row(row)?).await?);
+    }
+    Ok(streams)
+}
+
+pub async fn update(pool: &SqlitePool, stream: &LiveStream) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE live_streams SET stream_key = ?, status = ?, passthrough = ?, latency_mode = ?, \
+         reconnect_window = ?, max_continuous_duration = ?, completed_at = ? \
+         WHERE environment_id = ? AND id = ?",
+    )
+    .bind(&stream.stream_key)
+    .bind(stream.status.as_str())
+    .bind(&stream.passthrough)
+    .bind(&stream.latency_mode)
+    .bind(stream.reconnect_window)
+    .bind(stream.max_continuous_duration)
+    .bind(stream.completed_at)
+    .bind(&stream.environment_id)
+    .bind(&stream.id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn delete(pool: &SqlitePool, environment_id: &str, id: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM live_streams WHERE environment_id = ? AND id = ?")
+        .bind(environment_id)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Opens a transaction in which the live stream is known to exist in the environment.
+async fn owned(
+    pool: &SqlitePool,
+    environment_id: &str,
+    live_stream_id: &str,
+) -> Result<Option<Transaction<'static, Sqlite>>, StoreError> {
+    let mut transaction = pool.begin().await?;
+    let found: Option<(i64,)> =
+        sqlx::query_as("SELECT 1 FROM live_streams WHERE environment_id = ? AND id = ?")
+            .bind(environment_id)
+            .bind(live_stream_id)
+            .fetch_optional(&mut *transaction)
+            .await?;
+    Ok(found.map(|_| transaction))
+}
+
+pub async fn insert_playback_id(
+    pool: &SqlitePool,
+    environment_id: &str,
+    live_stream_id: &str,
+    playback_id: &PlaybackId,
+) -> Result<bool, StoreError> {
+    let Some(mut transaction) = owned(pool, environment_id, live_stream_id).await? else {
+        return Ok(false);
+    };
+    insert_playback_id_row(&mut transaction, live_stream_id, playback_id).await?;
+    transaction.commit().await?;
+    Ok(true)
+}
+
+pub async fn insert_simulcast_target(
+    pool: &SqlitePool,
+    environment_id: &str,
+    live_stream_id: &str,
+    target: &SimulcastTarget,
+) -> Result<bool, StoreError> {
+    let Some(mut transaction) = owned(pool, environment_id, live_stream_id).await? else {
+        return Ok(false);
+    };
+    insert_target_row(&mut transaction, live_stream_id, target).await?;
+    transaction.commit().await?;
+    Ok(true)
+}
+
+/// Deletes a playback id or simulcast target (`table`) of a stream of the environment.
+pub async fn delete_child(
+    pool: &SqlitePool,
+    table: ChildTable,
+    environment_id: &str,
+    live_stream_id: &str,
+    id: &str,
+) -> Result<bool, StoreError> {
+    let table = match table {
+        ChildTable::PlaybackIds => "live_stream_playback_ids",
+        ChildTable::SimulcastTargets => "live_stream_simulcast_targets",
+    };
+    let done = sqlx::query(&format!(
+        "DELETE FROM {table} WHERE id = ? AND live_stream_id = ? AND live_stream_id IN \
+         (SELECT id FROM live_streams WHERE environment_id = ?)"
+    ))
+    .bind(id)
+    .bind(live_stream_id)
+    .bind(environment_id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+#[derive(Clone, Copy)]
+pub enum ChildTable {
+    PlaybackIds,
+    SimulcastTargets,
+}
