@@ -5,6 +5,7 @@ mod access_tokens;
 mod argon2_slots;
 mod auth;
 mod body_limit;
+mod broadcast_view;
 mod client_address;
 mod clock;
 pub mod dashboard;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::signing_keys())
         .merge(routes::spaces())
         .merge(routes::live_streams())
+        .merge(routes::broadcasts())
         .merge(routes::sdk())
         .merge(routes::demo())
         .merge(dashboard::router())

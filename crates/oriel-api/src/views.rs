@@ -1,7 +1,9 @@
 //! The JSON shapes of Mux's objects, built from stored ones.
 
-use oriel_store::{SigningKey, Space};
+use oriel_store::{Broadcast, SigningKey, Space};
 use serde::Serialize;
+
+use crate::broadcast_view::BroadcastView;
 
 #[derive(Serialize)]
 pub struct SpaceView {
@@ -15,6 +17,16 @@ pub struct SpaceView {
     pub passthrough: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active_session_id: Option<String>,
+    /// Mux embeds a space's broadcasts (there is no list endpoint); omitted when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub broadcasts: Vec<BroadcastView>,
+}
+
+impl SpaceView {
+    pub fn with_broadcasts(mut self, broadcasts: Vec<Broadcast>) -> Self {
+        self.broadcasts = broadcasts.into_iter().map(BroadcastView::from).collect();
+        self
+    }
 }
 
 impl From<Space> for SpaceView {
@@ -26,6 +38,7 @@ impl From<Space> for SpaceView {
             status: space.status.as_str(),
             passthrough: space.passthrough.filter(|p| !p.is_empty()),
             active_session_id: space.active_session_id,
+            broadcasts: Vec::new(),
         }
     }
 }

@@ -11,6 +11,14 @@ pub enum Command {
         space_id: String,
         request: JoinRequest,
         outbox: UnboundedSender<Outgoing>,
+        /// Whether the store has a broadcast of the space running: the state a space the
+        /// worker does not hold yet starts in (one it holds keeps its own).
+        broadcasting: bool,
+    },
+    /// A broadcast of the space started or stopped.
+    SetBroadcasting {
+        space_id: String,
+        broadcasting: bool,
     },
     Message {
         space_id: String,

@@ -126,13 +126,26 @@ impl Worker {
                 space_id,
                 request,
                 outbox,
+                broadcasting,
             } => {
                 self.outboxes.insert(request.connection, outbox);
                 let config = SpaceConfig::new(self.local_addr);
                 self.spaces
                     .entry(space_id)
-                    .or_insert_with(|| Space::new(config))
+                    .or_insert_with(|| {
+                        let mut space = Space::new(config);
+                        space.set_broadcasting(broadcasting);
+                        space
+                    })
                     .join(now, request);
+            }
+            Command::SetBroadcasting {
+                space_id,
+                broadcasting,
+            } => {
+                if let Some(space) = self.spaces.get_mut(&space_id) {
+                    space.set_broadcasting(broadcasting);
+                }
             }
             Command::Message {
                 space_id,

@@ -1,20 +1,23 @@
-//! Durable state of an Oriel node: environments, access tokens, signing keys, spaces and live
-//! streams.
+//! Durable state of an Oriel node: environments, access tokens, signing keys, spaces (with
+//! their broadcasts) and live streams.
 //!
 //! Everything goes through the [`Store`] trait so that a node can run on the embedded SQLite
 //! database ([`SqliteStore`], the default) or, for several nodes, on a shared PostgreSQL.
 //! Callers hand in every id and timestamp; the store only keeps and finds things, which keeps
 //! the backends small and identical in behaviour.
 
+mod broadcast;
 mod error;
 mod ids;
 mod live_stream;
 mod model;
 mod page;
 mod sqlite;
+mod sqlite_broadcasts;
 mod sqlite_live_streams;
 mod store;
 
+pub use broadcast::{Broadcast, BroadcastChange, BroadcastDeletion, BroadcastInsert};
 pub use error::StoreError;
 pub use ids::{new_id, new_secret};
 pub use live_stream::{LiveStream, LiveStreamStatus, PlaybackId, SimulcastTarget};

@@ -6,12 +6,22 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+use crate::sqlite_broadcasts as broadcasts;
 use crate::sqlite_live_streams::{self as live_streams, ChildTable};
 use crate::{
-    AccessToken, DashboardJoinKey, DashboardSession, DashboardUser, Environment, LiveStream,
-    LiveStreamStatus, Page, PlaybackId, SigningKey, SimulcastTarget, Space, SpaceDeletion,
-    SpaceStatus, Store, StoreError,
+    AccessToken, Broadcast, BroadcastChange, BroadcastDeletion, BroadcastInsert, DashboardJoinKey,
+    DashboardSession, DashboardUser, Environment, LiveStream, LiveStreamStatus, Page, PlaybackId,
+    SigningKey, SimulcastTarget, Space, SpaceDeletion, SpaceStatus, Store, StoreError,
 };
+
+/// The time a space's going idle completes its broadcasts' recordings. The callers of
+/// `deactivate_space` (presence, at a last leave) have no clock to hand in, so this one reads
+/// the system's.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
 
 /// File name of the database inside the data directory.
 const DATABASE_FILE: &str = "oriel.db";
@@ -460,20 +470,76 @@ impl Store for SqliteStore {
     }
 
     async fn deactivate_space(&self, id: &str) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
         sqlx::query("UPDATE spaces SET status = 'idle', active_session_id = NULL WHERE id = ?")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *transaction)
             .await?;
+        broadcasts::stop_where(&mut transaction, "space_id = ?", &[id], unix_now()).await?;
+        transaction.commit().await?;
         Ok(())
     }
 
     async fn deactivate_all_spaces(&self) -> Result<u64, StoreError> {
+        let mut transaction = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE spaces SET status = 'idle', active_session_id = NULL WHERE status = 'active'",
         )
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await?;
+        broadcasts::stop_where(&mut transaction, "1 = 1", &[], unix_now()).await?;
+        transaction.commit().await?;
         Ok(done.rows_affected())
+    }
+
+    async fn insert_broadcast(
+        &self,
+        environment_id: &str,
+        broadcast: &Broadcast,
+        max_per_space: u32,
+    ) -> Result<BroadcastInsert, StoreError> {
+        broadcasts::insert(&self.pool, environment_id, broadcast, max_per_space).await
+    }
+
+    async fn broadcasts_of_space(&self, space_id: &str) -> Result<Vec<Broadcast>, StoreError> {
+        broadcasts::of_space(&self.pool, space_id).await
+    }
+
+    async fn broadcast(
+        &self,
+        environment_id: &str,
+        space_id: &str,
+        id: &str,
+    ) -> Result<Option<Broadcast>, StoreError> {
+        broadcasts::get(&self.pool, environment_id, space_id, id).await
+    }
+
+    async fn delete_broadcast(
+        &self,
+        environment_id: &str,
+        space_id: &str,
+        id: &str,
+    ) -> Result<BroadcastDeletion, StoreError> {
+        broadcasts::delete(&self.pool, environment_id, space_id, id).await
+    }
+
+    async fn start_broadcast(
+        &self,
+        environment_id: &str,
+        space_id: &str,
+        id: &str,
+    ) -> Result<BroadcastChange, StoreError> {
+        broadcasts::start(&self.pool, environment_id, space_id, id).await
+    }
+
+    async fn stop_broadcast(
+        &self,
+        environment_id: &str,
+        space_id: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<BroadcastChange, StoreError> {
+        broadcasts::stop(&self.pool, environment_id, space_id, id, now).await
     }
 
     async fn insert_live_stream(&self, live_stream: &LiveStream) -> Result<(), StoreError> {

@@ -1,9 +1,9 @@
 use async_trait::async_trait;
 
 use crate::{
-    AccessToken, DashboardJoinKey, DashboardSession, DashboardUser, Environment, LiveStream,
-    LiveStreamStatus, Page, PlaybackId, SigningKey, SimulcastTarget, Space, SpaceDeletion,
-    StoreError,
+    AccessToken, Broadcast, BroadcastChange, BroadcastDeletion, BroadcastInsert, DashboardJoinKey,
+    DashboardSession, DashboardUser, Environment, LiveStream, LiveStreamStatus, Page, PlaybackId,
+    SigningKey, SimulcastTarget, Space, SpaceDeletion, StoreError,
 };
 
 /// Durable state of a node. Every object lookup that an API caller can reach is scoped by
@@ -94,11 +94,55 @@ pub trait Store: Send + Sync + 'static {
     /// Marks an idle space active with a new session id. False when the space no longer exists
     /// (deleted meanwhile) or is already active.
     async fn activate_space(&self, id: &str, session_id: &str) -> Result<bool, StoreError>;
-    /// Marks a space idle and forgets its session id.
+    /// Marks a space idle and forgets its session id; its active broadcasts stop (see
+    /// `stop_broadcast`) in the same transaction.
     async fn deactivate_space(&self, id: &str) -> Result<(), StoreError>;
-    /// Marks every space idle; used when a single node starts, since no connection survives a
-    /// restart. Returns how many were active.
+    /// Marks every space idle, stopping their broadcasts; used when a single node starts, since
+    /// no connection survives a restart. Returns how many were active.
     async fn deactivate_all_spaces(&self) -> Result<u64, StoreError>;
+
+    // ----- broadcasts -----
+
+    /// Creates a broadcast in a space of the environment, to a live stream of the same
+    /// environment, unless the space has `max_per_space` already; atomically.
+    async fn insert_broadcast(
+        &self,
+        environment_id: &str,
+        broadcast: &Broadcast,
+        max_per_space: u32,
+    ) -> Result<BroadcastInsert, StoreError>;
+    /// The broadcasts of a space, oldest first (the caller has checked the space's environment).
+    async fn broadcasts_of_space(&self, space_id: &str) -> Result<Vec<Broadcast>, StoreError>;
+    async fn broadcast(
+        &self,
+        environment_id: &str,
+        space_id: &str,
+        id: &str,
+    ) -> Result<Option<Broadcast>, StoreError>;
+    /// Deletes a broadcast only if it is idle, atomically.
+    async fn delete_broadcast(
+        &self,
+        environment_id: &str,
+        space_id: &str,
+        id: &str,
+    ) -> Result<BroadcastDeletion, StoreError>;
+    /// Starts a broadcast, only while its space is active and its live stream exists and is
+    /// not disabled, atomically.
+    async fn start_broadcast(
+        &self,
+        environment_id: &str,
+        space_id: &str,
+        id: &str,
+    ) -> Result<BroadcastChange, StoreError>;
+    /// Stops a broadcast: it goes idle, and its live stream goes idle (unless disabled) with
+    /// its recording completed at `now`.
+    async fn stop_broadcast(
+        &self,
+        environment_id: &str,
+        space_id: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<BroadcastChange, StoreError>;
 
     // ----- live streams -----
 

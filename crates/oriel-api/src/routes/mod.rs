@@ -1,3 +1,4 @@
+mod broadcasts;
 mod demo;
 mod health;
 mod live_streams;
@@ -5,6 +6,8 @@ mod sdk;
 mod signing_keys;
 mod spaces;
 
+pub use broadcasts::router as broadcasts;
+pub(crate) use broadcasts::BroadcastRequest;
 pub use demo::router as demo;
 pub use health::router as health;
 pub use live_streams::router as live_streams;

@@ -1,10 +1,11 @@
-//! `/video/v1/spaces`: create, list, fetch and delete spaces.
+//! `/video/v1/spaces`: create (with a broadcast, as Mux allowed), list, fetch and delete
+//! spaces; each answered with its broadcasts embedded.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use oriel_store::{new_id, Space, SpaceDeletion, SpaceStatus};
+use oriel_store::{new_id, BroadcastInsert, Space, SpaceDeletion, SpaceStatus};
 
 use crate::auth::Caller;
 use crate::clock::unix_now;
@@ -12,6 +13,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::json_body::JsonObject;
 use crate::pagination::Pagination;
 use crate::path_id::PathId;
+use crate::routes::broadcasts::{live_stream_not_found, MAX_BROADCASTS_PER_SPACE};
+use crate::routes::BroadcastRequest;
 use crate::state::AppState;
 use crate::views::{Data, SpaceView};
 
@@ -31,15 +34,16 @@ async fn create(
 ) -> ApiResult<(StatusCode, Json<Data<SpaceView>>)> {
     let space_type = body.optional_enum("type", &["server"])?.unwrap_or("server");
     let passthrough = body.optional_string("passthrough", MAX_PASSTHROUGH_CHARS)?;
-    match body.0.get("broadcasts") {
-        None | Some(serde_json::Value::Null) => {}
-        Some(serde_json::Value::Array(list)) if list.is_empty() => {}
-        Some(serde_json::Value::Array(_)) => {
-            return Err(ApiError::invalid_parameters(
-                "broadcasts are not supported by this server yet; create the space without them",
-            ))
+    let requested = BroadcastRequest::parse_list(&body)?;
+    // Checked before the space exists, so that a bad live stream id makes nothing.
+    for request in &requested {
+        let found = state
+            .store
+            .live_stream(&caller.environment_id, &request.live_stream_id)
+            .await?;
+        if found.is_none() {
+            return Err(live_stream_not_found());
         }
-        Some(_) => return Err(ApiError::invalid_parameters("broadcasts must be an array")),
     }
     let space = Space {
         id: new_id(),
@@ -51,7 +55,22 @@ async fn create(
         created_at: unix_now(),
     };
     state.store.insert_space(&space).await?;
-    Ok((StatusCode::CREATED, Data::json(space.into())))
+    let mut broadcasts = Vec::new();
+    for request in requested {
+        let broadcast = request.into_broadcast(&space.id);
+        let env = &space.environment_id;
+        match state
+            .store
+            .insert_broadcast(env, &broadcast, MAX_BROADCASTS_PER_SPACE)
+            .await?
+        {
+            BroadcastInsert::Inserted => broadcasts.push(broadcast),
+            // Deleted since the check above: the space stands without it, as if added later.
+            _ => tracing::warn!(space_id = %space.id, "a requested broadcast could not be added"),
+        }
+    }
+    let view = SpaceView::from(space).with_broadcasts(broadcasts);
+    Ok((StatusCode::CREATED, Data::json(view)))
 }
 
 async fn list(
@@ -63,9 +82,12 @@ async fn list(
         .store
         .list_spaces(&caller.environment_id, page)
         .await?;
-    Ok(Data::json(
-        spaces.into_iter().map(SpaceView::from).collect(),
-    ))
+    let mut views = Vec::with_capacity(spaces.len());
+    for space in spaces {
+        let broadcasts = state.store.broadcasts_of_space(&space.id).await?;
+        views.push(SpaceView::from(space).with_broadcasts(broadcasts));
+    }
+    Ok(Data::json(views))
 }
 
 async fn fetch(
@@ -78,7 +100,10 @@ async fn fetch(
         .space(&caller.environment_id, &space_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Space"))?;
-    Ok(Data::json(space.into()))
+    let broadcasts = state.store.broadcasts_of_space(&space.id).await?;
+    Ok(Data::json(
+        SpaceView::from(space).with_broadcasts(broadcasts),
+    ))
 }
 
 async fn delete(

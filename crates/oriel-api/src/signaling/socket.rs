@@ -127,6 +127,14 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: WebS
         .get("managed_subscriptions")
         .and_then(|n| n.parse::<u8>().ok())
         .map_or(DEFAULT_MANAGED_SUBSCRIPTIONS, |n| n.min(20));
+    let broadcasting = match state.store.broadcasts_of_space(&membership.space_id).await {
+        Ok(broadcasts) => broadcasts.iter().any(|b| b.active),
+        Err(error) => {
+            // Not worth refusing a join for: the worker keeps what it knows.
+            tracing::warn!(%error, "broadcast state could not be read at a join");
+            false
+        }
+    };
     let worker = state.media.for_space(&membership.space_id).clone();
     let connection = state.media.next_connection_key();
     let (outbox_sender, mut outbox) = mpsc::unbounded_channel();
@@ -153,6 +161,7 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: WebS
         space_id: membership.space_id.clone(),
         request,
         outbox: outbox_sender,
+        broadcasting,
     }) {
         relay(
             &state,

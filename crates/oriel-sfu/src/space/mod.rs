@@ -91,6 +91,8 @@ pub struct Space {
     /// Subscribers written to since their last drain.
     dirty: Vec<ConnectionKey>,
     outputs: VecDeque<Output>,
+    /// Whether a broadcast of this space is running: told in `joined` and on every change.
+    broadcasting: bool,
 }
 
 impl Space {
@@ -110,6 +112,21 @@ impl Space {
             next_layer_check: None,
             dirty: Vec::new(),
             outputs: VecDeque::new(),
+            broadcasting: false,
+        }
+    }
+
+    /// A broadcast of this space started or stopped: everyone connected hears of it
+    /// (`broadcast_state_update`), and joiners find it in `joined`.
+    pub fn set_broadcasting(&mut self, broadcasting: bool) {
+        if self.broadcasting == broadcasting {
+            return;
+        }
+        self.broadcasting = broadcasting;
+        let message = ServerMessage::BroadcastStateUpdate { broadcasting };
+        let everyone: Vec<ConnectionKey> = self.connections.keys().copied().collect();
+        for key in everyone {
+            self.signal(key, message.clone());
         }
     }
 

@@ -67,7 +67,7 @@ impl Space {
             connection_id: request.connection_id,
             participant_id: request.participant_id,
             display_name: request.display_name,
-            broadcasting: false,
+            broadcasting: self.broadcasting,
             participants,
             sub_sfus: offer
                 .map(|sdp| SubSfu { sfu_id, sdp })
