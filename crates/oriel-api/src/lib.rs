@@ -11,6 +11,7 @@ mod clock;
 pub mod dashboard;
 mod error;
 mod failure_limit;
+mod internal_join;
 mod join;
 mod json_body;
 mod live_stream_view;

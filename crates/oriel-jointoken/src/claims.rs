@@ -19,6 +19,9 @@ pub struct JoinGrant {
     pub participant_id: Option<String>,
     /// `exp`, unix seconds.
     pub expires_at: u64,
+    /// `oriel_hidden`: a participant no one sees (a broadcast's compositor). The node honours
+    /// it only in tokens signed with its own internal key of the environment.
+    pub hidden: bool,
 }
 
 /// What a participant may do in a space.
@@ -98,12 +101,19 @@ pub(crate) fn grant(
         Some(_) => return Err(E::InvalidParticipantId),
     };
 
+    let hidden = match claims.get("oriel_hidden") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(hidden)) => *hidden,
+        Some(_) => return Err(E::Malformed),
+    };
+
     Ok(JoinGrant {
         space_id,
         signing_key_id,
         role,
         participant_id,
         expires_at,
+        hidden,
     })
 }
 

@@ -111,6 +111,7 @@ fn expected(role: Role, participant_id: Option<&str>) -> JoinGrant {
         role,
         participant_id: participant_id.map(Into::into),
         expires_at: NOW + 3600,
+        hidden: false,
     }
 }
 
@@ -184,6 +185,17 @@ fn role_subscriber() {
     assert_eq!(check(&t).unwrap(), expected(Role::Subscriber, None));
     assert_eq!(Role::Subscriber.as_str(), "subscriber");
     assert_eq!(Role::Publisher.as_str(), "publisher");
+}
+
+#[test]
+fn hidden_is_read_as_a_boolean_and_absent_means_visible() {
+    let t = node(claims_with(json!({"oriel_hidden": true}), &[]));
+    assert!(check(&t).unwrap().hidden);
+    let t = node(claims_with(json!({"oriel_hidden": false}), &[]));
+    assert!(!check(&t).unwrap().hidden);
+    assert!(!check(&node(claims())).unwrap().hidden);
+    let t = node(claims_with(json!({"oriel_hidden": "yes"}), &[]));
+    assert_eq!(check(&t), Err(E::Malformed));
 }
 
 #[test]

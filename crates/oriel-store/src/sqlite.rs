@@ -542,6 +542,33 @@ impl Store for SqliteStore {
         broadcasts::stop(&self.pool, environment_id, space_id, id, now).await
     }
 
+    async fn active_broadcasts(&self) -> Result<Vec<(Broadcast, String)>, StoreError> {
+        broadcasts::active(&self.pool).await
+    }
+
+    async fn live_stream_by_playback_id(
+        &self,
+        playback_id: &str,
+    ) -> Result<Option<(LiveStream, PlaybackId)>, StoreError> {
+        live_streams::by_playback_id(&self.pool, playback_id).await
+    }
+
+    async fn set_live_stream_media_status(
+        &self,
+        id: &str,
+        status: LiveStreamStatus,
+    ) -> Result<bool, StoreError> {
+        live_streams::set_media_status(&self.pool, id, status).await
+    }
+
+    async fn set_simulcast_target_status(
+        &self,
+        target_id: &str,
+        status: &str,
+    ) -> Result<(), StoreError> {
+        live_streams::set_target_status(&self.pool, target_id, status).await
+    }
+
     async fn insert_live_stream(&self, live_stream: &LiveStream) -> Result<(), StoreError> {
         live_streams::insert(&self.pool, live_stream).await
     }

@@ -256,3 +256,24 @@ pub async fn stop_where(
     }
     Ok(active.len() as u64)
 }
+
+pub async fn active(pool: &SqlitePool) -> Result<Vec<(Broadcast, String)>, StoreError> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM broadcasts WHERE status = 'active' ORDER BY seq"
+    ))
+    .fetch_all(pool)
+    .await?;
+    let mut active = Vec::with_capacity(rows.len());
+    for row in rows {
+        let broadcast = from_row(row);
+        let environment: Option<(String,)> =
+            sqlx::query_as("SELECT environment_id FROM spaces WHERE id = ?")
+                .bind(&broadcast.space_id)
+                .fetch_optional(pool)
+                .await?;
+        if let Some((environment_id,)) = environment {
+            active.push((broadcast, environment_id));
+        }
+    }
+    Ok(active)
+}

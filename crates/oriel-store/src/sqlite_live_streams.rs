@@ -304,3 +304,55 @@ pub enum ChildTable {
     PlaybackIds,
     SimulcastTargets,
 }
+
+pub async fn by_playback_id(
+    pool: &SqlitePool,
+    playback_id: &str,
+) -> Result<Option<(LiveStream, PlaybackId)>, StoreError> {
+    let found: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT p.policy, s.environment_id, s.id FROM live_stream_playback_ids p \
+         JOIN live_streams s ON s.id = p.live_stream_id WHERE p.id = ?",
+    )
+    .bind(playback_id)
+    .fetch_optional(pool)
+    .await?;
+    let Some((policy, environment_id, id)) = found else {
+        return Ok(None);
+    };
+    Ok(get(pool, &environment_id, &id).await?.map(|stream| {
+        let playback_id = PlaybackId {
+            id: playback_id.to_owned(),
+            policy,
+        };
+        (stream, playback_id)
+    }))
+}
+
+pub async fn set_media_status(
+    pool: &SqlitePool,
+    id: &str,
+    status: LiveStreamStatus,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE live_streams SET status = ? WHERE id = ? AND status != 'disabled' AND status != ?",
+    )
+    .bind(status.as_str())
+    .bind(id)
+    .bind(status.as_str())
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn set_target_status(
+    pool: &SqlitePool,
+    target_id: &str,
+    status: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE live_stream_simulcast_targets SET status = ? WHERE id = ?")
+        .bind(status)
+        .bind(target_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

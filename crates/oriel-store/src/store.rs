@@ -144,6 +144,9 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> Result<BroadcastChange, StoreError>;
 
+    /// Every active broadcast with its space's environment id: what should be composing now.
+    async fn active_broadcasts(&self) -> Result<Vec<(Broadcast, String)>, StoreError>;
+
     // ----- live streams -----
 
     /// Stores a live stream with its playback ids and simulcast targets, atomically.
@@ -163,6 +166,24 @@ pub trait Store: Send + Sync + 'static {
     /// Writes the stream's own fields (not its playback ids or targets); false when it does
     /// not exist in the environment.
     async fn update_live_stream(&self, live_stream: &LiveStream) -> Result<bool, StoreError>;
+    /// The live stream a playback id belongs to, in any environment (HLS playback is public).
+    async fn live_stream_by_playback_id(
+        &self,
+        playback_id: &str,
+    ) -> Result<Option<(LiveStream, PlaybackId)>, StoreError>;
+    /// Sets the status media decides (`Active` while it flows, `Idle` after), never over
+    /// `Disabled`; whether it changed.
+    async fn set_live_stream_media_status(
+        &self,
+        id: &str,
+        status: LiveStreamStatus,
+    ) -> Result<bool, StoreError>;
+    /// Sets a simulcast target's status ("idle", "starting", "broadcasting", "errored").
+    async fn set_simulcast_target_status(
+        &self,
+        target_id: &str,
+        status: &str,
+    ) -> Result<(), StoreError>;
     /// Whether a live stream was deleted (with its playback ids and targets).
     async fn delete_live_stream(&self, environment_id: &str, id: &str) -> Result<bool, StoreError>;
     /// False when the live stream does not exist in the environment.

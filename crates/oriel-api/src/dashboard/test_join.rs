@@ -7,16 +7,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use oriel_store::{new_id, DashboardJoinKey, SigningKey};
 use serde_json::{json, Map, Value};
 
 use super::session::SignedIn;
 use super::{environment, DashPath};
 use crate::clock::unix_now;
 use crate::error::{ApiError, ApiResult};
+use crate::internal_join;
 use crate::json_body::JsonObject;
-use crate::routes::generate_key_pair;
 use crate::state::AppState;
 
 const DEFAULT_EXPIRY_SECONDS: i64 = 60 * 60;
@@ -59,21 +57,13 @@ async fn mint(
                 ))
             })?,
     };
-    let key = join_key(&state, &environment.id).await?;
     let expires_at = unix_now() + expires_in;
     let mut claims = Map::new();
-    claims.insert("sub".into(), space.id.clone().into());
-    claims.insert("aud".into(), "rt".into());
-    claims.insert("exp".into(), expires_at.into());
     claims.insert("role".into(), role.into());
     if let Some(participant_id) = participant_id {
         claims.insert("participant_id".into(), participant_id.into());
     }
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(key.key_id.clone());
-    let encoding =
-        EncodingKey::from_rsa_pem(key.private_key_pem.as_bytes()).map_err(ApiError::internal)?;
-    let token = jsonwebtoken::encode(&header, &claims, &encoding).map_err(ApiError::internal)?;
+    let token = internal_join::mint(&state, &environment.id, &space.id, expires_at, claims).await?;
     tracing::info!(user = %session.user.id, space = %space.id, role, "dashboard minted a join token");
     Ok((
         StatusCode::CREATED,
@@ -88,30 +78,4 @@ async fn mint(
             }
         })),
     ))
-}
-
-/// The environment's dashboard key, made on first use.
-async fn join_key(state: &AppState, environment_id: &str) -> ApiResult<DashboardJoinKey> {
-    if let Some(key) = state.store.dashboard_join_key(environment_id).await? {
-        return Ok(key);
-    }
-    let (private_pem, public_pem) = tokio::task::spawn_blocking(generate_key_pair)
-        .await
-        .map_err(ApiError::internal)??;
-    let key = SigningKey {
-        id: new_id(),
-        environment_id: environment_id.to_owned(),
-        public_key_pem: public_pem,
-        created_at: unix_now(),
-    };
-    // Two first uses at once: one insert wins, both use the winner's key.
-    state
-        .store
-        .insert_dashboard_join_key(&key, &private_pem)
-        .await?;
-    state
-        .store
-        .dashboard_join_key(environment_id)
-        .await?
-        .ok_or_else(|| ApiError::internal("the dashboard's join key is missing"))
 }
