@@ -17,6 +17,7 @@ mod json_body;
 mod live_stream_view;
 mod pagination;
 mod path_id;
+mod recordings;
 mod rejected_secrets;
 mod routes;
 mod signaling;
@@ -38,6 +39,7 @@ pub use access_tokens::{create_access_token, IssuedAccessToken};
 pub use auth::RateLimit;
 pub use error::ApiError;
 pub use join::{authorize_join, AuthorizedJoin, JoinRefusal};
+pub use recordings::Recordings;
 pub use state::AppState;
 
 /// Longest a plain API request may take before it is answered 408.
@@ -52,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::spaces())
         .merge(routes::live_streams())
         .merge(routes::broadcasts())
+        .merge(routes::hls())
         .merge(routes::sdk())
         .merge(routes::demo())
         .merge(dashboard::router())

@@ -6,6 +6,7 @@ use tokio::sync::watch;
 
 use crate::auth::{Authenticator, RateLimit};
 use crate::dashboard::DashboardState;
+use crate::recordings::Recordings;
 use crate::signaling::Presence;
 
 /// What every handler can reach. Cheap to clone: everything is behind an `Arc`.
@@ -18,6 +19,8 @@ pub struct AppState {
     pub dashboard: Arc<DashboardState>,
     /// Flips to true when the node starts shutting down; long-lived connections watch it.
     pub shutting_down: watch::Receiver<bool>,
+    /// Live streams' HLS recordings under the data directory.
+    pub recordings: Recordings,
 }
 
 impl AppState {
@@ -26,6 +29,7 @@ impl AppState {
         rate_limit: RateLimit,
         media: MediaWorkers,
         shutting_down: watch::Receiver<bool>,
+        recordings: Recordings,
     ) -> Self {
         Self {
             authenticator: Arc::new(Authenticator::new(store.clone(), rate_limit)),
@@ -34,6 +38,7 @@ impl AppState {
             media,
             dashboard: Arc::new(DashboardState::default()),
             shutting_down,
+            recordings,
         }
     }
 }

@@ -2,10 +2,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use oriel_api::{AppState, RateLimit};
+use oriel_api::{AppState, RateLimit, Recordings};
 use oriel_net::MediaWorkers;
 use oriel_store::{SqliteStore, Store};
 use tokio::sync::watch;
@@ -30,6 +31,9 @@ pub struct ServeArgs {
     /// API requests an access token may make at once above its sustained rate.
     #[arg(long, env = "ORIEL_API_RATE_BURST", default_value = "400")]
     pub api_rate_burst: NonZeroU32,
+    /// Days a live stream's finished HLS recordings are kept (after the last write).
+    #[arg(long, env = "ORIEL_HLS_RETENTION_DAYS", default_value_t = 7)]
+    pub hls_retention_days: u32,
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -69,6 +73,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         media,
         shutdown_rx,
+        Recordings::new(
+            &args.data_dir,
+            Duration::from_secs(u64::from(args.hls_retention_days) * 24 * 3600),
+        ),
     );
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -263,6 +263,7 @@ async fn delete(
         .delete_live_stream(&caller.environment_id, &id)
         .await?
     {
+        state.recordings.remove_all(&id);
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("Live stream"))

@@ -1,6 +1,7 @@
 mod broadcasts;
 mod demo;
 mod health;
+mod hls;
 mod live_streams;
 mod sdk;
 mod signing_keys;
@@ -10,6 +11,7 @@ pub use broadcasts::router as broadcasts;
 pub(crate) use broadcasts::BroadcastRequest;
 pub use demo::router as demo;
 pub use health::router as health;
+pub use hls::router as hls;
 pub use live_streams::router as live_streams;
 pub use sdk::router as sdk;
 pub(crate) use sdk::Asset;
