@@ -143,8 +143,14 @@ mod tests {
         let expire = Recordings::new(&data, Duration::ZERO);
         std::thread::sleep(Duration::from_millis(20));
         let third = expire.begin("stream1", 300).unwrap();
-        assert!(!first.exists(), "an older recording past its retention went");
-        assert!(second.exists(), "the one current until now is left for the next cleanup");
+        assert!(
+            !first.exists(),
+            "an older recording past its retention went"
+        );
+        assert!(
+            second.exists(),
+            "the one current until now is left for the next cleanup"
+        );
         assert!(third.exists());
         assert_eq!(keep.current("other"), None);
         assert!(keep.begin("../x", 1).is_err());

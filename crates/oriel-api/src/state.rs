@@ -5,6 +5,7 @@ use oriel_store::Store;
 use tokio::sync::watch;
 
 use crate::auth::{Authenticator, RateLimit};
+use crate::broadcast_runner::{BroadcastRunner, RunnerSettings};
 use crate::dashboard::DashboardState;
 use crate::recordings::Recordings;
 use crate::signaling::Presence;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub shutting_down: watch::Receiver<bool>,
     /// Live streams' HLS recordings under the data directory.
     pub recordings: Recordings,
+    /// The compositors of active broadcasts.
+    pub broadcasts: Arc<BroadcastRunner>,
 }
 
 impl AppState {
@@ -30,6 +33,7 @@ impl AppState {
         media: MediaWorkers,
         shutting_down: watch::Receiver<bool>,
         recordings: Recordings,
+        compositors: RunnerSettings,
     ) -> Self {
         Self {
             authenticator: Arc::new(Authenticator::new(store.clone(), rate_limit)),
@@ -39,6 +43,7 @@ impl AppState {
             dashboard: Arc::new(DashboardState::default()),
             shutting_down,
             recordings,
+            broadcasts: Arc::new(BroadcastRunner::new(compositors)),
         }
     }
 }

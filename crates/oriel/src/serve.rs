@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use oriel_api::{AppState, RateLimit, Recordings};
+use oriel_api::{AppState, BroadcastRunner, RateLimit, Recordings, RunnerSettings};
 use oriel_net::MediaWorkers;
 use oriel_store::{SqliteStore, Store};
 use tokio::sync::watch;
@@ -31,6 +31,9 @@ pub struct ServeArgs {
     /// API requests an access token may make at once above its sustained rate.
     #[arg(long, env = "ORIEL_API_RATE_BURST", default_value = "400")]
     pub api_rate_burst: NonZeroU32,
+    /// The compositor executable broadcasts run; by default `oriel-compositor` beside this one.
+    #[arg(long, env = "ORIEL_COMPOSITOR")]
+    pub compositor: Option<PathBuf>,
     /// Days a live stream's finished HLS recordings are kept (after the last write).
     #[arg(long, env = "ORIEL_HLS_RETENTION_DAYS", default_value_t = 7)]
     pub hls_retention_days: u32,
@@ -77,7 +80,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             &args.data_dir,
             Duration::from_secs(u64::from(args.hls_retention_days) * 24 * 3600),
         ),
+        RunnerSettings {
+            compositor: match &args.compositor {
+                Some(path) => path.clone(),
+                None => std::env::current_exe()
+                    .context("cannot find this executable's directory")?
+                    .with_file_name("oriel-compositor"),
+            },
+            signal_url: format!("ws://{}/pluto", loopback_of(args.listen)),
+        },
     );
+    let compositors = tokio::spawn(BroadcastRunner::run(state.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -100,10 +113,31 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
     .await
     .context("the HTTP server failed")?;
+    // The runner stops every compositor (each finishes its HLS and RTMP output) on shutdown.
+    if tokio::time::timeout(Duration::from_secs(10), compositors)
+        .await
+        .is_err()
+    {
+        tracing::warn!("compositors did not all stop in time");
+    }
     oriel_api::shutdown(&state).await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The address a process on this host reaches the listener at: a wildcard listen address is
+/// reached on loopback.
+fn loopback_of(listen: SocketAddr) -> SocketAddr {
+    match listen.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), listen.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST), listen.port())
+        }
+        _ => listen,
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.
