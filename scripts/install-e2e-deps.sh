@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the browser end-to-end tests (tests/e2e) need, and nothing more:
-#   - Debian packages chromium, chromium-driver, fonts-liberation (only those missing);
+#   - Debian packages chromium, chromium-driver, fonts-liberation, and for the broadcast tests
+#     ffmpeg (ffprobe) and nginx with its RTMP module (only those missing);
 #   - the npm packages of tests/e2e (npm ci, only when node_modules is missing or
 #     older than package-lock.json).
 # Idempotent: a second run on a ready machine does no network access and takes well under a second.
@@ -9,7 +10,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 e2e="$repo/tests/e2e"
 
-packages=(chromium chromium-driver fonts-liberation)
+packages=(chromium chromium-driver fonts-liberation ffmpeg nginx-core libnginx-mod-rtmp)
 missing=()
 for pkg in "${packages[@]}"; do
   if ! dpkg -s "$pkg" >/dev/null 2>&1; then
