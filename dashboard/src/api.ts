@@ -3,7 +3,16 @@
 
 export interface Environment { id: string; name: string; created_at: string }
 export interface Session { user: { id: string; email: string }; csrf_token: string }
-export interface Space { id: string; created_at: string; type: string; status: string; passthrough?: string; active_session_id?: string }
+export interface Space { id: string; created_at: string; type: string; status: string; passthrough?: string; active_session_id?: string; broadcasts?: Broadcast[] }
+export interface PlaybackId { id: string; policy: string }
+export interface SimulcastTarget { id: string; url: string; stream_key?: string; passthrough?: string; status: string }
+export interface LiveStream {
+  id: string; created_at: string; stream_key: string; status: string; playback_ids: PlaybackId[];
+  passthrough?: string; latency_mode: string; reconnect_window: number; simulcast_targets?: SimulcastTarget[];
+}
+export interface Broadcast {
+  id: string; live_stream_id: string; status: string; layout: string; resolution: string; background?: string; passthrough?: string;
+}
 export interface SigningKey { id: string; created_at: string; private_key?: string }
 export interface AccessToken { id: string; name: string; created_at: string; revoked_at: string | null; status: string; secret?: string }
 export interface TrackView {

@@ -7,6 +7,7 @@ import { ErrorNote, Link } from './components';
 import { Logo } from './Logo';
 import { AccessTokens } from './pages/AccessTokens';
 import { Environments } from './pages/Environments';
+import { LiveStreams } from './pages/LiveStreams';
 import { SignIn } from './pages/SignIn';
 import { SigningKeys } from './pages/SigningKeys';
 import { Space } from './pages/Space';
@@ -20,6 +21,7 @@ const ICONS: Record<string, string> = {
   spaces: 'M3 5h18v12H3zM8 21h8M12 17v4',
   keys: 'M15 7a4 4 0 1 1-3.9 4.9L4 19v2h3v-2h2v-2h2l1.1-1.1A4 4 0 0 1 15 7z',
   tokens: 'M6 11h12v10H6zM8 11V7a4 4 0 0 1 8 0v4',
+  live: 'M12 12m-2 0a2 2 0 1 0 4 0a2 2 0 1 0-4 0M7.8 7.8a6 6 0 0 0 0 8.4M16.2 16.2a6 6 0 0 0 0-8.4M5 5a10 10 0 0 0 0 14M19 19a10 10 0 0 0 0-14',
   environments: 'M12 3l9 5-9 5-9-5 9-5zM3 13l9 5 9-5',
   meeting: 'M3 7h12v10H3zM15 10l6-3v10l-6-3',
 };
@@ -35,6 +37,7 @@ function Icon({ name }: { name: string }) {
 
 const NAV = [
   { href: '/spaces', label: 'Spaces', icon: 'spaces' },
+  { href: '/live-streams', label: 'Live streams', icon: 'live' },
   { href: '/signing-keys', label: 'Signing keys', icon: 'keys' },
   { href: '/access-tokens', label: 'Access tokens', icon: 'tokens' },
   { href: '/environments', label: 'Environments', icon: 'environments' },
@@ -82,6 +85,7 @@ function Shell(props: { session: Session; onSignedOut: () => void }) {
   let page = null;
   if (current) {
     if (path.startsWith('/spaces/')) page = <Space key={`${current.id}${path}`} environmentId={current.id} spaceId={decodeURIComponent(path.slice('/spaces/'.length))} />;
+    else if (path === '/live-streams') page = <LiveStreams environmentId={current.id} />;
     else if (path === '/signing-keys') page = <SigningKeys environmentId={current.id} />;
     else if (path === '/access-tokens') page = <AccessTokens environmentId={current.id} environmentName={current.name} />;
     else if (path.startsWith('/environments')) page = (

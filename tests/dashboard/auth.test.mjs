@@ -7,7 +7,7 @@ import { EMAIL, eventually, launchBrowser, screenshot, signIn, signInHttp, start
 
 installFailureLogs();
 
-const PAGES = ['/', '/spaces', '/spaces/abc123', '/signing-keys', '/access-tokens', '/environments'];
+const PAGES = ['/', '/spaces', '/spaces/abc123', '/live-streams', '/signing-keys', '/access-tokens', '/environments'];
 
 describe('dashboard sign-in', () => {
   let oriel;

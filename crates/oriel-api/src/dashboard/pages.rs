@@ -28,9 +28,10 @@ static APP_CSS: Asset = Asset::new(
 );
 
 /// Pages a signed-in user may open; each serves the app shell.
-pub const PAGES: [&str; 7] = [
+pub const PAGES: [&str; 8] = [
     "/",
     "/spaces",
+    "/live-streams",
     "/spaces/{space_id}",
     "/signing-keys",
     "/access-tokens",
@@ -43,8 +44,8 @@ const PAGE_HEADERS: [(HeaderName, &str); 4] = [
     (
         header::CONTENT_SECURITY_POLICY,
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-         connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
-         frame-ancestors 'none'",
+         connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'",
     ),
     (header::X_FRAME_OPTIONS, "DENY"),
     (header::REFERRER_POLICY, "same-origin"),

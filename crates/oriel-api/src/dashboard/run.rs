@@ -35,6 +35,8 @@ pub fn router() -> Router<AppState> {
 fn rest_router(state: AppState) -> Router {
     Router::new()
         .merge(routes::spaces())
+        .merge(routes::broadcasts())
+        .merge(routes::live_streams())
         .merge(routes::signing_keys())
         .fallback(|| async { ApiError::not_found("Route") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
