@@ -48,7 +48,7 @@ pub struct ServeArgs {
 
 /// How long a stopping node lets open connections finish (WebSockets complete their closing
 /// handshake) before it drops them: SIGTERM ends the process in about this long at most.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long what is left after the drain (store writes, closing the database) may take.
 const FINAL_WRITES_TIMEOUT: Duration = Duration::from_secs(2);
 /// After taking over, how long a successor waits for the old node's participants to
