@@ -35,7 +35,7 @@ pub struct Limits {
 
 /// Answer to a connection over a cap; it is closed right after.
 const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-connection: close\r\ncontent-length: 94\r\n\r\n\
+connection: close\r\ncontent-length: 93\r\n\r\n\
 {\"error\":{\"type\":\"service_unavailable\",\"messages\":[\"Too many connections; try again later\"]}}";
 /// How long writing that answer may take before the connection is simply dropped.
 const OVER_CAPACITY_WRITE: Duration = Duration::from_secs(1);
