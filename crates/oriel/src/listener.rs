@@ -75,6 +75,8 @@ pub async fn serve(
     let counts = Counts::default();
     let (draining_tx, draining) = watch::channel(false);
     let mut connections = JoinSet::new();
+    // Refusals are logged at most once a second: a flood must not flood the log too.
+    let mut last_refusal_logged: Option<tokio::time::Instant> = None;
     tokio::pin!(stop);
     loop {
         tokio::select! {
@@ -83,7 +85,10 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let Some(guard) = counts.admit(peer.ip(), &limits) else {
-                        tracing::warn!(%peer, "connection refused: too many connections");
+                        if last_refusal_logged.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                            last_refusal_logged = Some(tokio::time::Instant::now());
+                            tracing::warn!(%peer, open = counts.total(), "connection refused: too many connections");
+                        }
                         connections.spawn(refuse(stream));
                         continue;
                     };

@@ -207,7 +207,8 @@ async fn relay(
             frame = socket.next() => {
                 let frame = match frame {
                     Some(Ok(frame)) => frame,
-                    Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) | None => return,
+                    // Gone, or the connection itself broke: nobody to tell.
+                    Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed | WsError::Io(_))) | None => return,
                     Some(Err(error)) => {
                         // Oversized frames are the common case: say so with 1009, as RFC 6455 asks.
                         let (code, reason) = match error {
