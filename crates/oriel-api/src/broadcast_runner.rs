@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use oriel_store::{Broadcast, LiveStreamStatus};
 use serde_json::{Map, Value};
-use tokio::sync::{mpsc, Mutex, Notify};
+use tokio::sync::{mpsc, watch, Mutex, Notify};
 
 use crate::clock::unix_now;
 use crate::compositor_process::{CompositorEvent, CompositorJob, CompositorProcess};
@@ -72,10 +72,15 @@ impl BroadcastRunner {
         self.wake.notify_one();
     }
 
-    /// The reconcile loop; ends when the node shuts down, stopping every compositor.
-    pub async fn run(state: AppState) {
+    /// The reconcile loop, once `is_primary` turns true (only the node that owns the data
+    /// directory composes); ends when the node shuts down, stopping every compositor.
+    pub async fn run(state: AppState, mut is_primary: watch::Receiver<bool>) {
         let runner = state.broadcasts.clone();
         let mut shutting_down = state.shutting_down.clone();
+        tokio::select! {
+            _ = is_primary.wait_for(|primary| *primary) => {}
+            _ = shutting_down.wait_for(|down| *down) => return,
+        }
         let mut restarts = Restarts::default();
         loop {
             runner.reconcile(&state, &mut restarts).await;

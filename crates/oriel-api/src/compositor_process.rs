@@ -35,7 +35,7 @@ pub enum CompositorEvent {
 }
 
 /// How long a compositor has to finish its outputs after SIGTERM before it is killed.
-const STOP_GRACE: Duration = Duration::from_secs(8);
+const STOP_GRACE: Duration = Duration::from_secs(4);
 
 pub struct CompositorProcess {
     child: Child,

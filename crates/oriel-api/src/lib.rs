@@ -98,7 +98,19 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Closes what the node holds at shutdown: every space it had active goes idle.
+/// Closes what the node holds at shutdown: every space it had active goes idle (unless it
+/// handed over, see [`hand_over`]).
 pub async fn shutdown(state: &AppState) {
     state.presence.clear().await;
+}
+
+/// From now on the node leaves spaces' status to the successor its participants reconnect to.
+pub fn hand_over(state: &AppState) {
+    state.presence.hand_over();
+}
+
+/// Marks idle the spaces the store says are active and this node holds nobody of (left over
+/// by a node that handed over and is now gone). Returns how many.
+pub async fn reconcile_spaces(state: &AppState) -> Result<usize, oriel_store::StoreError> {
+    state.presence.reconcile().await
 }

@@ -646,6 +646,23 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn active_session_id(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT active_session_id FROM spaces WHERE id = ? AND status = 'active'",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|(session,)| session))
+    }
+
+    async fn active_space_ids(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM spaces WHERE status = 'active'")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     async fn insert_dashboard_user(&self, user: &DashboardUser) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "INSERT INTO dashboard_users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)",
@@ -899,6 +916,19 @@ mod tests {
             .activate_space(&made[0].id, "session-2")
             .await
             .unwrap());
+        assert_eq!(
+            store
+                .active_session_id(&made[0].id)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("session-1")
+        );
+        assert_eq!(
+            store.active_space_ids().await.unwrap(),
+            vec![made[0].id.clone()]
+        );
+        assert_eq!(store.active_session_id(&made[1].id).await.unwrap(), None);
         let active = store.space(&env.id, &made[0].id).await.unwrap().unwrap();
         assert_eq!(active.status, SpaceStatus::Active);
         assert_eq!(active.active_session_id.as_deref(), Some("session-1"));

@@ -100,6 +100,11 @@ pub trait Store: Send + Sync + 'static {
     /// Marks every space idle, stopping their broadcasts; used when a single node starts, since
     /// no connection survives a restart. Returns how many were active.
     async fn deactivate_all_spaces(&self) -> Result<u64, StoreError>;
+    /// The session id of a space if it is active; how a node taking over from another (see
+    /// the handover) joins the session that node started.
+    async fn active_session_id(&self, id: &str) -> Result<Option<String>, StoreError>;
+    /// Ids of every active space, in all environments.
+    async fn active_space_ids(&self) -> Result<Vec<String>, StoreError>;
 
     // ----- broadcasts -----
 

@@ -2,6 +2,8 @@
 //! directory, with or without a server running on it.
 
 mod cli;
+mod handover;
+mod listener;
 mod logging;
 mod serve;
 
@@ -25,7 +27,11 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::run(cli.command)) {
+    let result = runtime.block_on(cli::run(cli.command));
+    // Tasks still running (a connection past the drain deadline, a blocking call) must not
+    // keep a stopping node alive.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("oriel: {error:#}");

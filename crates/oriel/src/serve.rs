@@ -1,7 +1,7 @@
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -10,6 +10,9 @@ use oriel_api::{AppState, BroadcastRunner, RateLimit, Recordings, RunnerSettings
 use oriel_net::MediaWorkers;
 use oriel_store::{SqliteStore, Store};
 use tokio::sync::watch;
+
+use crate::handover::{self, Role};
+use crate::listener::{self, Limits};
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
@@ -31,6 +34,16 @@ pub struct ServeArgs {
     /// API requests an access token may make at once above its sustained rate.
     #[arg(long, env = "ORIEL_API_RATE_BURST", default_value = "400")]
     pub api_rate_burst: NonZeroU32,
+    /// Seconds an HTTP connection may take to send a request head; it is closed after that
+    /// when it sends nothing, idles between requests, or stalls mid-header.
+    #[arg(long, env = "ORIEL_HEADER_TIMEOUT", default_value = "15", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+    /// Open HTTP and WebSocket connections allowed in total; more are answered 503 and closed.
+    #[arg(long, env = "ORIEL_MAX_CONNECTIONS", default_value = "4096")]
+    pub max_connections: NonZeroUsize,
+    /// Open HTTP and WebSocket connections allowed from one client IP address.
+    #[arg(long, env = "ORIEL_MAX_CONNECTIONS_PER_IP", default_value = "256")]
+    pub max_connections_per_ip: NonZeroUsize,
     /// The compositor executable broadcasts run; by default `oriel-compositor` beside this one.
     #[arg(long, env = "ORIEL_COMPOSITOR")]
     pub compositor: Option<PathBuf>,
@@ -39,18 +52,44 @@ pub struct ServeArgs {
     pub hls_retention_days: u32,
 }
 
+/// How long a stopping node lets open connections finish (WebSockets complete their closing
+/// handshake) before it drops them: SIGTERM ends the process in about this long at most.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long what is left after the drain (store writes, closing the database) may take.
+const FINAL_WRITES_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long running compositors have to end their outputs when the node stops.
+const COMPOSITORS_STOP_TIMEOUT: Duration = Duration::from_secs(5);
+/// After taking over, how long a successor waits for the old node's participants to
+/// reconnect before it marks idle the spaces none of them came back to.
+const RECONNECT_GRACE: Duration = Duration::from_secs(10);
+
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    listener::raise_open_files_limit();
     let store = SqliteStore::open(&args.data_dir)
         .await
         .with_context(|| format!("cannot open the data directory {}", args.data_dir.display()))?;
-    // No connection survives a restart of a single node, so nothing can still be active.
-    let stale = store.deactivate_all_spaces().await?;
-    if stale > 0 {
-        tracing::info!(
-            spaces = stale,
-            "marked spaces idle that were active before a restart"
-        );
-    }
+    let role = handover::start(&args.data_dir)
+        .with_context(|| format!("cannot lock the data directory {}", args.data_dir.display()))?;
+    // Set once this node is the primary on the data directory (see handover.rs).
+    let primary = Arc::new(OnceLock::new());
+    let promoted = match role {
+        Role::Primary(lock) => {
+            // Alone on the data directory: no connection survived, nothing can still be active.
+            let stale = store.deactivate_all_spaces().await?;
+            if stale > 0 {
+                tracing::info!(
+                    spaces = stale,
+                    "marked spaces idle that were active before a restart"
+                );
+            }
+            let _ = primary.set(lock);
+            None
+        }
+        Role::Successor { promoted } => {
+            tracing::info!("another node serves this data directory: taking over from it");
+            Some(promoted)
+        }
+    };
     let shared: Arc<dyn Store> = Arc::new(store.clone());
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     // The media address is advertised to browsers as our ICE candidate: it must be one they
@@ -90,40 +129,100 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             signal_url: format!("ws://{}/pluto", loopback_of(args.listen)),
         },
     );
-    let compositors = tokio::spawn(BroadcastRunner::run(state.clone()));
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener =
+        listener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
+    // Compositors run on the primary only: a successor starts them once the node before it
+    // has stopped its own.
+    let (became_primary, is_primary) = watch::channel(primary.get().is_some());
+    let compositors = tokio::spawn(BroadcastRunner::run(state.clone(), is_primary));
+    if let Some(promoted) = promoted {
+        tokio::spawn(take_over(
+            promoted,
+            primary.clone(),
+            state.clone(),
+            became_primary,
+        ));
+    }
     tracing::info!(
         listen = %args.listen,
         data_dir = %args.data_dir.display(),
         media = %SocketAddr::new(args.media_ip, args.media_port),
         "oriel is serving"
     );
+    let limits = Limits {
+        header_timeout: Duration::from_secs(args.header_timeout),
+        max_connections: args.max_connections.get(),
+        max_connections_per_ip: args.max_connections_per_ip.get(),
+        drain_timeout: DRAIN_TIMEOUT,
+    };
     let app = oriel_api::router(state.clone());
-    // Client addresses key the limits on failed credential checks.
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down: closing connections");
+    let closing_state = state.clone();
+    listener::serve(listener, app, limits, shutdown_signal(), move || {
+        // The listener is closed: every new connection now reaches a successor if one runs.
+        // Only then are the signaling sockets closed (1001, after which the SDK reconnects).
+        match primary.get() {
+            Some(lock) if lock.successor_waiting() => {
+                tracing::info!("shutting down: handing over to the node started beside this one");
+                oriel_api::hand_over(&closing_state);
+            }
+            Some(_) => tracing::info!("shutting down: closing connections"),
+            None => {
+                // Still waiting for the node before us: it, or whoever follows, owns the
+                // spaces' status.
+                tracing::info!("shutting down before taking over: leaving spaces' status alone");
+                oriel_api::hand_over(&closing_state);
+            }
+        }
         let _ = shutdown_tx.send(true);
     })
-    .await
-    .context("the HTTP server failed")?;
-    // The runner stops every compositor (each finishes its HLS and RTMP output) on shutdown.
-    if tokio::time::timeout(Duration::from_secs(10), compositors)
+    .await;
+    // The runner stops every compositor (each ends its HLS and RTMP output) on shutdown.
+    if tokio::time::timeout(COMPOSITORS_STOP_TIMEOUT, compositors)
         .await
         .is_err()
     {
-        tracing::warn!("compositors did not all stop in time");
+        tracing::warn!("the compositors did not all stop in time");
     }
-    oriel_api::shutdown(&state).await;
-    store.close().await;
+    let finished = tokio::time::timeout(FINAL_WRITES_TIMEOUT, async {
+        oriel_api::shutdown(&state).await;
+        store.close().await;
+    })
+    .await;
+    if finished.is_err() {
+        tracing::warn!("the final store writes did not finish in time");
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A successor's background task: once the node before it is gone, it is the primary, and
+/// marks idle the spaces that nobody reconnected to.
+async fn take_over(
+    promoted: tokio::sync::oneshot::Receiver<std::io::Result<handover::Primary>>,
+    primary: Arc<OnceLock<handover::Primary>>,
+    state: AppState,
+    became_primary: watch::Sender<bool>,
+) {
+    let lock = match promoted.await {
+        Ok(Ok(lock)) => lock,
+        Ok(Err(error)) => {
+            tracing::error!(%error, "cannot wait for the node before this one to stop");
+            return;
+        }
+        Err(_) => return,
+    };
+    let _ = primary.set(lock);
+    let _ = became_primary.send(true);
+    tracing::info!("the node before this one has stopped: this node is now the primary");
+    tokio::time::sleep(RECONNECT_GRACE).await;
+    match oriel_api::reconcile_spaces(&state).await {
+        Ok(0) => {}
+        Ok(stale) => tracing::info!(
+            spaces = stale,
+            "marked spaces idle that nobody reconnected to"
+        ),
+        Err(error) => tracing::error!(%error, "could not mark stale spaces idle"),
+    }
 }
 
 /// The address a process on this host reaches the listener at: a wildcard listen address is

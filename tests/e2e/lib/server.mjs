@@ -179,6 +179,58 @@ export class OrielServer {
     throw new Error(`${this.name} did not answer /healthz within ${HEALTH_TIMEOUT_MS} ms:\n${this.logTail()}`);
   }
 
+  /**
+   * Upgrades the node the way the README says: a new `oriel serve` with the same --listen and
+   * --data-dir (its own --media-port) binds beside the running one, then the old one gets
+   * SIGTERM. Resolves with the old process's exit {code, signal} once it is gone; from then on
+   * this object drives the new process.
+   */
+  async handover() {
+    const old = this.child;
+    const oldExited = this.exited;
+    const serving = () => (tailOf(this.logFile, 100000).match(/oriel is serving/g) || []).length;
+    const servingBefore = serving();
+    this.mediaPort = await freeUdpRange();
+    const args = [
+      'serve',
+      '--listen', `127.0.0.1:${this.port}`,
+      '--data-dir', this.dataDir,
+      '--media-ip', '127.0.0.1',
+      '--media-port', String(this.mediaPort),
+    ];
+    fs.appendFileSync(this.logFile, `===== ${new Date().toISOString()} handover: ${ORIEL_BIN} ${args.join(' ')}\n`);
+    const out = fs.openSync(this.logFile, 'a');
+    const child = spawn(ORIEL_BIN, args, {
+      stdio: ['ignore', out, out],
+      env: { ...childEnv(), RUST_LOG: process.env.E2E_RUST_LOG || 'info' },
+    });
+    fs.closeSync(out);
+    const exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        running.delete(this);
+        resolve({ code, signal });
+      }),
+    );
+    // /healthz may be answered by either process: the new one's log says when it serves.
+    const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+    while (serving() === servingBefore) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the new ${this.name} exited during startup:\n${this.logTail()}`);
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`the new ${this.name} did not start serving within ${HEALTH_TIMEOUT_MS} ms:\n${this.logTail()}`);
+      }
+      await sleep(50);
+    }
+    this.child = child;
+    this.exited = exited;
+    old.kill('SIGTERM');
+    const timer = setTimeout(() => old.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    const result = await oldExited; // (its exit handler forgot this server: remember the new child)
+    clearTimeout(timer);
+    if (child.exitCode === null && child.signalCode === null) running.add(this);
+    return result;
+  }
+
   /** The last lines of the server's log, for failure reports. */
   logTail(lines = 60) {
     return `----- ${this.name} log (${this.logFile}), last ${lines} lines -----\n${tailOf(this.logFile, lines)}`;

@@ -6,6 +6,7 @@
 
 mod presence;
 mod socket;
+mod upgrade;
 
 pub use presence::Presence;
 pub use socket::router;

@@ -6,6 +6,7 @@
 //! sees activate/deactivate in order. This is control-plane work, never on a media path.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use oriel_store::{new_id, Store, StoreError};
@@ -14,6 +15,9 @@ use tokio::sync::{Mutex, Notify};
 pub struct Presence {
     store: Arc<dyn Store>,
     spaces: Mutex<HashMap<String, SpacePresence>>,
+    /// Cleared when this node hands over to a successor: its participants are about to
+    /// reconnect there, so the spaces they leave here are not idle.
+    writes_status: AtomicBool,
 }
 
 struct SpacePresence {
@@ -65,6 +69,7 @@ impl Presence {
         Self {
             store,
             spaces: Mutex::new(HashMap::new()),
+            writes_status: AtomicBool::new(true),
         }
     }
 
@@ -91,14 +96,7 @@ impl Presence {
                 }
             }
         } else {
-            let session_id = new_id();
-            if !self
-                .store
-                .activate_space(admission.space_id, &session_id)
-                .await?
-            {
-                return Err(PresenceRefusal::SpaceGone);
-            }
+            let session_id = self.start_or_join_session(admission.space_id).await?;
             spaces.insert(
                 admission.space_id.to_owned(),
                 SpacePresence {
@@ -130,6 +128,42 @@ impl Presence {
         })
     }
 
+    /// Activates the space with a new session; if it is already active, joins that session
+    /// instead: during a handover the old node still has it active with participants that
+    /// are about to reconnect here.
+    async fn start_or_join_session(&self, space_id: &str) -> Result<String, PresenceRefusal> {
+        let session_id = new_id();
+        // Twice at most: the space may go idle between the two statements.
+        for _ in 0..2 {
+            if self.store.activate_space(space_id, &session_id).await? {
+                return Ok(session_id);
+            }
+            if let Some(active) = self.store.active_session_id(space_id).await? {
+                return Ok(active);
+            }
+        }
+        Err(PresenceRefusal::SpaceGone)
+    }
+
+    /// Stops writing spaces' status: the node hands its participants over to a successor.
+    pub fn hand_over(&self) {
+        self.writes_status.store(false, Ordering::SeqCst);
+    }
+
+    /// Marks idle every space the store says is active but that has no participant here;
+    /// a node that took over does so once the node before it is gone. Returns how many.
+    pub async fn reconcile(&self) -> Result<usize, StoreError> {
+        let spaces = self.spaces.lock().await;
+        let mut stale = 0;
+        for space_id in self.store.active_space_ids().await? {
+            if !spaces.contains_key(&space_id) {
+                self.store.deactivate_space(&space_id).await?;
+                stale += 1;
+            }
+        }
+        Ok(stale)
+    }
+
     pub async fn leave(&self, membership: &Membership) {
         let mut spaces = self.spaces.lock().await;
         let Some(present) = spaces.get_mut(&membership.space_id) else {
@@ -145,6 +179,9 @@ impl Presence {
         }
         if present.members.is_empty() {
             spaces.remove(&membership.space_id);
+            if !self.writes_status.load(Ordering::SeqCst) {
+                return;
+            }
             if let Err(error) = self.store.deactivate_space(&membership.space_id).await {
                 tracing::error!(%error, space_id = %membership.space_id, "could not mark space idle");
             }
@@ -154,6 +191,10 @@ impl Presence {
     /// Marks every space this node holds idle; called at shutdown.
     pub async fn clear(&self) {
         let mut spaces = self.spaces.lock().await;
+        if !self.writes_status.load(Ordering::SeqCst) {
+            spaces.clear();
+            return;
+        }
         for (space_id, _) in spaces.drain() {
             if let Err(error) = self.store.deactivate_space(&space_id).await {
                 tracing::error!(%error, %space_id, "could not mark space idle at shutdown");

@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use futures_util::{SinkExt, StreamExt};
 use oriel_jointoken::Role;
 use oriel_net::{Command, ConnectionKey, JoinRequest, Outgoing, WorkerHandle};
 use oriel_proto::{
@@ -16,8 +16,12 @@ use oriel_proto::{
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::presence::{Admission, Membership, PresenceRefusal};
+use super::upgrade::{discard_until_closed, Socket, Upgrade};
 use crate::join::{authorize_join, JoinRefusal};
 use crate::state::AppState;
 
@@ -51,16 +55,16 @@ pub fn router() -> Router<AppState> {
 async fn upgrade(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Upgrade,
 ) -> Response {
-    upgrade
-        .max_frame_size(MAX_FRAME_BYTES)
-        .max_message_size(MAX_FRAME_BYTES)
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| serve(state, query, socket))
+    let config = WebSocketConfig::default()
+        .max_frame_size(Some(MAX_FRAME_BYTES))
+        .max_message_size(Some(MAX_FRAME_BYTES))
+        .read_buffer_size(READ_BUFFER_BYTES);
+    upgrade.on_upgrade(config, move |socket| serve(state, query, socket))
 }
 
-async fn serve(state: AppState, query: HashMap<String, String>, mut socket: WebSocket) {
+async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Socket) {
     let token = query.get("token").map(String::as_str).unwrap_or_default();
     // The SDK sends nothing on open: it waits for `joined` or `error`.
     let authorized = match authorize_join(state.store.as_ref(), token).await {
@@ -196,7 +200,7 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: WebS
 /// reconnection replaces it, or the node shuts down.
 async fn relay(
     state: &AppState,
-    socket: &mut WebSocket,
+    socket: &mut Socket,
     worker: &WorkerHandle,
     connection: ConnectionKey,
     membership: &Membership,
@@ -209,18 +213,21 @@ async fn relay(
     let mut frames_in_window = 0u32;
     loop {
         tokio::select! {
-            frame = socket.recv() => {
+            frame = socket.next() => {
                 let frame = match frame {
                     Some(Ok(frame)) => frame,
+                    // Gone, or the connection itself broke: nobody to tell.
+                    Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed | WsError::Io(_))) | None => return,
                     Some(Err(error)) => {
                         // Oversized frames are the common case: say so with 1009, as RFC 6455 asks.
-                        let too_big = error.to_string().contains("too long");
-                        let (code, reason) = if too_big { (CLOSE_TOO_BIG, "message too big") } else { (CLOSE_PROTOCOL_ERROR, "protocol error") };
+                        let (code, reason) = match error {
+                            WsError::Capacity(_) => (CLOSE_TOO_BIG, "message too big"),
+                            _ => (CLOSE_PROTOCOL_ERROR, "protocol error"),
+                        };
                         tracing::debug!(%error, "signaling socket failed");
-                        let _ = close_with(socket, code, reason).await;
+                        close_unparseable(socket, code, reason).await;
                         return;
                     }
-                    None => return,
                 };
                 last_heard = Instant::now();
                 if last_heard.duration_since(window_start) >= Duration::from_secs(1) {
@@ -257,10 +264,10 @@ async fn relay(
                     }
                     Message::Close(_) => {
                         // Flushes the close reply tungstenite queued, completing the handshake.
-                        let _ = futures_util::SinkExt::close(socket).await;
+                        let _ = SinkExt::close(socket).await;
                         return;
                     }
-                    Message::Ping(_) | Message::Pong(_) => {}
+                    Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
                 }
             }
             outgoing = outbox.recv() => match outgoing {
@@ -293,8 +300,24 @@ async fn relay(
     }
 }
 
-async fn send(socket: &mut WebSocket, message: &ServerMessage) -> Result<(), axum::Error> {
-    socket.send(Message::Text(message.to_json().into())).await
+async fn send(socket: &mut Socket, message: &ServerMessage) -> Result<(), WsError> {
+    socket.send(Message::text(message.to_json())).await
+}
+
+/// Closes a socket whose incoming frames can no longer be parsed (an oversized or broken
+/// frame): our close frame, then the rest of the client's bytes read and dropped until it
+/// closes too, so that the close frame is not destroyed by a reset.
+async fn close_unparseable(socket: &mut Socket, code: u16, reason: &str) {
+    if socket.send(close_frame(code, reason)).await.is_ok() {
+        discard_until_closed(socket).await;
+    }
+}
+
+fn close_frame(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.to_owned().into(),
+    }))
 }
 
 /// Sends our close frame, then completes the closing handshake: reads (and drops) what the
@@ -302,26 +325,28 @@ async fn send(socket: &mut WebSocket, message: &ServerMessage) -> Result<(), axu
 /// connection at once would be a race: with client frames still unread in our receive buffer
 /// the kernel answers with a reset, which can destroy the close frame before the client reads
 /// it, and the client sees 1006 instead of our code (and the SDK reconnects when told not to).
-async fn close_with(socket: &mut WebSocket, code: u16, reason: &str) -> Result<(), axum::Error> {
-    socket
-        .send(Message::Close(Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        })))
-        .await?;
-    let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, async {
-        while let Some(Ok(_)) = socket.recv().await {}
+async fn close_with(socket: &mut Socket, code: u16, reason: &str) -> Result<(), WsError> {
+    socket.send(close_frame(code, reason)).await?;
+    let unparseable = tokio::time::timeout(CLOSE_REPLY_WAIT, async {
+        loop {
+            match socket.next().await {
+                Some(Ok(_)) => {}
+                Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) | None => {
+                    return false
+                }
+                Some(Err(_)) => return true,
+            }
+        }
     })
     .await;
+    if unparseable == Ok(true) {
+        discard_until_closed(socket).await;
+    }
     Ok(())
 }
 
 /// Sends a fatal `error`, then closes with 4000 so that the SDK does not retry.
-async fn close(
-    socket: &mut WebSocket,
-    error_type: ErrorType,
-    message: &str,
-) -> Result<(), axum::Error> {
+async fn close(socket: &mut Socket, error_type: ErrorType, message: &str) -> Result<(), WsError> {
     let error = ServerMessage::Error(SignalError::Connection {
         error_type,
         message: message.to_owned(),
@@ -332,6 +357,6 @@ async fn close(
 }
 
 /// Refuses a join: `error` first (a close alone would leave the SDK's `join()` pending).
-async fn refuse(mut socket: WebSocket, error_type: ErrorType, message: &str) {
+async fn refuse(mut socket: Socket, error_type: ErrorType, message: &str) {
     let _ = close(&mut socket, error_type, message).await;
 }
