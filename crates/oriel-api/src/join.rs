@@ -42,6 +42,14 @@ pub async fn authorize_join(store: &dyn Store, token: &str) -> Result<Authorized
     {
         return Err(JoinTokenError::SpaceNotInEnvironment.into());
     }
+    // Hidden participants (a broadcast's compositor) watch unseen: only the node mints them,
+    // with its own key of the environment.
+    if grant.hidden {
+        let internal = store.dashboard_join_key(&key.environment_id).await?;
+        if internal.is_none_or(|internal| internal.key_id != key.id) {
+            return Err(JoinTokenError::HiddenNotAllowed.into());
+        }
+    }
     Ok(AuthorizedJoin {
         grant,
         environment_id: key.environment_id,

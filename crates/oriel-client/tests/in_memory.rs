@@ -116,6 +116,7 @@ impl World {
                 role,
                 display_name: name.to_owned(),
                 managed_subscriptions: 16,
+                hidden: false,
             },
         );
         self.pump();

@@ -37,6 +37,8 @@ pub enum JoinTokenError {
     InvalidParticipantId,
     /// Header `kid` and claims `kid` are both present but differ.
     KeyIdMismatch,
+    /// `oriel_hidden` in a token not signed by the node's own key of the environment.
+    HiddenNotAllowed,
 }
 
 impl JoinTokenError {
@@ -62,6 +64,9 @@ impl JoinTokenError {
                 "join token participant_id must be a non-empty string of at most 255 characters"
             }
             Self::KeyIdMismatch => "join token names two different signing keys (kid)",
+            Self::HiddenNotAllowed => {
+                "join token asks for a hidden participant, which only the server's own tokens may"
+            }
         }
     }
 }

@@ -35,6 +35,8 @@ pub(crate) struct Connection {
     pub(crate) custom_event_tokens: f64,
     pub(crate) custom_event_refill_at: Instant,
     pub(crate) last_display_name_change: Option<Instant>,
+    /// Seen by no one (a broadcast's compositor): never announced, never listed.
+    pub(crate) hidden: bool,
 }
 
 impl Connection {

@@ -76,6 +76,7 @@ pub(crate) fn build(
 ) -> SpaceSnapshot {
     let mut participants: Vec<ParticipantSnapshot> = connections
         .values()
+        .filter(|connection| !connection.hidden)
         .map(|connection| {
             let key = connection.key;
             let connected = publishers
@@ -143,6 +144,7 @@ mod tests {
             role,
             display_name: format!("{participant} name"),
             managed_subscriptions: 16,
+            hidden: false,
         }
     }
 
@@ -186,5 +188,102 @@ mod tests {
         let left = space.snapshot(later);
         assert_eq!(left.participants.len(), 1);
         assert_eq!(left.participants[0].participant_id, "bob");
+    }
+}
+
+#[cfg(test)]
+mod hidden_tests {
+    use std::time::Instant;
+
+    use oriel_proto::{ParticipantRole, ServerMessage};
+
+    use crate::{ConnectionKey, JoinRequest, Output, Space, SpaceConfig};
+
+    fn request(key: u64, participant: &str, hidden: bool) -> JoinRequest {
+        JoinRequest {
+            connection: ConnectionKey(key),
+            connection_id: format!("conn-{key}"),
+            participant_id: participant.into(),
+            session_id: "session".into(),
+            role: ParticipantRole::Subscriber,
+            display_name: participant.into(),
+            managed_subscriptions: 16,
+            hidden,
+        }
+    }
+
+    /// Signaling messages out of the space so far, with their recipient.
+    fn signals(space: &mut Space) -> Vec<(u64, ServerMessage)> {
+        let mut out = Vec::new();
+        while let Some(output) = space.poll_output() {
+            if let Output::Signal {
+                connection,
+                message,
+            } = output
+            {
+                out.push((connection.0, message));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_hidden_participant_is_never_announced_listed_or_seen_leaving() {
+        let now = Instant::now();
+        let mut space = Space::new(SpaceConfig::new("127.0.0.1:50000".parse().unwrap()));
+        space.join(now, request(1, "alice", false));
+        signals(&mut space);
+        space.join(now, request(2, "compositor", true));
+        let out = signals(&mut space);
+        assert!(
+            !out.iter()
+                .any(|(to, m)| *to == 1 && matches!(m, ServerMessage::ParticipantConnected(_))),
+            "alice is not told: {out:?}"
+        );
+        let joined = out.iter().find_map(|(to, m)| match m {
+            ServerMessage::Joined(joined) if *to == 2 => Some(joined),
+            _ => None,
+        });
+        let listed: Vec<_> = joined
+            .unwrap()
+            .participants
+            .iter()
+            .map(|p| p.participant_id.clone())
+            .collect();
+        assert_eq!(listed, ["alice"], "the hidden participant sees everyone");
+
+        space.join(now, request(3, "bob", false));
+        let out = signals(&mut space);
+        let bob_joined = out.iter().find_map(|(to, m)| match m {
+            ServerMessage::Joined(joined) if *to == 3 => Some(joined),
+            _ => None,
+        });
+        let listed: Vec<_> = bob_joined
+            .unwrap()
+            .participants
+            .iter()
+            .map(|p| p.participant_id.clone())
+            .collect();
+        assert_eq!(listed, ["alice"], "a later joiner is not told of it either");
+        let who: Vec<_> = space
+            .snapshot(now)
+            .participants
+            .iter()
+            .map(|p| p.participant_id.clone())
+            .collect();
+        assert_eq!(who, ["alice", "bob"]);
+
+        space.leave(now, ConnectionKey(2));
+        let out = signals(&mut space);
+        assert!(
+            !out.iter()
+                .any(|(_, m)| matches!(m, ServerMessage::ParticipantDisconnected { .. })),
+            "nobody hears it leave: {out:?}"
+        );
+        space.leave(now, ConnectionKey(1));
+        let out = signals(&mut space);
+        assert!(out
+            .iter()
+            .any(|(to, m)| *to == 3 && matches!(m, ServerMessage::ParticipantDisconnected { .. })));
     }
 }

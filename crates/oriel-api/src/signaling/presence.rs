@@ -42,6 +42,9 @@ pub struct Membership {
     pub connection_id: String,
     /// Notified when a reconnection of the same participant replaces this connection.
     pub kicked: Arc<Notify>,
+    /// A participant no one sees (a broadcast's compositor): it neither makes the space
+    /// active nor keeps it so, and is not counted here at all.
+    pub hidden: bool,
 }
 
 /// Who wants in.
@@ -52,6 +55,7 @@ pub struct Admission<'a> {
     /// The SDK's `reconnect_id`: the participant id its previous connection had.
     pub reconnect_id: Option<&'a str>,
     pub token_digest: [u8; 32],
+    pub hidden: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +64,8 @@ pub enum PresenceRefusal {
     DuplicateParticipant,
     #[error("the space no longer exists")]
     SpaceGone,
+    #[error("a hidden participant joins only a space someone is in")]
+    SpaceIdle,
     #[error("{0}")]
     Store(#[from] StoreError),
 }
@@ -83,6 +89,19 @@ impl Presence {
         let reconnecting =
             admission.reconnect_id.is_some() && admission.reconnect_id == participant_id.as_deref();
         let mut spaces = self.spaces.lock().await;
+        if admission.hidden {
+            let present = spaces
+                .get(admission.space_id)
+                .ok_or(PresenceRefusal::SpaceIdle)?;
+            return Ok(Membership {
+                space_id: admission.space_id.to_owned(),
+                session_id: present.session_id.clone(),
+                participant_id: participant_id.unwrap_or_else(new_id),
+                connection_id: new_id(),
+                kicked: Arc::new(Notify::new()),
+                hidden: true,
+            });
+        }
         if let Some(present) = spaces.get_mut(admission.space_id) {
             if let Some(id) = &participant_id {
                 if let Some(existing) = present.members.get(id) {
@@ -125,6 +144,7 @@ impl Presence {
             participant_id,
             connection_id,
             kicked,
+            hidden: false,
         })
     }
 
@@ -165,6 +185,9 @@ impl Presence {
     }
 
     pub async fn leave(&self, membership: &Membership) {
+        if membership.hidden {
+            return;
+        }
         let mut spaces = self.spaces.lock().await;
         let Some(present) = spaces.get_mut(&membership.space_id) else {
             return;

@@ -92,6 +92,7 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
             .map(String::as_str)
             .filter(|id| !id.is_empty()),
         token_digest: Sha256::digest(token.as_bytes()).into(),
+        hidden: grant.hidden,
     };
     let membership = match state.presence.join(admission).await {
         Ok(membership) => membership,
@@ -101,6 +102,15 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
                 socket,
                 ErrorType::DuplicateParticipantRejected,
                 "a participant with this participant_id is already connected to the space",
+            )
+            .await;
+        }
+        Err(PresenceRefusal::SpaceIdle) => {
+            tracing::info!(space_id = %grant.space_id, "hidden join refused: nobody in the space");
+            return refuse(
+                socket,
+                ErrorType::InvalidJwt,
+                "a hidden participant joins only a space someone is in",
             )
             .await;
         }
@@ -153,6 +163,7 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
         },
         display_name,
         managed_subscriptions,
+        hidden: membership.hidden,
     };
     tracing::info!(
         space_id = %membership.space_id,

@@ -71,6 +71,9 @@ pub struct JoinRequest {
     pub display_name: String,
     /// `managed_subscriptions` from the URL: 0 is manual mode, 1 to 20 automatic.
     pub managed_subscriptions: u8,
+    /// A participant no one sees (a broadcast's compositor): it receives like any other, but
+    /// is never announced to the others nor listed in their `joined`.
+    pub hidden: bool,
 }
 
 pub struct Space {

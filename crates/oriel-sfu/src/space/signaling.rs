@@ -43,10 +43,12 @@ impl Space {
             custom_event_tokens: f64::from(self.config.limits.custom_events_per_second),
             custom_event_refill_at: now,
             last_display_name_change: None,
+            hidden: request.hidden,
         };
         let participants = self
             .connections
             .values()
+            .filter(|other| !other.hidden)
             .map(|other| other.participant(self.tracks_of(other.key)))
             .collect();
         let announcement = ServerMessage::ParticipantConnected(connection.participant(Vec::new()));
@@ -83,7 +85,9 @@ impl Space {
         if let Some(speakers) = self.active_speaker_list() {
             self.signal(key, speakers);
         }
-        self.signal_others(key, &announcement);
+        if !request.hidden {
+            self.signal_others(key, &announcement);
+        }
         self.drive_all(now);
     }
 
@@ -114,12 +118,14 @@ impl Space {
         for other in self.connections.values_mut() {
             other.manual_subscriptions.retain(|k| *k != key);
         }
-        self.signal_others(
-            key,
-            &ServerMessage::ParticipantDisconnected {
-                connection_id: connection.connection_id,
-            },
-        );
+        if !connection.hidden {
+            self.signal_others(
+                key,
+                &ServerMessage::ParticipantDisconnected {
+                    connection_id: connection.connection_id,
+                },
+            );
+        }
         self.update_subscriptions(now);
         self.drive_all(now);
     }

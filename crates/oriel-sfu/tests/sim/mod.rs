@@ -124,6 +124,7 @@ impl Sim {
             role: client.config.role,
             display_name: client.config.name.clone(),
             managed_subscriptions: client.config.managed_subscriptions,
+            hidden: false,
         };
         self.clients.push(client);
         self.space.join(self.now, request);
