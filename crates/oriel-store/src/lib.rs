@@ -15,8 +15,8 @@ mod store;
 pub use error::StoreError;
 pub use ids::{new_id, new_secret};
 pub use model::{
-    AccessToken, DashboardJoinKey, DashboardSession, DashboardUser, Environment, SigningKey, Space,
-    SpaceDeletion, SpaceStatus,
+    AccessToken, CallRating, DashboardJoinKey, DashboardSession, DashboardUser, Environment,
+    SigningKey, Space, SpaceDeletion, SpaceStatus,
 };
 pub use page::Page;
 pub use sqlite::SqliteStore;

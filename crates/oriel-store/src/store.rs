@@ -1,8 +1,8 @@
 use async_trait::async_trait;
 
 use crate::{
-    AccessToken, DashboardJoinKey, DashboardSession, DashboardUser, Environment, Page, SigningKey,
-    Space, SpaceDeletion, StoreError,
+    AccessToken, CallRating, DashboardJoinKey, DashboardSession, DashboardUser, Environment, Page,
+    SigningKey, Space, SpaceDeletion, StoreError,
 };
 
 /// Durable state of a node. Every object lookup that an API caller can reach is scoped by
@@ -98,6 +98,20 @@ pub trait Store: Send + Sync + 'static {
     /// Marks every space idle; used when a single node starts, since no connection survives a
     /// restart. Returns how many were active.
     async fn deactivate_all_spaces(&self) -> Result<u64, StoreError>;
+    /// The space's active session, else the one it had last (kept after it went idle).
+    async fn latest_session_id(&self, space_id: &str) -> Result<Option<String>, StoreError>;
+
+    // ----- call-quality ratings -----
+
+    /// Stores a rating; one of the same participant for the same session is replaced.
+    async fn upsert_call_rating(&self, rating: &CallRating) -> Result<(), StoreError>;
+    /// The newest `limit` ratings of a space, newest first.
+    async fn list_call_ratings(
+        &self,
+        environment_id: &str,
+        space_id: &str,
+        limit: u32,
+    ) -> Result<Vec<CallRating>, StoreError>;
 
     // ----- dashboard users and sessions -----
 
