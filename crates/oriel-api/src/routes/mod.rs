@@ -1,9 +1,11 @@
+mod call_quality;
 mod demo;
 mod health;
 mod sdk;
 mod signing_keys;
 mod spaces;
 
+pub use call_quality::router as call_quality;
 pub use demo::router as demo;
 pub use health::router as health;
 pub use sdk::router as sdk;
