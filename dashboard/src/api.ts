@@ -23,6 +23,10 @@ export interface ParticipantView {
   connection_id: string; participant_id: string; display_name: string; role: string;
   state: string; connected_seconds: number; tracks: TrackView[];
 }
+/** A participant's call-quality rating (1 bad .. 5 excellent) of one session of a space. */
+export interface RatingView {
+  session_id: string; participant_id: string; connection_id: string | null; score: number; created_at: string;
+}
 export interface RestRequest { method: string; path: string; body?: unknown }
 export interface RestResponse { status: number; statusText: string; body: unknown }
 
@@ -95,6 +99,8 @@ export const revokeAccessToken = (env: string, id: string) =>
 export const spaceParticipants = (env: string, space: string) =>
   dashboard<{ space: Space; participants: ParticipantView[] }>(
     'GET', `/environments/${env}/spaces/${encodeURIComponent(space)}/participants`);
+export const spaceRatings = (env: string, space: string) =>
+  dashboard<RatingView[]>('GET', `/environments/${env}/spaces/${encodeURIComponent(space)}/ratings`);
 export const mintJoinToken = (env: string, space: string, options: { role: string; participant_id?: string; expires_in_seconds: number }) =>
   dashboard<{ token: string; meeting_path: string; expires_at: string; role: string; participant_id: string | null }>(
     'POST', `/environments/${env}/spaces/${encodeURIComponent(space)}/join-token`, options);

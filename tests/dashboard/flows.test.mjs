@@ -238,6 +238,21 @@ describe('dashboard flows', () => {
     await meeting.close();
     await page.locator('.empty-inline').waitFor({ timeout: 15_000 });
     await eventually(async () => (await page.locator('.page-header .badge').textContent()) === 'idle', 10_000, 'space idle');
+
+    // After the call alice rates it as the Mux SDK does (text/plain JSON to /helios/...): the
+    // page shows the rating with her participant id and the session that just ended.
+    const ratings = page.getByRole('table', { name: 'Ratings' });
+    assert.equal(await page.getByTestId('no-ratings').count(), 1);
+    const rated = await fetch(`${oriel.baseUrl}/helios/v1/submit_acr/${jwt}`, {
+      method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ acr_score: 4, participant_id: 'alice' }),
+    });
+    assert.equal(rated.status, 204, await rated.text());
+    const row = ratings.locator('tr[data-participant-id="alice"]');
+    await row.waitFor({ timeout: 5000 });
+    assert.equal(await row.getAttribute('data-score'), '4');
+    assert.match(await row.textContent(), /good/);
+    assert.match(await page.getByTestId('rating-average').textContent(), /4\.0/);
+    await screenshot(page, '14-space-rated');
   });
 
   test('deleting a space through its Run Request', async () => {

@@ -70,5 +70,15 @@ describe('active speakers', () => {
       assert.deepEqual(named, [], `${x.id}: the muted microphone was announced as a speaker`);
     }
     assert.deepEqual([...sub.p.pageErrors, ...speaker.p.pageErrors, ...quiet.p.pageErrors], []);
+
+    // The speaker leaves mid-speech: the others hear of it once, and nothing after names it.
+    assert.equal((await speaker.p.leave()).ok, true);
+    await sub.p.waitForEvent('ParticipantLeft', (e) => e.args[0]?.id === speaker.id, 5000);
+    await sleep(1500);
+    for (const x of [sub, quiet]) {
+      const stale = x.p.consoleLog.filter((l) => /Participant not found for active speakers event/.test(l));
+      const order = (await x.p.signalFrames()).filter((f) => f.dir === 'in' && f.data && (f.data.active_speakers || f.data.participant_disconnected || f.data.remove_track)).slice(-6).map((f) => JSON.stringify(f.data));
+      assert.deepEqual(stale, [], `${x.id}: an active_speakers named the departed speaker; last frames: ${order.join(' | ')}`);
+    }
   });
 });

@@ -63,6 +63,14 @@ impl ApiError {
         error
     }
 
+    /// 401 of a request authenticated by a join token: the token was refused. No HTTP Basic
+    /// challenge (a browser would prompt for a password).
+    pub fn invalid_join_token(message: impl Into<String>) -> Self {
+        let mut error = Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
+        error.basic_challenge = false;
+        error
+    }
+
     /// 403: the request came from another site or lacks the dashboard's CSRF token.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)

@@ -23,6 +23,24 @@ pub enum JoinRefusal {
 }
 
 pub async fn authorize_join(store: &dyn Store, token: &str) -> Result<AuthorizedJoin, JoinRefusal> {
+    authorize(store, token, 0).await
+}
+
+/// [`authorize_join`] for what a participant does after its call: the token may have expired
+/// up to `expiry_grace_seconds` ago (signature, audience and space are checked all the same).
+pub(crate) async fn authorize_after_call(
+    store: &dyn Store,
+    token: &str,
+    expiry_grace_seconds: u64,
+) -> Result<AuthorizedJoin, JoinRefusal> {
+    authorize(store, token, expiry_grace_seconds).await
+}
+
+async fn authorize(
+    store: &dyn Store,
+    token: &str,
+    expiry_grace_seconds: u64,
+) -> Result<AuthorizedJoin, JoinRefusal> {
     let key_id = oriel_jointoken::key_id(token)?;
     let key = store
         .signing_key_by_id(&key_id)
@@ -33,7 +51,8 @@ pub async fn authorize_join(store: &dyn Store, token: &str) -> Result<Authorized
         public_key_pem: &key.public_key_pem,
     };
     let now = u64::try_from(unix_now()).unwrap_or(0);
-    let grant = oriel_jointoken::verify(token, &public_key, now)?;
+    let grant =
+        oriel_jointoken::verify_with_expiry_grace(token, &public_key, now, expiry_grace_seconds)?;
     // A key may only admit to its own environment's spaces.
     if store
         .space(&key.environment_id, &grant.space_id)

@@ -17,6 +17,7 @@ mod internal_join;
 mod join;
 mod json_body;
 mod live_stream_view;
+mod log_path;
 mod pagination;
 mod path_id;
 mod recordings;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::hls())
         .merge(routes::sdk())
         .merge(routes::demo())
+        .merge(routes::call_quality())
         .merge(dashboard::router())
         .merge(signaling::router())
         .fallback(|| async { ApiError::not_found("Route") })
@@ -76,7 +78,8 @@ pub fn router(state: AppState) -> Router {
                             .get("x-request-id")
                             .and_then(|v| v.to_str().ok())
                             .unwrap_or_default();
-                        tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
+                        // The path only, tokens redacted: a query may carry `token=`.
+                        tracing::info_span!("request", method = %request.method(), uri = %log_path::loggable_path(request.uri().path()), request_id = %id)
                     })
                     .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
                 )

@@ -47,6 +47,7 @@ pub(crate) fn grant(
     claims: &Map<String, Value>,
     signing_key_id: String,
     now_unix: u64,
+    expiry_grace_seconds: u64,
 ) -> Result<JoinGrant, JoinTokenError> {
     use JoinTokenError as E;
 
@@ -61,7 +62,11 @@ pub(crate) fn grant(
         .get("exp")
         .and_then(numeric_date)
         .ok_or(E::MissingExpiry)?;
-    if expires_at.saturating_add(LEEWAY_SECONDS) < now_unix {
+    if expires_at
+        .saturating_add(LEEWAY_SECONDS)
+        .saturating_add(expiry_grace_seconds)
+        < now_unix
+    {
         return Err(E::Expired);
     }
     match claims.get("nbf") {

@@ -25,7 +25,7 @@ mod verify;
 pub use claims::{JoinGrant, Role};
 pub use error::JoinTokenError;
 pub use token::key_id;
-pub use verify::{verify, PublicSigningKey};
+pub use verify::{verify, verify_with_expiry_grace, PublicSigningKey};
 
 /// Clock skew tolerated on `exp` (and `nbf`), in seconds.
 pub const LEEWAY_SECONDS: u64 = 5;

@@ -23,6 +23,17 @@ pub fn verify(
     key: &PublicSigningKey<'_>,
     now_unix: u64,
 ) -> Result<JoinGrant, JoinTokenError> {
+    verify_with_expiry_grace(token, key, now_unix, 0)
+}
+
+/// [`verify`], but a token that expired up to `expiry_grace_seconds` ago still passes: for what
+/// a participant may do after its call (rate it), not for joining.
+pub fn verify_with_expiry_grace(
+    token: &str,
+    key: &PublicSigningKey<'_>,
+    now_unix: u64,
+    expiry_grace_seconds: u64,
+) -> Result<JoinGrant, JoinTokenError> {
     let parsed = parse(token)?;
     if parsed.kid != key.id {
         return Err(JoinTokenError::UnknownKey);
@@ -51,5 +62,5 @@ pub fn verify(
         return Err(JoinTokenError::BadSignature);
     }
 
-    grant(&parsed.claims, parsed.kid, now_unix)
+    grant(&parsed.claims, parsed.kid, now_unix, expiry_grace_seconds)
 }

@@ -22,8 +22,8 @@ pub use error::StoreError;
 pub use ids::{new_id, new_secret};
 pub use live_stream::{LiveStream, LiveStreamStatus, PlaybackId, SimulcastTarget};
 pub use model::{
-    AccessToken, DashboardJoinKey, DashboardSession, DashboardUser, Environment, SigningKey, Space,
-    SpaceDeletion, SpaceStatus,
+    AccessToken, CallRating, DashboardJoinKey, DashboardSession, DashboardUser, Environment,
+    SigningKey, Space, SpaceDeletion, SpaceStatus,
 };
 pub use page::Page;
 pub use sqlite::SqliteStore;

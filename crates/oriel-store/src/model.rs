@@ -90,3 +90,18 @@ pub struct DashboardJoinKey {
     pub key_id: String,
     pub private_key_pem: String,
 }
+
+/// A participant's rating of a session's call quality (1 bad .. 5 excellent).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallRating {
+    pub environment_id: String,
+    pub space_id: String,
+    /// The space's active or last session when the rating arrived.
+    pub session_id: String,
+    pub participant_id: String,
+    /// As the client reported them (unverified).
+    pub connection_id: Option<String>,
+    pub reported_session_id: Option<String>,
+    pub score: u8,
+    pub created_at: i64,
+}

@@ -9,9 +9,10 @@ use sqlx::SqlitePool;
 use crate::sqlite_broadcasts as broadcasts;
 use crate::sqlite_live_streams::{self as live_streams, ChildTable};
 use crate::{
-    AccessToken, Broadcast, BroadcastChange, BroadcastDeletion, BroadcastInsert, DashboardJoinKey,
-    DashboardSession, DashboardUser, Environment, LiveStream, LiveStreamStatus, Page, PlaybackId,
-    SigningKey, SimulcastTarget, Space, SpaceDeletion, SpaceStatus, Store, StoreError,
+    AccessToken, Broadcast, BroadcastChange, BroadcastDeletion, BroadcastInsert, CallRating,
+    DashboardJoinKey, DashboardSession, DashboardUser, Environment, LiveStream, LiveStreamStatus,
+    Page, PlaybackId, SigningKey, SimulcastTarget, Space, SpaceDeletion, SpaceStatus, Store,
+    StoreError,
 };
 
 /// The time a space's going idle completes its broadcasts' recordings. The callers of
@@ -459,9 +460,10 @@ impl Store for SqliteStore {
 
     async fn activate_space(&self, id: &str, session_id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE spaces SET status = 'active', active_session_id = ? \
+            "UPDATE spaces SET status = 'active', active_session_id = ?, last_session_id = ? \
              WHERE id = ? AND status = 'idle'",
         )
+        .bind(session_id)
         .bind(session_id)
         .bind(id)
         .execute(&self.pool)
@@ -661,6 +663,82 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    async fn latest_session_id(&self, space_id: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT COALESCE(active_session_id, last_session_id) FROM spaces WHERE id = ?",
+        )
+        .bind(space_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|(session,)| session))
+    }
+
+    async fn upsert_call_rating(&self, rating: &CallRating) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO call_ratings (environment_id, space_id, session_id, participant_id, \
+             connection_id, reported_session_id, score, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (space_id, session_id, participant_id) DO UPDATE SET \
+             connection_id = excluded.connection_id, \
+             reported_session_id = excluded.reported_session_id, \
+             score = excluded.score, created_at = excluded.created_at",
+        )
+        .bind(&rating.environment_id)
+        .bind(&rating.space_id)
+        .bind(&rating.session_id)
+        .bind(&rating.participant_id)
+        .bind(&rating.connection_id)
+        .bind(&rating.reported_session_id)
+        .bind(i64::from(rating.score))
+        .bind(rating.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_call_ratings(
+        &self,
+        environment_id: &str,
+        space_id: &str,
+        limit: u32,
+    ) -> Result<Vec<CallRating>, StoreError> {
+        type Row = (String, String, Option<String>, Option<String>, i64, i64);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT session_id, participant_id, connection_id, reported_session_id, score, \
+             created_at FROM call_ratings WHERE environment_id = ? AND space_id = ? \
+             ORDER BY created_at DESC, seq DESC LIMIT ?",
+        )
+        .bind(environment_id)
+        .bind(space_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(
+                |(
+                    session_id,
+                    participant_id,
+                    connection_id,
+                    reported_session_id,
+                    score,
+                    created_at,
+                )| {
+                    Ok(CallRating {
+                        environment_id: environment_id.to_owned(),
+                        space_id: space_id.to_owned(),
+                        session_id,
+                        participant_id,
+                        connection_id,
+                        reported_session_id,
+                        score: u8::try_from(score).map_err(|_| {
+                            StoreError::Corrupt(format!("call rating with score {score}"))
+                        })?,
+                        created_at,
+                    })
+                },
+            )
+            .collect()
     }
 
     async fn insert_dashboard_user(&self, user: &DashboardUser) -> Result<bool, StoreError> {
@@ -1119,6 +1197,43 @@ mod tests {
             store.delete_expired_dashboard_sessions(200).await.unwrap(),
             1
         );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_rating_names_the_last_session_after_the_call_and_replaces_an_earlier_one() {
+        let (store, dir) = store().await;
+        let env = store.ensure_environment("dev", "env-a", 1).await.unwrap();
+        let s = space(&env.id, 1);
+        store.insert_space(&s).await.unwrap();
+        assert_eq!(store.latest_session_id(&s.id).await.unwrap(), None);
+        assert!(store.activate_space(&s.id, "session-1").await.unwrap());
+        store.deactivate_space(&s.id).await.unwrap();
+        let session = store.latest_session_id(&s.id).await.unwrap();
+        assert_eq!(
+            session.as_deref(),
+            Some("session-1"),
+            "kept after going idle"
+        );
+        let rating = |score, at| CallRating {
+            environment_id: env.id.clone(),
+            space_id: s.id.clone(),
+            session_id: "session-1".into(),
+            participant_id: "alice".into(),
+            connection_id: Some("c1".into()),
+            reported_session_id: Some("session-1".into()),
+            score,
+            created_at: at,
+        };
+        store.upsert_call_rating(&rating(2, 10)).await.unwrap();
+        store.upsert_call_rating(&rating(5, 11)).await.unwrap();
+        let listed = store.list_call_ratings(&env.id, &s.id, 10).await.unwrap();
+        assert_eq!(listed, vec![rating(5, 11)]);
+        assert!(store
+            .list_call_ratings("other-env", &s.id, 10)
+            .await
+            .unwrap()
+            .is_empty());
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -1,9 +1,9 @@
 use async_trait::async_trait;
 
 use crate::{
-    AccessToken, Broadcast, BroadcastChange, BroadcastDeletion, BroadcastInsert, DashboardJoinKey,
-    DashboardSession, DashboardUser, Environment, LiveStream, LiveStreamStatus, Page, PlaybackId,
-    SigningKey, SimulcastTarget, Space, SpaceDeletion, StoreError,
+    AccessToken, Broadcast, BroadcastChange, BroadcastDeletion, BroadcastInsert, CallRating,
+    DashboardJoinKey, DashboardSession, DashboardUser, Environment, LiveStream, LiveStreamStatus,
+    Page, PlaybackId, SigningKey, SimulcastTarget, Space, SpaceDeletion, StoreError,
 };
 
 /// Durable state of a node. Every object lookup that an API caller can reach is scoped by
@@ -217,6 +217,20 @@ pub trait Store: Send + Sync + 'static {
         live_stream_id: &str,
         target_id: &str,
     ) -> Result<bool, StoreError>;
+    /// The space's active session, else the one it had last (kept after it went idle).
+    async fn latest_session_id(&self, space_id: &str) -> Result<Option<String>, StoreError>;
+
+    // ----- call-quality ratings -----
+
+    /// Stores a rating; one of the same participant for the same session is replaced.
+    async fn upsert_call_rating(&self, rating: &CallRating) -> Result<(), StoreError>;
+    /// The newest `limit` ratings of a space, newest first.
+    async fn list_call_ratings(
+        &self,
+        environment_id: &str,
+        space_id: &str,
+        limit: u32,
+    ) -> Result<Vec<CallRating>, StoreError>;
 
     // ----- dashboard users and sessions -----
 

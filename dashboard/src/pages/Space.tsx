@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, mintJoinToken, spaceParticipants, type ParticipantView, type Space as SpaceObject } from '../api';
+import { ApiError, mintJoinToken, spaceParticipants, spaceRatings, type ParticipantView, type RatingView, type Space as SpaceObject } from '../api';
 import { CopyButton, ErrorNote, formatTime, Link, PageHeader, RequestPanel, StatusBadge } from '../components';
 import { navigate } from '../router';
 
@@ -57,6 +57,34 @@ function Participants({ participants }: { participants: ParticipantView[] }) {
         </li>
       ))}
     </ul>
+  );
+}
+
+const SCORE_NAMES = ['', 'bad', 'poor', 'fair', 'good', 'excellent'];
+
+/** What participants said of their calls (the Mux SDK's `submitAcrScore`), newest first. */
+function Ratings({ ratings }: { ratings: RatingView[] }) {
+  if (ratings.length === 0) {
+    return <p class="muted" data-testid="no-ratings">No ratings yet. Apps ask for one after a call with <code>space.submitAcrScore(1..5)</code>.</p>;
+  }
+  const average = ratings.reduce((sum, r) => sum + r.score, 0) / ratings.length;
+  return (
+    <>
+      <p data-testid="rating-average">Average <strong>{average.toFixed(1)}</strong> of 5 over {ratings.length} rating{ratings.length === 1 ? '' : 's'}.</p>
+      <table class="tracks" aria-label="Ratings">
+        <thead><tr><th scope="col">Score</th><th scope="col">Participant</th><th scope="col">Session</th><th scope="col">When</th></tr></thead>
+        <tbody>
+          {ratings.map((r) => (
+            <tr key={`${r.session_id}/${r.participant_id}`} data-participant-id={r.participant_id} data-score={r.score}>
+              <td><strong>{r.score}</strong> <span class="muted">{SCORE_NAMES[r.score] ?? ''}</span></td>
+              <td><code>{r.participant_id}</code></td>
+              <td><code>{r.session_id}</code></td>
+              <td>{formatTime(r.created_at)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
   );
 }
 
@@ -123,6 +151,7 @@ function TestJoin({ environmentId, spaceId }: { environmentId: string; spaceId: 
 export function Space({ environmentId, spaceId }: { environmentId: string; spaceId: string }) {
   const [space, setSpace] = useState<SpaceObject | null>(null);
   const [participants, setParticipants] = useState<ParticipantView[] | null>(null);
+  const [ratings, setRatings] = useState<RatingView[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [missing, setMissing] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
@@ -132,10 +161,11 @@ export function Space({ environmentId, spaceId }: { environmentId: string; space
     let timer = 0;
     const poll = async () => {
       try {
-        const data = await spaceParticipants(environmentId, spaceId);
+        const [data, rated] = await Promise.all([spaceParticipants(environmentId, spaceId), spaceRatings(environmentId, spaceId)]);
         if (stopped) return;
         setSpace(data.space);
         setParticipants(data.participants);
+        setRatings(rated);
         setError(null);
       } catch (e) {
         if (stopped) return;
@@ -174,6 +204,10 @@ export function Space({ environmentId, spaceId }: { environmentId: string; space
       <section class="card" aria-labelledby="participants-title" aria-live="polite">
         <h2 id="participants-title">Live participants <span class="live-dot" aria-hidden="true" /></h2>
         {participants === null ? <p class="loading">Loading…</p> : <Participants participants={participants} />}
+      </section>
+      <section class="card" aria-labelledby="ratings-title">
+        <h2 id="ratings-title">Call quality</h2>
+        {ratings === null ? <p class="loading">Loading…</p> : <Ratings ratings={ratings} />}
       </section>
       <TestJoin environmentId={environmentId} spaceId={spaceId} />
       <section class="card danger-zone" aria-labelledby="danger-title">

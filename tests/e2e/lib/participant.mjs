@@ -37,6 +37,11 @@ export class Participant {
     return this.page.evaluate(() => window.oriel.leave());
   }
 
+  /** space.submitAcrScore(score) of the unmodified SDK → {ok} | {ok:false, error}. */
+  submitAcrScore(score) {
+    return this.call('submitAcrScore', score);
+  }
+
   /** Every SpaceEvent so far: [{seq, t (ms since page load), name, args (summarised)}]. */
   events(since = 0) {
     return this.page.evaluate((since) => window.oriel.events(since), since);

@@ -1,5 +1,5 @@
 //! The dashboard: a web app at `/` for people (not programs) to manage environments, access
-//! tokens, signing keys and spaces, watch a space's participants live, run the REST requests
+//! tokens, signing keys and spaces, watch a space's participants live and read its call-quality ratings, run the REST requests
 //! it shows, and try a join.
 //!
 //! Its JSON API lives under `/dashboard/api/...` and is authenticated only by the session
@@ -12,6 +12,7 @@ mod csrf;
 mod environments;
 mod pages;
 mod participants;
+mod ratings;
 mod run;
 mod session;
 mod sign_in;
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .merge(access_tokens::router())
         .merge(run::router())
         .merge(participants::router())
+        .merge(ratings::router())
         .merge(test_join::router())
         .merge(pages::router())
 }

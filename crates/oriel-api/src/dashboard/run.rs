@@ -89,7 +89,7 @@ async fn run(
         None | Some(Value::Null) => Vec::new(),
         Some(value) => serde_json::to_vec(value).map_err(ApiError::internal)?,
     };
-    tracing::info!(user = %session.user.id, %method, path = %uri.path(), "dashboard runs a REST request");
+    tracing::info!(user = %session.user.id, %method, path = %crate::log_path::loggable_path(uri.path()), "dashboard runs a REST request");
     let mut request = Request::builder()
         .method(method)
         .uri(uri)

@@ -1,4 +1,5 @@
 mod broadcasts;
+mod call_quality;
 mod demo;
 mod health;
 mod hls;
@@ -9,6 +10,7 @@ mod spaces;
 
 pub use broadcasts::router as broadcasts;
 pub(crate) use broadcasts::BroadcastRequest;
+pub use call_quality::router as call_quality;
 pub use demo::router as demo;
 pub use health::router as health;
 pub use hls::router as hls;

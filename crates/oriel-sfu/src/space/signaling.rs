@@ -118,6 +118,15 @@ impl Space {
         for other in self.connections.values_mut() {
             other.manual_subscriptions.retain(|k| *k != key);
         }
+        // The speaker list without the departed goes first: the Mux SDK diffs each list against
+        // the last one and looks up whoever stopped speaking, which fails once they are gone.
+        let announced = self.announced_speakers.len();
+        self.announced_speakers
+            .retain(|id| self.producers.contains_key(id));
+        if self.announced_speakers.len() != announced {
+            let speakers = ServerMessage::ActiveSpeakers(self.speaker_tracks());
+            self.signal_others(key, &speakers);
+        }
         if !connection.hidden {
             self.signal_others(
                 key,

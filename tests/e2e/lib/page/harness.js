@@ -9,6 +9,7 @@
 // window.oriel.inboundStats()                 → every inbound-rtp of every peer connection
 // window.oriel.peerConnections()              → state of every RTCPeerConnection the page made
 // window.oriel.leave()
+// window.oriel.submitAcrScore(score)         → {ok} | {ok:false, error}
 // and more below: publishCameraAndMic, unpublish, mute/unmute, customEvent, setDisplayName,
 // subscribe/unsubscribe (MANUAL mode), signalFrames/sockets/dropSignalSocket (lib/page/ws-tap.js),
 // audioLevels, makeOffer.
@@ -233,6 +234,16 @@
       if (!space) return { ok: false };
       space.leave();
       return { ok: true };
+    },
+    /** space.submitAcrScore(score): the SDK posts it to window.MUX_SPACES_HELIOS_URL. */
+    async submitAcrScore(score, timeoutMs = 10_000) {
+      if (!space) return { ok: false, error: { name: 'HarnessError', message: 'not joined' } };
+      try {
+        await withTimeout(space.submitAcrScore(score), timeoutMs, 'submitAcrScore');
+        return { ok: true };
+      } catch (e) {
+        return { ok: false, error: errorInfo(e) };
+      }
     },
     events(since = 0) {
       return log.filter((e) => e.seq > since);
