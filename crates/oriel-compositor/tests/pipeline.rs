@@ -1,0 +1,259 @@
+//! The compositor's pipeline without the SFU: RTP made by GStreamer itself (solid colours
+//! encoded to VP8, tones to Opus) is pushed in for several participants, the HLS it writes is
+//! read back with ffprobe/ffmpeg, and a decoded frame must show each participant's colour at
+//! its tile's center (gallery) or one colour over the whole frame (active-speaker).
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+use oriel_compositor::layout::{self, Layout};
+use oriel_compositor::pipeline::{Codec, Compositor, Config, Rtp, Tile};
+
+const W: u32 = 640;
+const H: u32 = 360;
+/// Distinct solid colours, one per participant (RGB).
+const COLOURS: [[u8; 3]; 4] = [[220, 30, 30], [30, 200, 30], [30, 30, 220], [230, 220, 30]];
+
+fn have(tool: &str) -> bool {
+    Command::new(tool).arg("-version").output().is_ok()
+}
+
+/// A live GStreamer source of RTP whose packets are pushed into `compositor` as track `tid`.
+fn rtp_source(compositor: &Arc<Compositor>, tid: &str, launch: &str) -> gst::Pipeline {
+    let pipeline = gst::parse::launch(&format!("{launch} ! appsink name=out sync=false"))
+        .expect("test source pipeline")
+        .downcast::<gst::Pipeline>()
+        .expect("a pipeline");
+    let sink = pipeline
+        .by_name("out")
+        .expect("appsink")
+        .downcast::<gst_app::AppSink>()
+        .expect("appsink type");
+    let compositor = Arc::clone(compositor);
+    let tid = tid.to_owned();
+    sink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |sink| {
+                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let buffer = sample.buffer().ok_or(gst::FlowError::Error)?;
+                let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
+                let data = map.as_slice();
+                // 12 bytes, CSRCs, then an extension if flagged.
+                let mut start = 12 + 4 * usize::from(data[0] & 0x0f);
+                if data[0] & 0x10 != 0 {
+                    let words = u16::from_be_bytes([data[start + 2], data[start + 3]]);
+                    start += 4 + 4 * usize::from(words);
+                }
+                compositor.push_rtp(
+                    &tid,
+                    Rtp {
+                        seq: u16::from_be_bytes([data[2], data[3]]),
+                        timestamp: u32::from_be_bytes([data[4], data[5], data[6], data[7]]),
+                        marker: data[1] & 0x80 != 0,
+                        ssrc: u32::from_be_bytes([data[8], data[9], data[10], data[11]]),
+                        payload: &data[start..],
+                    },
+                );
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+    pipeline
+        .set_state(gst::State::Playing)
+        .expect("source plays");
+    pipeline
+}
+
+fn video_source(compositor: &Arc<Compositor>, tid: &str, [r, g, b]: [u8; 3]) -> gst::Pipeline {
+    let argb = 0xff00_0000u32 | (u32::from(r) << 16) | (u32::from(g) << 8) | u32::from(b);
+    rtp_source(
+        compositor,
+        tid,
+        &format!(
+            "videotestsrc is-live=true pattern=solid-color foreground-color={argb} \
+             ! video/x-raw,width=320,height=240,framerate=30/1 \
+             ! vp8enc deadline=1 keyframe-max-dist=30 ! rtpvp8pay pt=96"
+        ),
+    )
+}
+
+fn audio_source(compositor: &Arc<Compositor>, tid: &str, freq: u32) -> gst::Pipeline {
+    rtp_source(
+        compositor,
+        tid,
+        &format!("audiotestsrc is-live=true freq={freq} volume=0.2 ! opusenc ! rtpopuspay pt=111"),
+    )
+}
+
+/// Runs a composition of `n` participants for `seconds` and returns its HLS directory.
+fn compose(layout: Layout, n: usize, focus: Option<usize>, seconds: u64) -> tempfile::TempDir {
+    gst::init().expect("GStreamer");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let compositor = Compositor::new(Config {
+        width: W,
+        height: H,
+        layout,
+        background: None,
+        hls_dir: dir.path().to_owned(),
+        rtmp: false,
+    })
+    .expect("compositor builds");
+    compositor.start().expect("compositor starts");
+    let mut sources = Vec::new();
+    let mut tiles = Vec::new();
+    for (i, colour) in COLOURS.iter().take(n).enumerate() {
+        let (video, audio) = (format!("v{i}"), format!("a{i}"));
+        compositor
+            .add_track(&video, Codec::Vp8)
+            .expect("video track");
+        compositor
+            .add_track(&audio, Codec::Opus)
+            .expect("audio track");
+        sources.push(video_source(&compositor, &video, *colour));
+        sources.push(audio_source(&compositor, &audio, 300 + 100 * i as u32));
+        tiles.push(Tile {
+            video: Some(video),
+            name: format!("P{i}"),
+            screenshare: false,
+        });
+    }
+    compositor.set_scene(&tiles, focus);
+    std::thread::sleep(Duration::from_secs(seconds));
+    for source in &sources {
+        let _ = source.set_state(gst::State::Null);
+    }
+    assert!(
+        compositor.finish(Duration::from_secs(5)),
+        "EOS came through the pipeline"
+    );
+    dir
+}
+
+fn segments(dir: &Path) -> Vec<String> {
+    let playlist = std::fs::read_to_string(dir.join("index.m3u8")).expect("index.m3u8 written");
+    assert!(
+        playlist.contains("#EXT-X-ENDLIST"),
+        "ended playlist:\n{playlist}"
+    );
+    assert!(playlist.contains("#EXT-X-TARGETDURATION:2"), "{playlist}");
+    playlist
+        .lines()
+        .filter(|l| l.starts_with("segment") && l.ends_with(".ts"))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn probe(segment: &Path) -> String {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,width,height",
+        ])
+        .args(["-of", "compact"])
+        .arg(segment)
+        .output()
+        .expect("ffprobe runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The first frame of `segment` as packed RGB.
+fn frame(segment: &Path) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(segment)
+        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert_eq!(out.stdout.len(), (W * H * 3) as usize, "one {W}x{H} frame");
+    out.stdout
+}
+
+fn pixel(rgb: &[u8], (x, y): (u32, u32)) -> [u8; 3] {
+    let i = ((y * W + x) * 3) as usize;
+    [rgb[i], rgb[i + 1], rgb[i + 2]]
+}
+
+fn close(a: [u8; 3], b: [u8; 3]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x.abs_diff(y) < 40)
+}
+
+fn check_output(dir: &Path) -> Vec<u8> {
+    let segments = segments(dir);
+    assert!(segments.len() >= 2, "at least two segments: {segments:?}");
+    for name in &segments {
+        assert!(dir.join(name).is_file(), "{name} kept");
+    }
+    let last = dir.join(segments.last().expect("a segment"));
+    let streams = probe(&last);
+    assert!(
+        streams.contains(&format!("codec_name=h264|width={W}|height={H}")),
+        "H.264 {W}x{H} in {streams}"
+    );
+    assert!(streams.contains("codec_name=aac"), "AAC in {streams}");
+    frame(&last)
+}
+
+#[test]
+fn gallery_shows_one_tile_per_participant() {
+    if !have("ffprobe") || !have("ffmpeg") {
+        eprintln!("SKIPPED: ffprobe/ffmpeg not installed (Debian package ffmpeg)");
+        return;
+    }
+    let started = Instant::now();
+    let dir = compose(Layout::Gallery, 4, None, 5);
+    let rgb = check_output(dir.path());
+    let tiles = layout::gallery(4, W, H);
+    for (tile, colour) in tiles.iter().zip(COLOURS) {
+        let seen = pixel(&rgb, tile.center());
+        assert!(
+            close(seen, colour),
+            "tile {tile:?}: {seen:?}, want {colour:?}"
+        );
+    }
+    // Between the tiles (the frame's center lies in the gap of a 2x2 grid): black.
+    let gap = pixel(&rgb, (W / 2, H / 2));
+    assert!(close(gap, [0, 0, 0]), "gap {gap:?}");
+    eprintln!("gallery test took {:?}", started.elapsed());
+}
+
+#[test]
+fn active_speaker_shows_the_speaker_full_frame() {
+    if !have("ffprobe") || !have("ffmpeg") {
+        eprintln!("SKIPPED: ffprobe/ffmpeg not installed (Debian package ffmpeg)");
+        return;
+    }
+    let dir = compose(Layout::ActiveSpeaker, 3, Some(2), 5);
+    let rgb = check_output(dir.path());
+    // Letterboxed 4:3 in 16:9: the middle band is the speaker's colour, the sides are black.
+    for point in [(W / 2, H / 2), (W / 2, 10), (W / 2, H - 10), (W / 4, H / 2)] {
+        let seen = pixel(&rgb, point);
+        assert!(close(seen, COLOURS[2]), "{point:?}: {seen:?}");
+    }
+    let side = pixel(&rgb, (5, H / 2));
+    assert!(close(side, [0, 0, 0]), "letterbox {side:?}");
+}
+
+#[test]
+fn crop_fills_the_tile() {
+    if !have("ffprobe") || !have("ffmpeg") {
+        eprintln!("SKIPPED: ffprobe/ffmpeg not installed (Debian package ffmpeg)");
+        return;
+    }
+    let dir = compose(Layout::Crop, 1, None, 5);
+    let rgb = check_output(dir.path());
+    let tile = layout::gallery(1, W, H)[0];
+    // Cropped, the 4:3 picture reaches the tile's left and right edges.
+    for point in [
+        tile.center(),
+        (tile.x + 3, tile.y + tile.h / 2),
+        (tile.x + tile.w - 4, tile.y + 3),
+    ] {
+        let seen = pixel(&rgb, point);
+        assert!(close(seen, COLOURS[0]), "{point:?}: {seen:?}");
+    }
+}
