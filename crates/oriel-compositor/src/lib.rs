@@ -3,5 +3,9 @@
 //! as HLS and to RTMP targets. It runs as its own process (`oriel-compositor`) so that a
 //! GStreamer fault never takes the node down.
 
+pub mod background;
 pub mod layout;
 pub mod pipeline;
+pub mod roster;
+pub mod rtmp;
+pub mod status;

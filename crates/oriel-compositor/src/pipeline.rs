@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -28,6 +29,14 @@ const SEGMENT_SECONDS: u32 = 2;
 const PT_VP8: u8 = 96;
 const PT_H264: u8 = 102;
 const PT_OPUS: u8 = 111;
+/// Names of the elements of a track's branch start with this.
+const BRANCH_PREFIX: &str = "track-";
+
+/// Whether the element named `name` belongs to one track's branch (whose failure, a bad
+/// stream, costs that tile only) rather than to the mix and its outputs.
+pub fn is_branch_element(name: &str) -> bool {
+    name.starts_with(BRANCH_PREFIX)
+}
 
 /// The codec of a received track.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +118,7 @@ pub struct Compositor {
     feeds: Mutex<HashMap<String, (gst_app::AppSrc, Codec)>>,
     inputs: Mutex<HashMap<String, Input>>,
     encoded: Mutex<Option<Encoded>>,
+    branches: AtomicU64,
 }
 
 fn make(factory: &str) -> Result<gst::Element> {
@@ -305,6 +315,7 @@ impl Compositor {
             feeds: Mutex::new(HashMap::new()),
             inputs: Mutex::new(HashMap::new()),
             encoded: Mutex::new(encoded),
+            branches: AtomicU64::new(0),
         }))
     }
 
@@ -380,6 +391,11 @@ impl Compositor {
             }
         } else {
             elements.extend([make("audioconvert")?, make("audioresample")?]);
+        }
+        // Named after the branch, so a bus error can be told apart from an output failure.
+        let n = self.branches.fetch_add(1, Ordering::Relaxed);
+        for (i, element) in elements.iter().enumerate() {
+            element.set_property("name", format!("{BRANCH_PREFIX}{n}-{i}"));
         }
         self.pipeline.add_many(&elements)?;
         gst::Element::link_many(&elements)?;
