@@ -225,7 +225,7 @@ fn main() -> Result<()> {
     let warmup = Duration::from_secs(3);
     let end = warmup + Duration::from_secs(seconds);
     let mut cpu_start = None;
-    let mut cursors = vec![0usize; INPUTS * 2];
+    let mut cursors = [0usize; INPUTS * 2];
     let mut tick: u64 = 0;
     while started.elapsed() < end {
         // 10 ms ticks: 3 video slots per 100 ms, 1 audio slot per 20 ms.
