@@ -154,6 +154,68 @@ fn gallery_shows_one_tile_per_participant() {
 }
 
 #[test]
+fn joins_and_leaves_change_the_picture_while_playing() {
+    if !have("ffprobe") || !have("ffmpeg") {
+        eprintln!("SKIPPED: ffprobe/ffmpeg not installed (Debian package ffmpeg)");
+        return;
+    }
+    gst::init().expect("GStreamer");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let compositor = Compositor::new(Config {
+        width: W,
+        height: H,
+        layout: Layout::Gallery,
+        background: None,
+        hls_dir: dir.path().to_owned(),
+        rtmp: false,
+    })
+    .expect("compositor builds");
+    compositor.start().expect("compositor starts");
+    let tile = |i: usize| Tile {
+        video: Some(format!("v{i}")),
+        name: format!("P{i}"),
+        screenshare: false,
+    };
+    let mut sources = Vec::new();
+    for i in 0..2 {
+        compositor
+            .add_track(&format!("v{i}"), Codec::Vp8)
+            .expect("video");
+        sources.push(video_source(&compositor, &format!("v{i}"), COLOURS[i]));
+    }
+    compositor.set_scene(&[tile(0), tile(1)], None);
+    std::thread::sleep(Duration::from_millis(2500));
+    // Participant 0 leaves, 2 and 3 join (3 with its camera muted: a placeholder tile).
+    compositor.remove_track("v0");
+    for i in 2..4 {
+        compositor
+            .add_track(&format!("v{i}"), Codec::Vp8)
+            .expect("video");
+        sources.push(video_source(&compositor, &format!("v{i}"), COLOURS[i]));
+    }
+    let mut muted = tile(3);
+    muted.video = None;
+    compositor.set_scene(&[tile(1), tile(2), muted], None);
+    std::thread::sleep(Duration::from_millis(4000));
+    for source in &sources {
+        let _ = source.set_state(gst::State::Null);
+    }
+    assert!(compositor.finish(Duration::from_secs(5)), "EOS");
+    assert_eq!(compositor.tracks().len(), 3, "v0's branch is gone");
+    let segments = segments(dir.path());
+    let last = dir.path().join(segments.last().expect("a segment"));
+    let rgb = frame(&last);
+    let tiles = layout::gallery(3, W, H);
+    for (tile, want) in tiles.iter().zip([COLOURS[1], COLOURS[2], [0, 0, 0]]) {
+        let seen = pixel(&rgb, tile.center());
+        assert!(close(seen, want), "tile {tile:?}: {seen:?}, want {want:?}");
+    }
+    if let Ok(keep) = std::env::var("COMPOSITOR_TEST_FRAME") {
+        let _ = std::fs::write(keep, &rgb);
+    }
+}
+
+#[test]
 fn active_speaker_shows_the_speaker_full_frame() {
     if !have("ffprobe") || !have("ffmpeg") {
         eprintln!("SKIPPED: ffprobe/ffmpeg not installed (Debian package ffmpeg)");
