@@ -177,21 +177,21 @@ fn joins_and_leaves_change_the_picture_while_playing() {
         screenshare: false,
     };
     let mut sources = Vec::new();
-    for i in 0..2 {
+    for (i, colour) in COLOURS.iter().enumerate().take(2) {
         compositor
             .add_track(&format!("v{i}"), Codec::Vp8)
             .expect("video");
-        sources.push(video_source(&compositor, &format!("v{i}"), COLOURS[i]));
+        sources.push(video_source(&compositor, &format!("v{i}"), *colour));
     }
     compositor.set_scene(&[tile(0), tile(1)], None);
     std::thread::sleep(Duration::from_millis(2500));
     // Participant 0 leaves, 2 and 3 join (3 with its camera muted: a placeholder tile).
     compositor.remove_track("v0");
-    for i in 2..4 {
+    for (i, colour) in COLOURS.iter().enumerate().skip(2) {
         compositor
             .add_track(&format!("v{i}"), Codec::Vp8)
             .expect("video");
-        sources.push(video_source(&compositor, &format!("v{i}"), COLOURS[i]));
+        sources.push(video_source(&compositor, &format!("v{i}"), *colour));
     }
     let mut muted = tile(3);
     muted.video = None;
