@@ -6,6 +6,7 @@
 pub mod background;
 pub mod layout;
 pub mod pipeline;
+pub mod playlist;
 pub mod roster;
 pub mod rtmp;
 pub mod status;

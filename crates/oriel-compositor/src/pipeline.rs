@@ -1,7 +1,8 @@
 //! The GStreamer pipeline: one branch per received track (RTP in through an appsrc, jitter
 //! buffer, depayloader, decoder) into `compositor` and `audiomixer`, the mix encoded once to
-//! H.264 + AAC and written as HLS by `hlssink2`; the encoded streams are also handed to the
-//! RTMP targets ([`crate::rtmp`]), each in a pipeline of its own.
+//! H.264 + AAC and written as HLS (MPEG-TS segments by `splitmuxsink`, the playlist by
+//! [`crate::playlist`]); the encoded streams are also handed to the RTMP targets
+//! ([`crate::rtmp`]), each in a pipeline of its own.
 //!
 //! The SFU side is not known here: the caller adds and removes tracks, pushes their RTP and
 //! describes the scene ([`Tile`]s); this is also the API the integration test drives.
@@ -16,6 +17,7 @@ use anyhow::{anyhow, Context, Result};
 use gst::prelude::*;
 
 use crate::layout::{self, Layout, Rect, TileKind, MAX_TILES};
+use crate::playlist::Playlist;
 
 /// How long the jitter buffer waits for late or retransmitted packets.
 const JITTER_LATENCY_MS: u32 = 200;
@@ -119,6 +121,7 @@ pub struct Compositor {
     inputs: Mutex<HashMap<String, Input>>,
     encoded: Mutex<Option<Encoded>>,
     branches: AtomicU64,
+    playlist: Arc<Mutex<Playlist>>,
 }
 
 fn make(factory: &str) -> Result<gst::Element> {
@@ -230,7 +233,14 @@ impl Compositor {
         let aacparse = make("aacparse")?;
         let atee = make("tee")?;
 
-        let hls = gst::ElementFactory::make("hlssink2")
+        // splitmuxsink + our playlist (what hlssink2 is), so a restart continues the numbering.
+        let playlist = Arc::new(Mutex::new(Playlist::resume(
+            &config.hls_dir,
+            SEGMENT_SECONDS,
+        )));
+        let start_index = lock(&playlist).next_index();
+        let tsmux = make("mpegtsmux")?;
+        let hls = gst::ElementFactory::make("splitmuxsink")
             .property(
                 "location",
                 config
@@ -239,15 +249,12 @@ impl Compositor {
                     .to_string_lossy()
                     .as_ref(),
             )
-            .property(
-                "playlist-location",
-                config.hls_dir.join("index.m3u8").to_string_lossy().as_ref(),
-            )
-            .property("target-duration", SEGMENT_SECONDS)
-            .property("max-files", 0u32)
-            .property("playlist-length", 0u32)
+            .property("max-size-time", u64::from(SEGMENT_SECONDS) * 1_000_000_000)
+            .property("send-keyframe-requests", true)
+            .property("start-index", start_index.min(i32::MAX as u32) as i32)
+            .property("muxer", &tsmux)
             .build()
-            .context("hlssink2 is missing (gstreamer1.0-plugins-bad)")?;
+            .context("splitmuxsink is missing (gstreamer1.0-plugins-good)")?;
         let vq = make("queue")?;
         let aq = make("queue")?;
 
@@ -292,7 +299,10 @@ impl Compositor {
         gst::Element::link_many([&vtee, &vq])?;
         gst::Element::link_many([&atee, &aq])?;
         link_request(&vq, &hls, "video")?;
-        link_request(&aq, &hls, "audio")?;
+        link_request(&aq, &hls, "audio_%u")?;
+        if let Some(bus) = pipeline.bus() {
+            bus.set_sync_handler(segment_handler(Arc::clone(&playlist)));
+        }
 
         if let Some(rgba) = &config.background {
             add_background(&pipeline, &video_mixer, rgba, config.width, config.height)?;
@@ -316,6 +326,7 @@ impl Compositor {
             inputs: Mutex::new(HashMap::new()),
             encoded: Mutex::new(encoded),
             branches: AtomicU64::new(0),
+            playlist,
         }))
     }
 
@@ -555,6 +566,9 @@ impl Compositor {
             false
         };
         let _ = self.pipeline.set_state(gst::State::Null);
+        if let Err(error) = lock(&self.playlist).end() {
+            tracing::error!(%error, "cannot end the HLS playlist");
+        }
         ended
     }
 }
@@ -562,6 +576,40 @@ impl Compositor {
 impl Drop for Compositor {
     fn drop(&mut self) {
         let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+/// Adds each segment splitmuxsink closes to the playlist, with its duration (running time from
+/// its opening to its closing). Runs in the posting thread, before the message reaches the bus.
+fn segment_handler(
+    playlist: Arc<Mutex<Playlist>>,
+) -> impl Fn(&gst::Bus, &gst::Message) -> gst::BusSyncReply + Send + Sync + 'static {
+    let opened: Mutex<HashMap<String, u64>> = Mutex::new(HashMap::new());
+    move |_, message| {
+        if let gst::MessageView::Element(element) = message.view() {
+            if let Some(s) = element.structure() {
+                let location = s.get::<String>("location").ok();
+                let time = s.get::<u64>("running-time").ok();
+                match (s.name().as_str(), location, time) {
+                    ("splitmuxsink-fragment-opened", Some(location), Some(time)) => {
+                        lock(&opened).insert(location, time);
+                    }
+                    ("splitmuxsink-fragment-closed", Some(location), Some(time)) => {
+                        let start = lock(&opened).remove(&location).unwrap_or(time);
+                        let seconds = time.saturating_sub(start) as f64 / 1e9;
+                        let name = std::path::Path::new(&location)
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or(location);
+                        if let Err(error) = lock(&playlist).add(&name, seconds) {
+                            tracing::error!(%error, "cannot write the HLS playlist");
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        gst::BusSyncReply::Pass
     }
 }
 

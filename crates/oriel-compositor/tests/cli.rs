@@ -181,7 +181,7 @@ fn sigterm_ends_hls_and_targets_cleanly() {
 }
 
 #[test]
-fn the_end_of_signaling_ends_the_broadcast() {
+fn the_end_of_signaling_ends_the_broadcast_and_a_restart_continues_it() {
     let dir = tempfile::tempdir().expect("temp dir");
     let hls = dir.path().join("hls");
     let port = signaling(Some(Duration::from_secs(7)));
@@ -205,6 +205,31 @@ fn the_end_of_signaling_ends_the_broadcast() {
         seen.contains(&r#"{"event":"hls","status":"playing"}"#.to_owned()),
         "{seen:?}"
     );
+    let first = std::fs::read_to_string(hls.join("index.m3u8")).expect("playlist");
+    let first_segments = first.matches(".ts").count();
+
+    // The node restarts the compositor on the same directory: the recording goes on.
+    let port = signaling(Some(Duration::from_secs(5)));
+    let (mut child, rx) = start(port, &hls, &[]);
+    let mut seen = Vec::new();
+    until(
+        &rx,
+        r#"{"event":"stopped"}"#,
+        Duration::from_secs(15),
+        &mut seen,
+    );
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(3)), 0);
+    let second = std::fs::read_to_string(hls.join("index.m3u8")).expect("playlist");
+    assert!(
+        second.starts_with(first.trim_end_matches("#EXT-X-ENDLIST\n")),
+        "{second}"
+    );
+    assert!(second.contains("#EXT-X-DISCONTINUITY"), "{second}");
+    assert!(second.matches(".ts").count() > first_segments, "{second}");
+    assert_eq!(second.matches("#EXT-X-ENDLIST").count(), 1, "{second}");
+    for name in second.lines().filter(|l| l.ends_with(".ts")) {
+        assert!(hls.join(name).is_file(), "{name} kept");
+    }
 }
 
 #[test]
