@@ -122,6 +122,9 @@ pub struct Compositor {
     encoded: Mutex<Option<Encoded>>,
     branches: AtomicU64,
     playlist: Arc<Mutex<Playlist>>,
+    /// The background's elements and mixer pad: imagefreeze never ends by itself, so it is
+    /// taken out before EOS.
+    background: Mutex<Option<(Vec<gst::Element>, gst::Pad)>>,
 }
 
 fn make(factory: &str) -> Result<gst::Element> {
@@ -304,9 +307,16 @@ impl Compositor {
             bus.set_sync_handler(segment_handler(Arc::clone(&playlist)));
         }
 
-        if let Some(rgba) = &config.background {
-            add_background(&pipeline, &video_mixer, rgba, config.width, config.height)?;
-        }
+        let background = match &config.background {
+            Some(rgba) => Some(add_background(
+                &pipeline,
+                &video_mixer,
+                rgba,
+                config.width,
+                config.height,
+            )?),
+            None => None,
+        };
         let encoded = if config.rtmp {
             Some(Encoded {
                 video: add_tap(&pipeline, &vtee)?,
@@ -327,6 +337,7 @@ impl Compositor {
             encoded: Mutex::new(encoded),
             branches: AtomicU64::new(0),
             playlist,
+            background: Mutex::new(background),
         }))
     }
 
@@ -553,6 +564,16 @@ impl Compositor {
     /// stops it. False when EOS did not come through within `timeout`.
     pub fn finish(&self, timeout: Duration) -> bool {
         lock(&self.feeds).clear();
+        if let Some((elements, pad)) = lock(&self.background).take() {
+            if let Some(src) = elements.last().and_then(|e| e.static_pad("src")) {
+                let _ = src.unlink(&pad);
+            }
+            self.video_mixer.release_request_pad(&pad);
+            for element in &elements {
+                let _ = element.set_state(gst::State::Null);
+            }
+            let _ = self.pipeline.remove_many(&elements);
+        }
         let ended = if self.pipeline.current_state() == gst::State::Playing {
             self.pipeline.send_event(gst::event::Eos::new());
             self.pipeline.bus().is_some_and(|bus| {
@@ -705,7 +726,7 @@ fn add_background(
     rgba: &[u8],
     width: u32,
     height: u32,
-) -> Result<()> {
+) -> Result<(Vec<gst::Element>, gst::Pad)> {
     if rgba.len() != (width * height * 4) as usize {
         return Err(anyhow!("the background is not {width}x{height} RGBA"));
     }
@@ -736,7 +757,7 @@ fn add_background(
         .map_err(|e| anyhow!("background: {e:?}"))?;
     src.end_of_stream()
         .map_err(|e| anyhow!("background: {e:?}"))?;
-    Ok(())
+    Ok((vec![src.upcast(), freeze, convert], pad))
 }
 
 #[cfg(test)]

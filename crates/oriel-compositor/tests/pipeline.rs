@@ -22,13 +22,23 @@ const COLOURS: [[u8; 3]; 4] = [[220, 30, 30], [30, 200, 30], [30, 30, 220], [230
 
 /// Runs a composition of `n` participants for `seconds` and returns its HLS directory.
 fn compose(layout: Layout, n: usize, focus: Option<usize>, seconds: u64) -> tempfile::TempDir {
+    compose_on(layout, n, focus, seconds, None)
+}
+
+fn compose_on(
+    layout: Layout,
+    n: usize,
+    focus: Option<usize>,
+    seconds: u64,
+    background: Option<Vec<u8>>,
+) -> tempfile::TempDir {
     gst::init().expect("GStreamer");
     let dir = tempfile::tempdir().expect("temp dir");
     let compositor = Compositor::new(Config {
         width: W,
         height: H,
         layout,
-        background: None,
+        background,
         hls_dir: dir.path().to_owned(),
         rtmp: false,
     })
@@ -151,6 +161,29 @@ fn gallery_shows_one_tile_per_participant() {
     let gap = pixel(&rgb, (W / 2, H / 2));
     assert!(close(gap, [0, 0, 0]), "gap {gap:?}");
     eprintln!("gallery test took {:?}", started.elapsed());
+}
+
+#[test]
+fn the_background_shows_around_the_tiles() {
+    if !have("ffprobe") || !have("ffmpeg") {
+        eprintln!("SKIPPED: ffprobe/ffmpeg not installed (Debian package ffmpeg)");
+        return;
+    }
+    let teal = [20u8, 160, 160];
+    let rgba: Vec<u8> = (0..W * H)
+        .flat_map(|_| [teal[0], teal[1], teal[2], 255])
+        .collect();
+    let dir = compose_on(Layout::Gallery, 2, None, 4, Some(rgba));
+    let rgb = check_output(dir.path());
+    let tiles = layout::gallery(2, W, H);
+    for (tile, colour) in tiles.iter().zip(COLOURS) {
+        let seen = pixel(&rgb, tile.center());
+        assert!(close(seen, colour), "tile {tile:?}: {seen:?}");
+    }
+    for point in [(W / 2, 10), (W / 2, H - 10), (5, 5)] {
+        let seen = pixel(&rgb, point);
+        assert!(close(seen, teal), "background at {point:?}: {seen:?}");
+    }
 }
 
 #[test]
