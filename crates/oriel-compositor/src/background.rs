@@ -49,21 +49,29 @@ pub fn load(url: &str, width: u32, height: u32) -> Result<Vec<u8>> {
     pipeline
         .set_state(gst::State::Paused)
         .map_err(|_| anyhow!("background {url:?} cannot be opened"))?;
-    let sample = sink.try_pull_preroll(gst::ClockTime::from_seconds(LOAD_TIMEOUT.as_secs()));
-    let error = pipeline
+    // Prerolled (the picture is in the appsink) or failed, whichever comes first.
+    let outcome = pipeline
         .bus()
-        .and_then(|b| b.pop_filtered(&[gst::MessageType::Error]))
-        .and_then(|m| match m.view() {
-            gst::MessageView::Error(e) => Some(e.error().to_string()),
-            _ => None,
-        });
+        .and_then(|bus| {
+            bus.timed_pop_filtered(
+                gst::ClockTime::from_seconds(LOAD_TIMEOUT.as_secs()),
+                &[gst::MessageType::AsyncDone, gst::MessageType::Error],
+            )
+        })
+        .map(|message| match message.view() {
+            gst::MessageView::Error(e) => Err(e.error().to_string()),
+            _ => Ok(()),
+        })
+        .unwrap_or_else(|| Err("timed out".into()));
+    let sample = match outcome {
+        Ok(()) => sink
+            .try_pull_preroll(gst::ClockTime::from_seconds(1))
+            .ok_or_else(|| "no picture".to_owned()),
+        Err(error) => Err(error),
+    };
     let _ = pipeline.set_state(gst::State::Null);
-    let sample = sample.ok_or_else(|| {
-        anyhow!(
-            "background {url:?} could not be loaded: {}",
-            error.unwrap_or_else(|| "timed out".into())
-        )
-    })?;
+    let sample =
+        sample.map_err(|error| anyhow!("background {url:?} could not be loaded: {error}"))?;
     let buffer = sample
         .buffer()
         .ok_or_else(|| anyhow!("background {url:?}: no picture"))?;
