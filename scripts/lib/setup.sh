@@ -44,6 +44,12 @@ ensure_apt_packages() {
 # Build prerequisites of the Rust workspace (a C compiler for bundled SQLite, pkg-config).
 ensure_build_deps() {
   ensure_apt_packages pkg-config build-essential curl ca-certificates
+  # The compositor (crates/oriel-compositor) links GStreamer 1.22 and needs these elements at
+  # run time: compositor, audiomixer, textoverlay (gstreamer1.0-x), vp8dec, x264enc, avenc_aac,
+  # splitmuxsink, mpegtsmux, rtmp2sink. ffmpeg (ffprobe) checks its output in the tests.
+  ensure_apt_packages libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev \
+    gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+    gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x ffmpeg
 }
 
 # Rust through rustup, only when cargo is absent; rustfmt and clippy components when missing.
