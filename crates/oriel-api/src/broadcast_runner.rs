@@ -50,12 +50,35 @@ struct Running {
     process: CompositorProcess,
     live_stream_id: String,
     target_ids: Vec<String>,
+    hls_dir: PathBuf,
 }
 
-/// Restart bookkeeping of broadcasts whose compositor died.
+/// Restart bookkeeping of broadcasts whose compositor died: how often, when last, and the
+/// recording it wrote, which the next one goes on with.
 #[derive(Default)]
 struct Restarts {
-    by_broadcast: HashMap<String, (usize, Instant)>,
+    by_broadcast: HashMap<String, Restart>,
+}
+
+struct Restart {
+    count: usize,
+    at: Instant,
+    hls_dir: Option<PathBuf>,
+}
+
+impl Restarts {
+    fn failed(&mut self, id: &str, hls_dir: Option<PathBuf>) {
+        let entry = self.by_broadcast.entry(id.to_owned()).or_insert(Restart {
+            count: 0,
+            at: Instant::now(),
+            hls_dir: None,
+        });
+        entry.count += 1;
+        entry.at = Instant::now();
+        if hls_dir.is_some() {
+            entry.hls_dir = hls_dir;
+        }
+    }
 }
 
 impl BroadcastRunner {
@@ -112,17 +135,14 @@ impl BroadcastRunner {
             let died = running.get_mut(&id).is_some_and(|r| r.process.has_exited());
             if died || !wanted.contains_key(&id) {
                 if let Some(stopped) = running.remove(&id) {
-                    if died {
-                        tracing::warn!(broadcast = %id, "a compositor exited while its broadcast is active");
-                        let entry = restarts
-                            .by_broadcast
-                            .entry(id.clone())
-                            .or_insert((0, Instant::now()));
-                        entry.0 += 1;
-                        entry.1 = Instant::now();
-                    } else {
-                        stopped.process.stop().await;
+                    if !wanted.contains_key(&id) {
+                        if !died {
+                            stopped.process.stop().await;
+                        }
                         restarts.by_broadcast.remove(&id);
+                    } else {
+                        tracing::warn!(broadcast = %id, "a compositor exited while its broadcast is active");
+                        restarts.failed(&id, Some(stopped.hls_dir.clone()));
                     }
                     media_stopped(state, &stopped.live_stream_id, &stopped.target_ids).await;
                 }
@@ -132,24 +152,24 @@ impl BroadcastRunner {
             if running.contains_key(&id) {
                 continue;
             }
-            if let Some((count, at)) = restarts.by_broadcast.get(&id) {
-                let delay = RESTART_DELAYS[(*count - 1).min(RESTART_DELAYS.len() - 1)];
-                if at.elapsed() < delay {
+            let mut recording = None;
+            if let Some(restart) = restarts.by_broadcast.get(&id) {
+                let delay = RESTART_DELAYS[(restart.count - 1).min(RESTART_DELAYS.len() - 1)];
+                if restart.at.elapsed() < delay {
                     continue;
                 }
+                recording = restart.hls_dir.clone();
             }
-            match self.start(state, &broadcast, &environment_id).await {
+            match self
+                .start(state, &broadcast, &environment_id, recording)
+                .await
+            {
                 Ok(started) => {
                     running.insert(id, started);
                 }
                 Err(error) => {
                     tracing::error!(broadcast = %id, %error, "a compositor could not be started");
-                    let entry = restarts
-                        .by_broadcast
-                        .entry(id)
-                        .or_insert((0, Instant::now()));
-                    entry.0 += 1;
-                    entry.1 = Instant::now();
+                    restarts.failed(&id, None);
                 }
             }
         }
@@ -160,6 +180,7 @@ impl BroadcastRunner {
         state: &AppState,
         broadcast: &Broadcast,
         environment_id: &str,
+        recording: Option<PathBuf>,
     ) -> Result<Running, String> {
         let stream = state
             .store
@@ -183,10 +204,14 @@ impl BroadcastRunner {
         )
         .await
         .map_err(|e| e.message())?;
-        let hls_dir = state
-            .recordings
-            .begin(&stream.id, unix_now())
-            .map_err(|e| format!("cannot make the recording directory: {e}"))?;
+        // A restarted compositor goes on with the recording the one before it wrote.
+        let hls_dir = match recording {
+            Some(dir) if dir.exists() => dir,
+            _ => state
+                .recordings
+                .begin(&stream.id, unix_now())
+                .map_err(|e| format!("cannot make the recording directory: {e}"))?,
+        };
         let rtmp = stream
             .simulcast_targets
             .iter()
@@ -201,7 +226,7 @@ impl BroadcastRunner {
             layout: broadcast.layout.clone(),
             resolution: broadcast.resolution.clone(),
             background: broadcast.background.clone(),
-            hls_dir,
+            hls_dir: hls_dir.clone(),
             rtmp,
         };
         let (events_tx, events) = mpsc::unbounded_channel();
@@ -224,6 +249,7 @@ impl BroadcastRunner {
             process,
             live_stream_id: stream.id,
             target_ids,
+            hls_dir,
         })
     }
 
