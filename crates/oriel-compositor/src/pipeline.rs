@@ -31,6 +31,8 @@ const SEGMENT_SECONDS: u32 = 2;
 const PT_VP8: u8 = 96;
 const PT_H264: u8 = 102;
 const PT_OPUS: u8 = 111;
+/// The placeholder tile of a participant without a picture: dark grey (ARGB).
+pub const PLACEHOLDER_ARGB: u32 = 0xff40_4040;
 /// Names of the elements of a track's branch start with this.
 const BRANCH_PREFIX: &str = "track-";
 
@@ -74,8 +76,8 @@ pub struct Rtp<'a> {
 /// One tile of the scene: a participant's camera (or screen share) and the name drawn on it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tile {
-    /// The video track shown, None when there is none or it is muted (the name on the
-    /// background is drawn instead, as Mux's placeholder).
+    /// The video track shown, None when there is none or it is muted (a grey placeholder
+    /// tile with the name is drawn instead, as Mux did).
     pub video: Option<String>,
     pub name: String,
     pub screenshare: bool,
@@ -116,15 +118,17 @@ pub struct Compositor {
     video_mixer: gst::Element,
     audio_mixer: gst::Element,
     names: Vec<gst::Element>,
+    /// Mixer pads of the grey placeholder tiles.
+    placeholders: Vec<gst::Pad>,
     /// The appsrcs by track id: the hot path only looks here.
     feeds: Mutex<HashMap<String, (gst_app::AppSrc, Codec)>>,
     inputs: Mutex<HashMap<String, Input>>,
     encoded: Mutex<Option<Encoded>>,
     branches: AtomicU64,
     playlist: Arc<Mutex<Playlist>>,
-    /// The background's elements and mixer pad: imagefreeze never ends by itself, so it is
+    /// The background's elements and mixer pad: its source never ends by itself, so it is
     /// taken out before EOS.
-    background: Mutex<Option<(Vec<gst::Element>, gst::Pad)>>,
+    background: Mutex<Option<Background>>,
 }
 
 fn make(factory: &str) -> Result<gst::Element> {
@@ -282,14 +286,43 @@ impl Compositor {
             &aq,
         ])?;
         pipeline.add_many(&names)?;
-        gst::Element::link_many([&tick, &tick_caps])?;
-        let tick_pad = link_to_mixer(&tick_caps, &video_mixer)?;
+        let tick_queue = slack()?;
+        pipeline.add(&tick_queue)?;
+        gst::Element::link_many([&tick, &tick_caps, &tick_queue])?;
+        let tick_pad = link_to_mixer(&tick_queue, &video_mixer)?;
         tick_pad.set_property("alpha", 0.0f64);
+        // A grey tile per possible placeholder (a muted or absent camera), hidden until used.
+        let mut placeholders = Vec::with_capacity(MAX_TILES);
+        for _ in 0..MAX_TILES {
+            let grey = gst::ElementFactory::make("videotestsrc")
+                .property("is-live", true)
+                .property_from_str("pattern", "solid-color")
+                .property("foreground-color", PLACEHOLDER_ARGB)
+                .build()
+                .context("videotestsrc is missing")?;
+            let caps = caps_filter(
+                gst::Caps::builder("video/x-raw")
+                    .field("width", 16)
+                    .field("height", 16)
+                    .field("framerate", gst::Fraction::new(FPS, 1))
+                    .build(),
+            )?;
+            let queue = slack()?;
+            pipeline.add_many([&grey, &caps, &queue])?;
+            gst::Element::link_many([&grey, &caps, &queue])?;
+            let pad = link_to_mixer(&queue, &video_mixer)?;
+            pad.set_property("alpha", 0.0f64);
+            pad.set_property("zorder", 5u32);
+            placeholders.push(pad);
+        }
         let mut chain: Vec<&gst::Element> = vec![&video_mixer, &mixed_caps];
         chain.extend(names.iter());
         chain.extend([&x264, &h264parse, &vtee]);
         gst::Element::link_many(chain)?;
-        link_to_mixer(&silence, &audio_mixer)?;
+        let silence_queue = slack()?;
+        pipeline.add(&silence_queue)?;
+        silence.link(&silence_queue)?;
+        link_to_mixer(&silence_queue, &audio_mixer)?;
         gst::Element::link_many([
             &audio_mixer,
             &aconv,
@@ -332,6 +365,7 @@ impl Compositor {
             video_mixer,
             audio_mixer,
             names,
+            placeholders,
             feeds: Mutex::new(HashMap::new()),
             inputs: Mutex::new(HashMap::new()),
             encoded: Mutex::new(encoded),
@@ -358,6 +392,11 @@ impl Compositor {
         self.pipeline
             .set_state(gst::State::Playing)
             .map_err(|_| anyhow!("the pipeline does not start: {}", self.first_error()))?;
+        if let Some(background) = lock(&self.background).as_mut() {
+            if let Some(picture) = background.picture.take() {
+                feed_background(background.src.clone(), picture)?;
+            }
+        }
         Ok(())
     }
 
@@ -540,6 +579,21 @@ impl Compositor {
                 None => pad.set_property("alpha", 0.0f64),
             }
         }
+        let mut spare = self.placeholders.iter();
+        let without_picture = tiles.iter().zip(&rects).filter_map(|(t, r)| {
+            let playing = t.video.as_ref().is_some_and(|tid| inputs.contains_key(tid));
+            r.filter(|_| !playing)
+        });
+        for (rect, pad) in without_picture.zip(spare.by_ref()) {
+            pad.set_property("xpos", rect.x as i32);
+            pad.set_property("ypos", rect.y as i32);
+            pad.set_property("width", rect.w as i32);
+            pad.set_property("height", rect.h as i32);
+            pad.set_property("alpha", 1.0f64);
+        }
+        for pad in spare {
+            pad.set_property("alpha", 0.0f64);
+        }
         let labelled = tiles
             .iter()
             .zip(&rects)
@@ -564,27 +618,36 @@ impl Compositor {
     /// stops it. False when EOS did not come through within `timeout`.
     pub fn finish(&self, timeout: Duration) -> bool {
         lock(&self.feeds).clear();
-        if let Some((elements, pad)) = lock(&self.background).take() {
-            if let Some(src) = elements.last().and_then(|e| e.static_pad("src")) {
-                let _ = src.unlink(&pad);
+        if let Some(background) = lock(&self.background).take() {
+            if let Some(src) = background.elements.last().and_then(|e| e.static_pad("src")) {
+                let _ = src.unlink(&background.pad);
             }
-            self.video_mixer.release_request_pad(&pad);
-            for element in &elements {
+            self.video_mixer.release_request_pad(&background.pad);
+            let _ = background.src.set_state(gst::State::Null);
+            for element in &background.elements {
                 let _ = element.set_state(gst::State::Null);
             }
-            let _ = self.pipeline.remove_many(&elements);
+            let _ = self.pipeline.remove(&background.src);
+            let _ = self.pipeline.remove_many(&background.elements);
         }
-        let ended = if self.pipeline.current_state() == gst::State::Playing {
-            self.pipeline.send_event(gst::event::Eos::new());
-            self.pipeline.bus().is_some_and(|bus| {
-                bus.timed_pop_filtered(
-                    gst::ClockTime::from_mseconds(timeout.as_millis() as u64),
-                    &[gst::MessageType::Eos],
-                )
-                .is_some()
-            })
-        } else {
-            false
+        let state = self.pipeline.current_state();
+        let sent = self.pipeline.send_event(gst::event::Eos::new());
+        let eos = self.pipeline.bus().and_then(|bus| {
+            bus.timed_pop_filtered(
+                gst::ClockTime::from_mseconds(timeout.as_millis() as u64),
+                &[gst::MessageType::Eos, gst::MessageType::Error],
+            )
+        });
+        let ended = match eos.as_ref().map(|m| m.view()) {
+            Some(gst::MessageView::Eos(_)) => true,
+            Some(gst::MessageView::Error(e)) => {
+                tracing::warn!(error = %e.error(), debug = ?e.debug(), "error while ending");
+                false
+            }
+            _ => {
+                tracing::warn!(?state, sent, "no EOS in time");
+                false
+            }
         };
         let _ = self.pipeline.set_state(gst::State::Null);
         if let Err(error) = lock(&self.playlist).end() {
@@ -646,6 +709,18 @@ fn aac_encoder() -> Result<gst::Element> {
         .property("bitrate", 128_000i32)
         .build()
         .context("no AAC encoder: install gstreamer1.0-libav (avenc_aac)")
+}
+
+/// A queue after an always-on live source (test sources, the background): such sources allow only
+/// a frame of latency, less than the jitter buffers need, and the mixers then cannot
+/// configure a latency at all; the queue's second of room makes it possible.
+fn slack() -> Result<gst::Element> {
+    gst::ElementFactory::make("queue")
+        .property("max-size-buffers", 0u32)
+        .property("max-size-bytes", 0u32)
+        .property("max-size-time", 2_000_000_000u64)
+        .build()
+        .context("queue is missing")
 }
 
 fn caps_filter(caps: gst::Caps) -> Result<gst::Element> {
@@ -719,14 +794,17 @@ fn add_tap(pipeline: &gst::Pipeline, tee: &gst::Element) -> Result<gst_app::AppS
     Ok(sink)
 }
 
-/// The background picture, repeated live by imagefreeze under every tile.
+/// The background picture under every tile: one buffer pushed again (shared, not copied) at
+/// the output rate into a live appsrc by a thread of its own, so that it negotiates like any
+/// live input (imagefreeze raced with the mixer's negotiation). The thread starts at
+/// [`Compositor::start`] and ends once the appsrc refuses buffers for a second.
 fn add_background(
     pipeline: &gst::Pipeline,
     mixer: &gst::Element,
     rgba: &[u8],
     width: u32,
     height: u32,
-) -> Result<(Vec<gst::Element>, gst::Pad)> {
+) -> Result<Background> {
     if rgba.len() != (width * height * 4) as usize {
         return Err(anyhow!("the background is not {width}x{height} RGBA"));
     }
@@ -734,30 +812,62 @@ fn add_background(
         .field("format", "RGBA")
         .field("width", width as i32)
         .field("height", height as i32)
-        .field("framerate", gst::Fraction::new(0, 1))
+        .field("framerate", gst::Fraction::new(FPS, 1))
+        .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
         .build();
     let src = gst_app::AppSrc::builder()
         .caps(&caps)
         .format(gst::Format::Time)
+        .is_live(true)
+        .do_timestamp(true)
         .build();
-    let freeze = gst::ElementFactory::make("imagefreeze")
-        .property("is-live", true)
-        .build()
-        .context("imagefreeze is missing (gstreamer1.0-plugins-good)")?;
+    // At most two frames queued, the oldest dropped (appsrc properties of GStreamer 1.20).
+    src.set_property("max-buffers", 2u64);
+    src.set_property_from_str("leaky-type", "downstream");
     let convert = make("videoconvert")?;
-    pipeline.add_many([src.upcast_ref(), &freeze, &convert])?;
-    gst::Element::link_many([src.upcast_ref(), &freeze, &convert])?;
-    let pad = link_to_mixer(&convert, mixer)?;
+    let queue = slack()?;
+    pipeline.add_many([src.upcast_ref(), &convert, &queue])?;
+    gst::Element::link_many([src.upcast_ref(), &convert, &queue])?;
+    let pad = link_to_mixer(&queue, mixer)?;
     pad.set_property("zorder", 1u32);
-    let mut buffer = gst::Buffer::from_mut_slice(rgba.to_vec());
-    if let Some(b) = buffer.get_mut() {
-        b.set_pts(gst::ClockTime::ZERO);
-    }
-    src.push_buffer(buffer)
-        .map_err(|e| anyhow!("background: {e:?}"))?;
-    src.end_of_stream()
-        .map_err(|e| anyhow!("background: {e:?}"))?;
-    Ok((vec![src.upcast(), freeze, convert], pad))
+    Ok(Background {
+        src,
+        elements: vec![convert, queue],
+        pad,
+        picture: Some(gst::Buffer::from_mut_slice(rgba.to_vec())),
+    })
+}
+
+/// Pushes `picture` at the output rate until `src` refuses it for a second (bounded: a day).
+fn feed_background(src: gst_app::AppSrc, picture: gst::Buffer) -> Result<()> {
+    let period = Duration::from_nanos(1_000_000_000 / FPS as u64);
+    std::thread::Builder::new()
+        .name("background".into())
+        .spawn(move || {
+            let mut refused = 0;
+            for _ in 0..(24 * 3600 * FPS) {
+                if src.push_buffer(picture.clone()).is_ok() {
+                    refused = 0;
+                } else {
+                    refused += 1;
+                    if refused > FPS {
+                        return;
+                    }
+                }
+                std::thread::sleep(period);
+            }
+        })
+        .context("cannot start the background's thread")?;
+    Ok(())
+}
+
+/// The background's branch.
+struct Background {
+    src: gst_app::AppSrc,
+    elements: Vec<gst::Element>,
+    pad: gst::Pad,
+    /// Pushed once the pipeline plays.
+    picture: Option<gst::Buffer>,
 }
 
 #[cfg(test)]

@@ -161,7 +161,7 @@ impl Roster {
                 focus = Some(tiles.len());
             }
             tiles.push(Tile {
-                // A muted camera shows the placeholder: the name on the background.
+                // A muted camera shows the placeholder: a grey tile with the name.
                 video: camera.filter(|t| !t.muted).map(|t| t.tid.clone()),
                 name: member.name.clone(),
                 screenshare: false,
