@@ -63,3 +63,55 @@ describe('dashboard live streams', () => {
     await page.getByRole('heading', { name: 'No live streams yet' }).waitFor();
   });
 });
+
+describe('dashboard broadcast on a space page', () => {
+  let oriel;
+  let browser;
+  let page;
+  let token;
+  before(async () => {
+    oriel = await startWithUser();
+    token = await oriel.createAccessToken('development');
+    browser = await launchBrowser();
+    page = await browser.context.newPage();
+    await signIn(page, oriel);
+  });
+  after(async () => {
+    await browser?.close();
+    await oriel?.stop();
+  });
+
+  const rest = (method, path, body) => oriel.api(method, path, { token, body });
+
+  test('add a broadcast to a live stream, be refused a start while the space is idle, delete it', async () => {
+    const stream = (await rest('POST', '/video/v1/live-streams', { playback_policy: 'public', passthrough: 'show' })).json.data;
+    const space = (await rest('POST', '/video/v1/spaces', {})).json.data;
+    await page.goto(`${oriel.baseUrl}/spaces/${space.id}`);
+    const card = page.locator('section.card', { has: page.getByRole('heading', { name: 'Broadcast' }) });
+    await card.getByRole('button', { name: 'Add a broadcast' }).click();
+    const add = page.getByRole('region', { name: 'Add a broadcast' });
+    await add.getByLabel('Layout').selectOption('crop');
+    await add.getByLabel('Resolution').selectOption('1280x720');
+    assert.deepEqual(JSON.parse(await add.getByLabel('Request body').textContent()), { live_stream_id: stream.id, layout: 'crop', resolution: '1280x720' });
+    await add.getByRole('button', { name: 'Run Request' }).click();
+    await card.getByTestId('broadcast-status').waitFor();
+    const [broadcast] = (await rest('GET', `/video/v1/spaces/${space.id}`)).json.data.broadcasts;
+    assert.equal(broadcast.layout, 'crop');
+    assert.equal(broadcast.resolution, '1280x720');
+    assert.equal(broadcast.live_stream_id, stream.id);
+    await screenshot(page, '21-space-broadcast');
+
+    await card.getByRole('button', { name: 'Start broadcast' }).click();
+    const start = page.getByRole('region', { name: 'Start broadcast' });
+    assert.equal(await start.locator('.request-path').textContent(), `/video/v1/spaces/${space.id}/broadcasts/${broadcast.id}/start`);
+    await start.getByRole('button', { name: 'Run Request' }).click();
+    const response = start.getByRole('status', { name: 'Response' });
+    await response.waitFor();
+    assert.match(await response.locator('.status').textContent(), /^412/, 'nobody is connected: the start is refused');
+
+    await card.getByRole('button', { name: 'Delete broadcast' }).click();
+    await page.getByRole('region', { name: 'Delete broadcast' }).getByRole('button', { name: 'Run Request' }).click();
+    await card.getByRole('button', { name: 'Add a broadcast' }).waitFor();
+    assert.equal((await rest('GET', `/video/v1/spaces/${space.id}`)).json.data.broadcasts, undefined);
+  });
+});

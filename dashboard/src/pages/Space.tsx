@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, mintJoinToken, spaceParticipants, spaceRatings, type ParticipantView, type RatingView, type Space as SpaceObject } from '../api';
 import { CopyButton, ErrorNote, formatTime, Link, PageHeader, RequestPanel, StatusBadge } from '../components';
 import { navigate } from '../router';
+import { SpaceBroadcast } from './SpaceBroadcast';
 
 const POLL_MS = 1000;
 
@@ -209,6 +210,7 @@ export function Space({ environmentId, spaceId }: { environmentId: string; space
         <h2 id="ratings-title">Call quality</h2>
         {ratings === null ? <p class="loading">Loading…</p> : <Ratings ratings={ratings} />}
       </section>
+      <SpaceBroadcast environmentId={environmentId} spaceId={spaceId} />
       <TestJoin environmentId={environmentId} spaceId={spaceId} />
       <section class="card danger-zone" aria-labelledby="danger-title">
         <h2 id="danger-title">Delete this space</h2>
