@@ -5,6 +5,9 @@
 set -euo pipefail
 WORK="$1"
 RESULTS="$2"
+# Sections other benchmarks own (bench/compositor.sh: between <!-- compositor:begin/end -->)
+# survive a rewrite of this one's.
+KEPT="$(sed -n '/^<!-- compositor:begin/,/^<!-- compositor:end -->/p' "$RESULTS" 2>/dev/null || true)"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=loads.sh
 . "$HERE/loads.sh"
@@ -111,3 +114,6 @@ warmup_text="once every peer connection is up"
   done
   echo '```'
 } >"$RESULTS"
+if [ -n "$KEPT" ]; then
+  printf '\n%s\n' "$KEPT" >>"$RESULTS"
+fi
