@@ -82,7 +82,7 @@ async function liveStream(id) {
 }
 
 describe('broadcast', () => {
-  e2e.test('gallery of two publishers to HLS and RTMP: clients told, H.264 + AAC at 1280x720 in both, hls.js plays it, two tiles; stop completes the live stream', async (t) => {
+  e2e.test('gallery of two publishers to HLS and RTMP: clients told, H.264 + AAC at 1280x720 in both, hls.js plays it, two tiles, a killed compositor is replaced; stop completes the live stream', async (t) => {
     const { mux } = e2e.env;
     const stream = await mux.Video.LiveStreams.create({
       playback_policy: 'public',
@@ -140,6 +140,20 @@ describe('broadcast', () => {
     }, playlistUrl);
     assert.ok(decoded.frames >= 30, `hls.js decoded ${JSON.stringify(decoded)}`);
     assert.equal(decoded.width, 1280);
+
+    // A compositor that dies is restarted, and goes on with the same recording.
+    const compositorPid = async () => {
+      const { stdout } = await run('pgrep', ['-f', `oriel-compositor.*${e2e.server.dataDir}`]).catch(() => ({ stdout: '' }));
+      return stdout.trim().split('\n').filter(Boolean).map(Number);
+    };
+    const [first] = await compositorPid();
+    assert.ok(first, 'a compositor runs for the broadcast');
+    const before = (await newestSegment(playlistUrl)).count;
+    process.kill(first, 'SIGKILL');
+    const { value: restarted } = await eventually(compositorPid, (pids) => pids.length === 1 && pids[0] !== first, { timeoutMs: 15_000, intervalMs: 250, what: 'a new compositor' });
+    t.diagnostic(`compositor ${first} killed, ${restarted[0]} took over`);
+    const { value: resumed } = await eventually(() => newestSegment(playlistUrl), (v) => v && v.count >= before + 2 && v.text.includes('#EXT-X-DISCONTINUITY'), { timeoutMs: 20_000, intervalMs: 500, what: 'the recording to go on after the restart' });
+    assert.ok(resumed.count > before);
 
     await mux.Video.Spaces.Broadcasts.stop(space.id, broadcast.id);
     for (const p of [alice, bob]) await p.p.waitForEvent('BroadcastStateChanged', (e) => e.args[0] === false, 5000);
