@@ -1928,17 +1928,17 @@ var OrielSpaces = (() => {
       if (!Number.isInteger(score) || score < 1 /* Bad */ || score > 5 /* Excellent */) {
         throw new AcrError("Invalid acr score. Please choose one from 1-5");
       }
-      const local = this.localParticipant;
-      if (!local || !this.sessionId) throw new AcrError("cannot submit acr score before joining a space");
+      const connectionId = this.localParticipant?.connectionId ?? this.ratedConnectionId;
+      if (!connectionId || !this.sessionId) throw new AcrError("cannot submit acr score before joining a space");
       const base = windowValue("MUX_SPACES_HELIOS_URL");
       if (typeof base !== "string" || !base) {
         throw new AcrError("ACR scores are not collected: set window.MUX_SPACES_HELIOS_URL to a collector");
       }
       const body = {
-        connection_id: local.connectionId,
+        connection_id: connectionId,
         space_id: this.spaceId,
         session_id: this.sessionId,
-        participant_id: this.participantId ?? local.id,
+        participant_id: this.participantId ?? this.localParticipant?.id ?? connectionId,
         acr_score: score
       };
       let status;
@@ -1974,6 +1974,7 @@ var OrielSpaces = (() => {
       }
       this.limits = joined.limits;
       this.sessionId = joined.session_id;
+      this.ratedConnectionId = joined.connection_id;
       if (joined.participant_id) this.participantId = joined.participant_id;
       const local = new LocalParticipant(
         this.localBackend,
@@ -2056,6 +2057,7 @@ var OrielSpaces = (() => {
       const local = this.localParticipant;
       this.limits = joined.limits;
       this.sessionId = joined.session_id;
+      this.ratedConnectionId = joined.connection_id;
       local.connectionId = joined.connection_id;
       if (joined.participant_id) {
         this.participantId = joined.participant_id;

@@ -108,6 +108,8 @@ export class Space extends TypedEventEmitter<SpaceEvents> {
   private runtime: Runtime = defaultRuntime;
   private state: State = 'new';
   private session?: Session;
+  /** The connection the last join got: a call is rated after leaving it, as apps do. */
+  private ratedConnectionId?: string;
   private joining?: Promise<LocalParticipant>;
   private reconnectTimer: unknown;
   private limits: WireLimits = DEFAULT_LIMITS;
@@ -204,17 +206,17 @@ export class Space extends TypedEventEmitter<SpaceEvents> {
     if (!Number.isInteger(score) || score < AcrScore.Bad || score > AcrScore.Excellent) {
       throw new AcrError('Invalid acr score. Please choose one from 1-5');
     }
-    const local = this.localParticipant;
-    if (!local || !this.sessionId) throw new AcrError('cannot submit acr score before joining a space');
+    const connectionId = this.localParticipant?.connectionId ?? this.ratedConnectionId;
+    if (!connectionId || !this.sessionId) throw new AcrError('cannot submit acr score before joining a space');
     const base = windowValue('MUX_SPACES_HELIOS_URL');
     if (typeof base !== 'string' || !base) {
       throw new AcrError('ACR scores are not collected: set window.MUX_SPACES_HELIOS_URL to a collector');
     }
     const body = {
-      connection_id: local.connectionId,
+      connection_id: connectionId,
       space_id: this.spaceId,
       session_id: this.sessionId,
-      participant_id: this.participantId ?? local.id,
+      participant_id: this.participantId ?? this.localParticipant?.id ?? connectionId,
       acr_score: score,
     };
     let status: number;
@@ -252,6 +254,7 @@ export class Space extends TypedEventEmitter<SpaceEvents> {
     }
     this.limits = joined.limits;
     this.sessionId = joined.session_id;
+    this.ratedConnectionId = joined.connection_id;
     if (joined.participant_id) this.participantId = joined.participant_id;
     const local = new LocalParticipant(
       this.localBackend,
@@ -340,6 +343,7 @@ export class Space extends TypedEventEmitter<SpaceEvents> {
     const local = this.localParticipant!;
     this.limits = joined.limits;
     this.sessionId = joined.session_id;
+    this.ratedConnectionId = joined.connection_id;
     local.connectionId = joined.connection_id;
     if (joined.participant_id) {
       this.participantId = joined.participant_id;
