@@ -6,7 +6,6 @@ mod argon2_slots;
 mod auth;
 mod body_limit;
 mod broadcast_runner;
-mod broadcast_view;
 mod client_address;
 mod clock;
 mod compositor_process;
@@ -16,7 +15,6 @@ mod failure_limit;
 mod internal_join;
 mod join;
 mod json_body;
-mod live_stream_view;
 mod log_path;
 mod pagination;
 mod path_id;
@@ -26,6 +24,10 @@ mod routes;
 mod signaling;
 mod state;
 mod views;
+mod webhook_address;
+mod webhook_delivery;
+mod webhook_dispatcher;
+mod webhook_signature;
 
 use std::time::Duration;
 
@@ -45,6 +47,7 @@ pub use error::ApiError;
 pub use join::{authorize_join, AuthorizedJoin, JoinRefusal};
 pub use recordings::Recordings;
 pub use state::AppState;
+pub use webhook_dispatcher::{run as deliver_webhooks, Webhooks};
 
 /// Longest a plain API request may take before it is answered 408.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -62,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::sdk())
         .merge(routes::demo())
         .merge(routes::call_quality())
+        .merge(routes::webhooks())
         .merge(dashboard::router())
         .merge(signaling::router())
         .fallback(|| async { ApiError::not_found("Route") })

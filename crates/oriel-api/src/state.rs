@@ -9,6 +9,7 @@ use crate::broadcast_runner::{BroadcastRunner, RunnerSettings};
 use crate::dashboard::DashboardState;
 use crate::recordings::Recordings;
 use crate::signaling::Presence;
+use crate::webhook_dispatcher::Webhooks;
 
 /// What every handler can reach. Cheap to clone: everything is behind an `Arc`.
 #[derive(Clone)]
@@ -24,6 +25,8 @@ pub struct AppState {
     pub recordings: Recordings,
     /// The compositors of active broadcasts.
     pub broadcasts: Arc<BroadcastRunner>,
+    /// Webhook settings; the deliveries themselves run in `deliver_webhooks`.
+    pub webhooks: Arc<Webhooks>,
 }
 
 impl AppState {
@@ -44,6 +47,13 @@ impl AppState {
             shutting_down,
             recordings,
             broadcasts: Arc::new(BroadcastRunner::new(compositors)),
+            webhooks: Arc::new(Webhooks::new(false)),
         }
+    }
+
+    /// Replaces the default webhook settings (private addresses allowed).
+    pub fn with_webhooks(mut self, webhooks: Webhooks) -> Self {
+        self.webhooks = Arc::new(webhooks);
+        self
     }
 }

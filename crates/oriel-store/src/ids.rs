@@ -16,6 +16,22 @@ pub fn new_secret() -> String {
     Alphanumeric.sample_string(&mut OsRng, SECRET_LEN)
 }
 
+/// A random (version 4) UUID, the form Mux gave webhook events and attempts.
+pub fn new_uuid() -> String {
+    let mut bytes: [u8; 16] = rand::Rng::gen(&mut OsRng);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

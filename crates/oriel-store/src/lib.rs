@@ -1,5 +1,5 @@
 //! Durable state of an Oriel node: environments, access tokens, signing keys, spaces (with
-//! their broadcasts) and live streams.
+//! their broadcasts), live streams, and webhook endpoints with the outbox of their events.
 //!
 //! Everything goes through the [`Store`] trait so that a node can run on the embedded SQLite
 //! database ([`SqliteStore`], the default) or, for several nodes, on a shared PostgreSQL.
@@ -11,15 +11,18 @@ mod error;
 mod ids;
 mod live_stream;
 mod model;
+pub mod mux_json;
 mod page;
 mod sqlite;
 mod sqlite_broadcasts;
 mod sqlite_live_streams;
+mod sqlite_webhooks;
 mod store;
+mod webhook;
 
 pub use broadcast::{Broadcast, BroadcastChange, BroadcastDeletion, BroadcastInsert};
 pub use error::StoreError;
-pub use ids::{new_id, new_secret};
+pub use ids::{new_id, new_secret, new_uuid};
 pub use live_stream::{LiveStream, LiveStreamStatus, PlaybackId, SimulcastTarget};
 pub use model::{
     AccessToken, CallRating, DashboardJoinKey, DashboardSession, DashboardUser, Environment,
@@ -28,3 +31,6 @@ pub use model::{
 pub use page::Page;
 pub use sqlite::SqliteStore;
 pub use store::Store;
+pub use webhook::{
+    DeliveryOutcome, DueDelivery, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent,
+};

@@ -4,15 +4,18 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
+use tokio::sync::watch;
 
 use crate::sqlite_broadcasts as broadcasts;
 use crate::sqlite_live_streams::{self as live_streams, ChildTable};
+use crate::sqlite_webhooks as webhooks;
 use crate::{
     AccessToken, Broadcast, BroadcastChange, BroadcastDeletion, BroadcastInsert, CallRating,
-    DashboardJoinKey, DashboardSession, DashboardUser, Environment, LiveStream, LiveStreamStatus,
-    Page, PlaybackId, SigningKey, SimulcastTarget, Space, SpaceDeletion, SpaceStatus, Store,
-    StoreError,
+    DashboardJoinKey, DashboardSession, DashboardUser, DeliveryOutcome, DueDelivery, Environment,
+    LiveStream, LiveStreamStatus, Page, PlaybackId, SigningKey, SimulcastTarget, Space,
+    SpaceDeletion, SpaceStatus, Store, StoreError, WebhookAttempt, WebhookDelivery,
+    WebhookEndpoint,
 };
 
 /// The time a space's going idle completes its broadcasts' recordings. The callers of
@@ -32,6 +35,8 @@ const DATABASE_FILE: &str = "oriel.db";
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Bumped after each change that may have written webhook events.
+    events_written: std::sync::Arc<watch::Sender<u64>>,
 }
 
 impl SqliteStore {
@@ -50,11 +55,19 @@ impl SqliteStore {
             // The CLI may write while the server does; wait for the lock rather than fail.
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(8)
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            events_written: std::sync::Arc::new(watch::channel(0).0),
+        })
+    }
+
+    /// Wakes the webhook dispatcher after a change that may have written events.
+    fn wrote_events(&self) {
+        self.events_written.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Closes the pool, checkpointing the write-ahead log.
@@ -99,6 +112,28 @@ fn space_from_row(row: SpaceRow) -> Result<Space, StoreError> {
 
 type SigningKeyRow = (String, String, String, i64);
 const SIGNING_KEY_COLUMNS: &str = "id, environment_id, public_key_pem, created_at";
+
+/// A transaction that takes the write lock at once. A deferred one that reads first and then
+/// writes fails with "database is locked" (without waiting) when another connection wrote in
+/// between; taking the lock up front makes it wait its turn (`busy_timeout`) instead.
+pub async fn begin_write(
+    pool: &SqlitePool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+/// A space in any environment, read on `conn` (inside a transaction, say).
+pub async fn space_by_id(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<Option<Space>, StoreError> {
+    let row: Option<SpaceRow> =
+        sqlx::query_as(&format!("SELECT {SPACE_COLUMNS} FROM spaces WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    row.map(space_from_row).transpose()
+}
 
 fn signing_key_from_row(row: SigningKeyRow) -> SigningKey {
     let (id, environment_id, public_key_pem, created_at) = row;
@@ -346,7 +381,7 @@ impl Store for SqliteStore {
         key: &SigningKey,
         private_key_pem: &str,
     ) -> Result<bool, StoreError> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = crate::sqlite::begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT INTO signing_keys (id, environment_id, public_key_pem, created_at, internal) \
              VALUES (?, ?, ?, ?, 1)",
@@ -393,6 +428,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_space(&self, space: &Space) -> Result<(), StoreError> {
+        let mut transaction = crate::sqlite::begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT INTO spaces (id, environment_id, type, passthrough, status, active_session_id, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -404,8 +440,11 @@ impl Store for SqliteStore {
         .bind(space.status.as_str())
         .bind(&space.active_session_id)
         .bind(space.created_at)
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await?;
+        webhooks::space_event(&mut transaction, &space.id, "video.space.created").await?;
+        transaction.commit().await?;
+        self.wrote_events();
         Ok(())
     }
 
@@ -442,16 +481,26 @@ impl Store for SqliteStore {
         environment_id: &str,
         id: &str,
     ) -> Result<SpaceDeletion, StoreError> {
+        let mut transaction = crate::sqlite::begin_write(&self.pool).await?;
+        // Told as they were, before they are gone; rolled back if the space is not deleted.
+        webhooks::space_event(&mut transaction, id, "video.space.deleted").await?;
+        for broadcast in broadcasts::of_space(&mut transaction, id).await? {
+            let deleted = "video.space.broadcast.deleted";
+            webhooks::broadcast_event(&mut transaction, &broadcast.id, deleted).await?;
+        }
         let done = sqlx::query(
             "DELETE FROM spaces WHERE environment_id = ? AND id = ? AND status = 'idle'",
         )
         .bind(environment_id)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await?;
         if done.rows_affected() > 0 {
+            transaction.commit().await?;
+            self.wrote_events();
             return Ok(SpaceDeletion::Deleted);
         }
+        drop(transaction);
         Ok(match self.space(environment_id, id).await? {
             Some(_) => SpaceDeletion::StillActive,
             None => SpaceDeletion::NotFound,
@@ -459,6 +508,7 @@ impl Store for SqliteStore {
     }
 
     async fn activate_space(&self, id: &str, session_id: &str) -> Result<bool, StoreError> {
+        let mut transaction = crate::sqlite::begin_write(&self.pool).await?;
         let done = sqlx::query(
             "UPDATE spaces SET status = 'active', active_session_id = ?, last_session_id = ? \
              WHERE id = ? AND status = 'idle'",
@@ -466,32 +516,55 @@ impl Store for SqliteStore {
         .bind(session_id)
         .bind(session_id)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        webhooks::space_event(&mut transaction, id, "video.space.active").await?;
+        transaction.commit().await?;
+        let value = true;
+        self.wrote_events();
+        Ok(value)
     }
 
     async fn deactivate_space(&self, id: &str) -> Result<(), StoreError> {
-        let mut transaction = self.pool.begin().await?;
-        sqlx::query("UPDATE spaces SET status = 'idle', active_session_id = NULL WHERE id = ?")
-            .bind(id)
-            .execute(&mut *transaction)
-            .await?;
+        let mut transaction = crate::sqlite::begin_write(&self.pool).await?;
+        // Broadcasts first: the space's idle event then shows them stopped.
         broadcasts::stop_where(&mut transaction, "space_id = ?", &[id], unix_now()).await?;
+        let done = sqlx::query(
+            "UPDATE spaces SET status = 'idle', active_session_id = NULL \
+             WHERE id = ? AND status = 'active'",
+        )
+        .bind(id)
+        .execute(&mut *transaction)
+        .await?;
+        if done.rows_affected() > 0 {
+            webhooks::space_event(&mut transaction, id, "video.space.idle").await?;
+        }
         transaction.commit().await?;
+        self.wrote_events();
         Ok(())
     }
 
     async fn deactivate_all_spaces(&self) -> Result<u64, StoreError> {
-        let mut transaction = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE spaces SET status = 'idle', active_session_id = NULL WHERE status = 'active'",
-        )
-        .execute(&mut *transaction)
-        .await?;
+        let mut transaction = crate::sqlite::begin_write(&self.pool).await?;
         broadcasts::stop_where(&mut transaction, "1 = 1", &[], unix_now()).await?;
+        let active: Vec<(String,)> =
+            sqlx::query_as("SELECT id FROM spaces WHERE status = 'active' ORDER BY seq")
+                .fetch_all(&mut *transaction)
+                .await?;
+        for (id,) in &active {
+            sqlx::query("UPDATE spaces SET status = 'idle', active_session_id = NULL WHERE id = ?")
+                .bind(id)
+                .execute(&mut *transaction)
+                .await?;
+            webhooks::space_event(&mut transaction, id, "video.space.idle").await?;
+        }
         transaction.commit().await?;
-        Ok(done.rows_affected())
+        let value = active.len() as u64;
+        self.wrote_events();
+        Ok(value)
     }
 
     async fn insert_broadcast(
@@ -500,11 +573,14 @@ impl Store for SqliteStore {
         broadcast: &Broadcast,
         max_per_space: u32,
     ) -> Result<BroadcastInsert, StoreError> {
-        broadcasts::insert(&self.pool, environment_id, broadcast, max_per_space).await
+        let inserted = broadcasts::insert(&self.pool, environment_id, broadcast, max_per_space);
+        let value = inserted.await?;
+        self.wrote_events();
+        Ok(value)
     }
 
     async fn broadcasts_of_space(&self, space_id: &str) -> Result<Vec<Broadcast>, StoreError> {
-        broadcasts::of_space(&self.pool, space_id).await
+        broadcasts::of_space(&mut *self.pool.acquire().await?, space_id).await
     }
 
     async fn broadcast(
@@ -522,7 +598,12 @@ impl Store for SqliteStore {
         space_id: &str,
         id: &str,
     ) -> Result<BroadcastDeletion, StoreError> {
-        broadcasts::delete(&self.pool, environment_id, space_id, id).await
+        {
+            let changed = broadcasts::delete(&self.pool, environment_id, space_id, id);
+            let value = changed.await?;
+            self.wrote_events();
+            Ok(value)
+        }
     }
 
     async fn start_broadcast(
@@ -531,7 +612,12 @@ impl Store for SqliteStore {
         space_id: &str,
         id: &str,
     ) -> Result<BroadcastChange, StoreError> {
-        broadcasts::start(&self.pool, environment_id, space_id, id).await
+        {
+            let changed = broadcasts::start(&self.pool, environment_id, space_id, id);
+            let value = changed.await?;
+            self.wrote_events();
+            Ok(value)
+        }
     }
 
     async fn stop_broadcast(
@@ -541,7 +627,12 @@ impl Store for SqliteStore {
         id: &str,
         now: i64,
     ) -> Result<BroadcastChange, StoreError> {
-        broadcasts::stop(&self.pool, environment_id, space_id, id, now).await
+        {
+            let changed = broadcasts::stop(&self.pool, environment_id, space_id, id, now);
+            let value = changed.await?;
+            self.wrote_events();
+            Ok(value)
+        }
     }
 
     async fn active_broadcasts(&self) -> Result<Vec<(Broadcast, String)>, StoreError> {
@@ -560,7 +651,12 @@ impl Store for SqliteStore {
         id: &str,
         status: LiveStreamStatus,
     ) -> Result<bool, StoreError> {
-        live_streams::set_media_status(&self.pool, id, status).await
+        {
+            let changed = live_streams::set_media_status(&self.pool, id, status);
+            let value = changed.await?;
+            self.wrote_events();
+            Ok(value)
+        }
     }
 
     async fn set_simulcast_target_status(
@@ -568,11 +664,21 @@ impl Store for SqliteStore {
         target_id: &str,
         status: &str,
     ) -> Result<(), StoreError> {
-        live_streams::set_target_status(&self.pool, target_id, status).await
+        {
+            let changed = live_streams::set_target_status(&self.pool, target_id, status);
+            let value = changed.await?;
+            self.wrote_events();
+            Ok(value)
+        }
     }
 
     async fn insert_live_stream(&self, live_stream: &LiveStream) -> Result<(), StoreError> {
-        live_streams::insert(&self.pool, live_stream).await
+        {
+            let changed = live_streams::insert(&self.pool, live_stream);
+            let value = changed.await?;
+            self.wrote_events();
+            Ok(value)
+        }
     }
 
     async fn live_stream(
@@ -593,11 +699,21 @@ impl Store for SqliteStore {
     }
 
     async fn update_live_stream(&self, live_stream: &LiveStream) -> Result<bool, StoreError> {
-        live_streams::update(&self.pool, live_stream).await
+        {
+            let changed = live_streams::update(&self.pool, live_stream);
+            let value = changed.await?;
+            self.wrote_events();
+            Ok(value)
+        }
     }
 
     async fn delete_live_stream(&self, environment_id: &str, id: &str) -> Result<bool, StoreError> {
-        live_streams::delete(&self.pool, environment_id, id).await
+        {
+            let changed = live_streams::delete(&self.pool, environment_id, id);
+            let value = changed.await?;
+            self.wrote_events();
+            Ok(value)
+        }
     }
 
     async fn insert_playback_id(
@@ -633,8 +749,15 @@ impl Store for SqliteStore {
         live_stream_id: &str,
         target: &SimulcastTarget,
     ) -> Result<bool, StoreError> {
-        live_streams::insert_simulcast_target(&self.pool, environment_id, live_stream_id, target)
-            .await
+        let inserted = live_streams::insert_simulcast_target(
+            &self.pool,
+            environment_id,
+            live_stream_id,
+            target,
+        );
+        let value = inserted.await?;
+        self.wrote_events();
+        Ok(value)
     }
 
     async fn delete_simulcast_target(
@@ -644,8 +767,16 @@ impl Store for SqliteStore {
         target_id: &str,
     ) -> Result<bool, StoreError> {
         let table = ChildTable::SimulcastTargets;
-        live_streams::delete_child(&self.pool, table, environment_id, live_stream_id, target_id)
-            .await
+        let deleted = live_streams::delete_child(
+            &self.pool,
+            table,
+            environment_id,
+            live_stream_id,
+            target_id,
+        );
+        let value = deleted.await?;
+        self.wrote_events();
+        Ok(value)
     }
 
     async fn active_session_id(&self, id: &str) -> Result<Option<String>, StoreError> {
@@ -837,6 +968,104 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn insert_webhook_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<(), StoreError> {
+        webhooks::insert_endpoint(&self.pool, endpoint).await
+    }
+
+    async fn webhook_endpoint(
+        &self,
+        environment_id: &str,
+        id: &str,
+    ) -> Result<Option<WebhookEndpoint>, StoreError> {
+        webhooks::endpoint(&self.pool, environment_id, id).await
+    }
+
+    async fn list_webhook_endpoints(
+        &self,
+        environment_id: &str,
+        page: Page,
+    ) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        webhooks::list_endpoints(&self.pool, environment_id, page).await
+    }
+
+    async fn all_webhook_endpoints(&self) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        webhooks::all_endpoints(&self.pool).await
+    }
+
+    async fn delete_webhook_endpoint(
+        &self,
+        environment_id: &str,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        let deleted = webhooks::delete_endpoint(&self.pool, environment_id, id).await?;
+        let value = deleted;
+        self.wrote_events();
+        Ok(value)
+    }
+
+    async fn record_participant_event(
+        &self,
+        space_id: &str,
+        event_type: &str,
+        data: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        webhooks::participant_event(&self.pool, space_id, event_type, data).await?;
+        self.wrote_events();
+        Ok(())
+    }
+
+    async fn due_webhook_deliveries(
+        &self,
+        endpoint_id: &str,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        webhooks::due(&self.pool, endpoint_id, now_ms, limit).await
+    }
+
+    async fn next_webhook_due_ms(&self, endpoint_id: &str) -> Result<Option<i64>, StoreError> {
+        webhooks::next_due_ms(&self.pool, endpoint_id).await
+    }
+
+    async fn finish_webhook_attempt(
+        &self,
+        delivery_seq: i64,
+        attempt: &WebhookAttempt,
+        outcome: DeliveryOutcome,
+    ) -> Result<(), StoreError> {
+        webhooks::finish_attempt(&self.pool, delivery_seq, attempt, outcome).await
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        environment_id: &str,
+        endpoint_id: &str,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>, StoreError> {
+        webhooks::deliveries(&self.pool, environment_id, endpoint_id, limit).await
+    }
+
+    async fn resend_webhook_delivery(
+        &self,
+        environment_id: &str,
+        endpoint_id: &str,
+        delivery_seq: i64,
+    ) -> Result<bool, StoreError> {
+        let queued =
+            webhooks::resend(&self.pool, environment_id, endpoint_id, delivery_seq).await?;
+        let value = queued;
+        self.wrote_events();
+        Ok(value)
+    }
+
+    async fn prune_webhook_events(&self, before_ms: i64) -> Result<u64, StoreError> {
+        webhooks::prune(&self.pool, before_ms).await
+    }
+
+    fn webhook_events_written(&self) -> watch::Receiver<u64> {
+        self.events_written.subscribe()
     }
 }
 

@@ -1,8 +1,11 @@
 //! The SQLite side of broadcasts; `SqliteStore`'s `Store` methods delegate here. Every state
 //! change is one statement or one transaction, so two API calls racing cannot break a rule
-//! (one broadcast per space, start only while the space is active).
+//! (one broadcast per space, start only while the space is active). Each change writes its
+//! webhook events in its transaction.
 
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+use crate::sqlite_webhooks as webhooks;
 
 use crate::{Broadcast, BroadcastChange, BroadcastDeletion, BroadcastInsert, StoreError};
 
@@ -52,6 +55,7 @@ pub async fn insert(
     broadcast: &Broadcast,
     max_per_space: u32,
 ) -> Result<BroadcastInsert, StoreError> {
+    let mut transaction = crate::sqlite::begin_write(pool).await?;
     let done = sqlx::query(&format!(
         "INSERT INTO broadcasts ({COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? \
          WHERE EXISTS (SELECT 1 FROM spaces WHERE id = ? AND environment_id = ?) \
@@ -73,11 +77,20 @@ pub async fn insert(
     .bind(environment_id)
     .bind(&broadcast.space_id)
     .bind(i64::from(max_per_space))
-    .execute(pool)
+    .execute(&mut *transaction)
     .await?;
     if done.rows_affected() > 0 {
+        webhooks::broadcast_event(
+            &mut transaction,
+            &broadcast.id,
+            "video.space.broadcast.created",
+        )
+        .await?;
+        webhooks::space_event(&mut transaction, &broadcast.space_id, "video.space.updated").await?;
+        transaction.commit().await?;
         return Ok(BroadcastInsert::Inserted);
     }
+    drop(transaction);
     // Refused: find out why, for the error message.
     let space: Option<(i64,)> =
         sqlx::query_as("SELECT 1 FROM spaces WHERE id = ? AND environment_id = ?")
@@ -99,14 +112,38 @@ pub async fn insert(
 }
 
 /// The broadcasts of a space, oldest first.
-pub async fn of_space(pool: &SqlitePool, space_id: &str) -> Result<Vec<Broadcast>, StoreError> {
+pub async fn of_space(
+    conn: &mut SqliteConnection,
+    space_id: &str,
+) -> Result<Vec<Broadcast>, StoreError> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM broadcasts WHERE space_id = ? ORDER BY seq"
     ))
     .bind(space_id)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     Ok(rows.into_iter().map(from_row).collect())
+}
+
+/// A broadcast in any environment, with its space's environment id.
+pub async fn by_id(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<Option<(Broadcast, String)>, StoreError> {
+    let row: Option<Row> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM broadcasts WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(broadcast) = row.map(from_row) else {
+        return Ok(None);
+    };
+    let environment: Option<(String,)> =
+        sqlx::query_as("SELECT environment_id FROM spaces WHERE id = ?")
+            .bind(&broadcast.space_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(environment.map(|(environment_id,)| (broadcast, environment_id)))
 }
 
 /// A broadcast of a space of the environment.
@@ -143,6 +180,9 @@ pub async fn delete(
     space_id: &str,
     id: &str,
 ) -> Result<BroadcastDeletion, StoreError> {
+    let mut transaction = crate::sqlite::begin_write(pool).await?;
+    // Told as it was, before it is gone; rolled back with the transaction if it is not deleted.
+    webhooks::broadcast_event(&mut transaction, id, "video.space.broadcast.deleted").await?;
     let done = sqlx::query(
         "DELETE FROM broadcasts WHERE id = ? AND space_id = ? AND status = 'idle' AND space_id IN \
          (SELECT id FROM spaces WHERE environment_id = ?)",
@@ -150,11 +190,14 @@ pub async fn delete(
     .bind(id)
     .bind(space_id)
     .bind(environment_id)
-    .execute(pool)
+    .execute(&mut *transaction)
     .await?;
     if done.rows_affected() > 0 {
+        webhooks::space_event(&mut transaction, space_id, "video.space.updated").await?;
+        transaction.commit().await?;
         return Ok(BroadcastDeletion::Deleted);
     }
+    drop(transaction);
     Ok(match find(pool, environment_id, space_id, id).await? {
         Some(_) => BroadcastDeletion::StillActive,
         None => BroadcastDeletion::NotFound,
@@ -167,6 +210,7 @@ pub async fn start(
     space_id: &str,
     id: &str,
 ) -> Result<BroadcastChange, StoreError> {
+    let mut transaction = crate::sqlite::begin_write(pool).await?;
     let done = sqlx::query(
         "UPDATE broadcasts SET status = 'active' WHERE id = ? AND space_id = ? AND status = 'idle' \
          AND space_id IN (SELECT id FROM spaces WHERE environment_id = ? AND status = 'active') \
@@ -177,11 +221,14 @@ pub async fn start(
     .bind(space_id)
     .bind(environment_id)
     .bind(environment_id)
-    .execute(pool)
+    .execute(&mut *transaction)
     .await?;
     if done.rows_affected() > 0 {
+        webhooks::broadcast_event(&mut transaction, id, "video.space.broadcast.active").await?;
+        transaction.commit().await?;
         return Ok(BroadcastChange::Changed);
     }
+    drop(transaction);
     let Some(broadcast) = find(pool, environment_id, space_id, id).await? else {
         return Ok(BroadcastChange::NotFound);
     };
@@ -207,7 +254,7 @@ pub async fn stop(
     id: &str,
     now: i64,
 ) -> Result<BroadcastChange, StoreError> {
-    let mut transaction = pool.begin().await?;
+    let mut transaction = crate::sqlite::begin_write(pool).await?;
     let stopped = stop_where(
         &mut transaction,
         "id = ? AND space_id = ? AND space_id IN (SELECT id FROM spaces WHERE environment_id = ?)",
@@ -245,14 +292,22 @@ pub async fn stop_where(
             .bind(broadcast_id)
             .execute(&mut **transaction)
             .await?;
-        sqlx::query(
-            "UPDATE live_streams SET completed_at = ?, \
-             status = CASE status WHEN 'active' THEN 'idle' ELSE status END WHERE id = ?",
+        webhooks::broadcast_event(transaction, broadcast_id, "video.space.broadcast.idle").await?;
+        let went_idle = sqlx::query(
+            "UPDATE live_streams SET status = 'idle' WHERE id = ? AND status = 'active'",
         )
-        .bind(now)
         .bind(live_stream_id)
         .execute(&mut **transaction)
         .await?;
+        sqlx::query("UPDATE live_streams SET completed_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(live_stream_id)
+            .execute(&mut **transaction)
+            .await?;
+        if went_idle.rows_affected() > 0 {
+            webhooks::live_stream_event(transaction, live_stream_id, "video.live_stream.idle")
+                .await?;
+        }
     }
     Ok(active.len() as u64)
 }

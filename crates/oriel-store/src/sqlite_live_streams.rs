@@ -1,6 +1,9 @@
-//! The SQLite side of live streams; `SqliteStore`'s `Store` methods delegate here.
+//! The SQLite side of live streams; `SqliteStore`'s `Store` methods delegate here. Each change
+//! writes its webhook events in its transaction.
 
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+use crate::sqlite_webhooks as webhooks;
 
 use crate::{LiveStream, LiveStreamStatus, Page, PlaybackId, SimulcastTarget, StoreError};
 
@@ -60,14 +63,14 @@ fn from_row(row: Row) -> Result<LiveStream, StoreError> {
 
 /// Fills in a stream's playback ids and simulcast targets.
 async fn with_children(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     mut stream: LiveStream,
 ) -> Result<LiveStream, StoreError> {
     let ids: Vec<(String, String)> = sqlx::query_as(
         "SELECT id, policy FROM live_stream_playback_ids WHERE live_stream_id = ? ORDER BY seq",
     )
     .bind(&stream.id)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     stream.playback_ids = ids
         .into_iter()
@@ -78,7 +81,7 @@ async fn with_children(
          WHERE live_stream_id = ? ORDER BY seq",
     )
     .bind(&stream.id)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     stream.simulcast_targets = targets
         .into_iter()
@@ -96,7 +99,7 @@ async fn with_children(
 }
 
 pub async fn insert(pool: &SqlitePool, stream: &LiveStream) -> Result<(), StoreError> {
-    let mut transaction = pool.begin().await?;
+    let mut transaction = crate::sqlite::begin_write(pool).await?;
     sqlx::query(&format!(
         "INSERT INTO live_streams ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
@@ -120,8 +123,67 @@ pub async fn insert(pool: &SqlitePool, stream: &LiveStream) -> Result<(), StoreE
     for target in &stream.simulcast_targets {
         insert_target_row(&mut transaction, &stream.id, target).await?;
     }
+    webhooks::live_stream_event(&mut transaction, &stream.id, "video.live_stream.created").await?;
+    for target in &stream.simulcast_targets {
+        let created = "video.live_stream.simulcast_target.created";
+        webhooks::simulcast_target_event(&mut transaction, &target.id, created).await?;
+    }
     transaction.commit().await?;
     Ok(())
+}
+
+/// A live stream in any environment.
+pub async fn by_id(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<Option<LiveStream>, StoreError> {
+    let row: Option<Row> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM live_streams WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match row {
+        Some(row) => Ok(Some(with_children(conn, from_row(row)?).await?)),
+        None => Ok(None),
+    }
+}
+
+/// A target's columns, then its live stream's id and environment id.
+type TargetWithStreamRow = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+);
+
+/// A simulcast target with its live stream's id and environment id.
+pub async fn target_by_id(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<Option<(SimulcastTarget, String, String)>, StoreError> {
+    let row: Option<TargetWithStreamRow> = sqlx::query_as(
+        "SELECT t.id, t.url, t.stream_key, t.passthrough, t.status, s.id, s.environment_id \
+             FROM live_stream_simulcast_targets t JOIN live_streams s ON s.id = t.live_stream_id \
+             WHERE t.id = ?",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(
+        |(id, url, stream_key, passthrough, status, live_stream_id, environment_id)| {
+            let target = SimulcastTarget {
+                id,
+                url,
+                stream_key,
+                passthrough,
+                status,
+            };
+            (target, live_stream_id, environment_id)
+        },
+    ))
 }
 
 async fn insert_playback_id_row(
@@ -173,7 +235,9 @@ pub async fn get(
     .fetch_optional(pool)
     .await?;
     match row {
-        Some(row) => Ok(Some(with_children(pool, from_row(row)?).await?)),
+        Some(row) => Ok(Some(
+            with_children(&mut *pool.acquire().await?, from_row(row)?).await?,
+        )),
         None => Ok(None),
     }
 }
@@ -196,13 +260,26 @@ pub async fn list(
     .fetch_all(pool)
     .await?;
     let mut streams = Vec::with_capacity(rows.len());
+    let mut conn = pool.acquire().await?;
     for row in rows {
-        streams.push(with_children(pool, from_row(row)?).await?);
+        streams.push(with_children(&mut conn, from_row(row)?).await?);
     }
     Ok(streams)
 }
 
+/// Writes a stream's own fields; the event tells what changed: `disabled`, `enabled`, or
+/// `updated` for anything else (a new stream key, completion).
 pub async fn update(pool: &SqlitePool, stream: &LiveStream) -> Result<bool, StoreError> {
+    let mut transaction = crate::sqlite::begin_write(pool).await?;
+    let before: Option<(String,)> =
+        sqlx::query_as("SELECT status FROM live_streams WHERE environment_id = ? AND id = ?")
+            .bind(&stream.environment_id)
+            .bind(&stream.id)
+            .fetch_optional(&mut *transaction)
+            .await?;
+    let Some((before,)) = before else {
+        return Ok(false);
+    };
     let done = sqlx::query(
         "UPDATE live_streams SET stream_key = ?, status = ?, passthrough = ?, latency_mode = ?, \
          reconnect_window = ?, max_continuous_duration = ?, completed_at = ? \
@@ -217,18 +294,30 @@ pub async fn update(pool: &SqlitePool, stream: &LiveStream) -> Result<bool, Stor
     .bind(stream.completed_at)
     .bind(&stream.environment_id)
     .bind(&stream.id)
-    .execute(pool)
+    .execute(&mut *transaction)
     .await?;
+    let disabled = stream.status == LiveStreamStatus::Disabled;
+    let event = match (before == "disabled", disabled) {
+        (false, true) => "video.live_stream.disabled",
+        (true, false) => "video.live_stream.enabled",
+        _ => "video.live_stream.updated",
+    };
+    webhooks::live_stream_event(&mut transaction, &stream.id, event).await?;
+    transaction.commit().await?;
     Ok(done.rows_affected() > 0)
 }
 
 pub async fn delete(pool: &SqlitePool, environment_id: &str, id: &str) -> Result<bool, StoreError> {
-    let done = sqlx::query("DELETE FROM live_streams WHERE environment_id = ? AND id = ?")
-        .bind(environment_id)
+    let Some(mut transaction) = owned(pool, environment_id, id).await? else {
+        return Ok(false);
+    };
+    webhooks::live_stream_event(&mut transaction, id, "video.live_stream.deleted").await?;
+    sqlx::query("DELETE FROM live_streams WHERE id = ?")
         .bind(id)
-        .execute(pool)
+        .execute(&mut *transaction)
         .await?;
-    Ok(done.rows_affected() > 0)
+    transaction.commit().await?;
+    Ok(true)
 }
 
 /// Opens a transaction in which the live stream is known to exist in the environment.
@@ -237,7 +326,7 @@ async fn owned(
     environment_id: &str,
     live_stream_id: &str,
 ) -> Result<Option<Transaction<'static, Sqlite>>, StoreError> {
-    let mut transaction = pool.begin().await?;
+    let mut transaction = crate::sqlite::begin_write(pool).await?;
     let found: Option<(i64,)> =
         sqlx::query_as("SELECT 1 FROM live_streams WHERE environment_id = ? AND id = ?")
             .bind(environment_id)
@@ -271,6 +360,8 @@ pub async fn insert_simulcast_target(
         return Ok(false);
     };
     insert_target_row(&mut transaction, live_stream_id, target).await?;
+    let created = "video.live_stream.simulcast_target.created";
+    webhooks::simulcast_target_event(&mut transaction, &target.id, created).await?;
     transaction.commit().await?;
     Ok(true)
 }
@@ -283,9 +374,15 @@ pub async fn delete_child(
     live_stream_id: &str,
     id: &str,
 ) -> Result<bool, StoreError> {
+    let mut transaction = crate::sqlite::begin_write(pool).await?;
     let table = match table {
         ChildTable::PlaybackIds => "live_stream_playback_ids",
-        ChildTable::SimulcastTargets => "live_stream_simulcast_targets",
+        ChildTable::SimulcastTargets => {
+            // Told as it was; rolled back with the transaction if nothing is deleted.
+            let deleted = "video.live_stream.simulcast_target.deleted";
+            webhooks::simulcast_target_event(&mut transaction, id, deleted).await?;
+            "live_stream_simulcast_targets"
+        }
     };
     let done = sqlx::query(&format!(
         "DELETE FROM {table} WHERE id = ? AND live_stream_id = ? AND live_stream_id IN \
@@ -294,9 +391,13 @@ pub async fn delete_child(
     .bind(id)
     .bind(live_stream_id)
     .bind(environment_id)
-    .execute(pool)
+    .execute(&mut *transaction)
     .await?;
-    Ok(done.rows_affected() > 0)
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    transaction.commit().await?;
+    Ok(true)
 }
 
 #[derive(Clone, Copy)]
@@ -333,15 +434,22 @@ pub async fn set_media_status(
     id: &str,
     status: LiveStreamStatus,
 ) -> Result<bool, StoreError> {
+    let mut transaction = crate::sqlite::begin_write(pool).await?;
     let done = sqlx::query(
         "UPDATE live_streams SET status = ? WHERE id = ? AND status != 'disabled' AND status != ?",
     )
     .bind(status.as_str())
     .bind(id)
     .bind(status.as_str())
-    .execute(pool)
+    .execute(&mut *transaction)
     .await?;
-    Ok(done.rows_affected() > 0)
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let event = format!("video.live_stream.{}", status.as_str());
+    webhooks::live_stream_event(&mut transaction, id, &event).await?;
+    transaction.commit().await?;
+    Ok(true)
 }
 
 pub async fn set_target_status(
@@ -349,10 +457,19 @@ pub async fn set_target_status(
     target_id: &str,
     status: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE live_stream_simulcast_targets SET status = ? WHERE id = ?")
-        .bind(status)
-        .bind(target_id)
-        .execute(pool)
-        .await?;
+    let mut transaction = crate::sqlite::begin_write(pool).await?;
+    let done = sqlx::query(
+        "UPDATE live_stream_simulcast_targets SET status = ? WHERE id = ? AND status != ?",
+    )
+    .bind(status)
+    .bind(target_id)
+    .bind(status)
+    .execute(&mut *transaction)
+    .await?;
+    if done.rows_affected() > 0 {
+        let event = format!("video.live_stream.simulcast_target.{status}");
+        webhooks::simulcast_target_event(&mut transaction, target_id, &event).await?;
+        transaction.commit().await?;
+    }
     Ok(())
 }

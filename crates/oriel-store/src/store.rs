@@ -2,14 +2,19 @@ use async_trait::async_trait;
 
 use crate::{
     AccessToken, Broadcast, BroadcastChange, BroadcastDeletion, BroadcastInsert, CallRating,
-    DashboardJoinKey, DashboardSession, DashboardUser, Environment, LiveStream, LiveStreamStatus,
-    Page, PlaybackId, SigningKey, SimulcastTarget, Space, SpaceDeletion, StoreError,
+    DashboardJoinKey, DashboardSession, DashboardUser, DeliveryOutcome, DueDelivery, Environment,
+    LiveStream, LiveStreamStatus, Page, PlaybackId, SigningKey, SimulcastTarget, Space,
+    SpaceDeletion, StoreError, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
 };
 
 /// Durable state of a node. Every object lookup that an API caller can reach is scoped by
 /// environment, so one environment's ids simply do not exist for another.
 ///
 /// Lists are ordered newest first.
+///
+/// Every change that a webhook event tells of (spaces, broadcasts, live streams and their
+/// simulcast targets going created, active, idle, deleted, ...) writes that event to the
+/// outbox in its own transaction, with one pending delivery per endpoint of the environment.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     // ----- environments -----
@@ -251,4 +256,68 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_dashboard_session(&self, id_hash: &str) -> Result<(), StoreError>;
     /// Forgets sessions expired at `now`; returns how many.
     async fn delete_expired_dashboard_sessions(&self, now: i64) -> Result<u64, StoreError>;
+
+    // ----- webhooks -----
+
+    async fn insert_webhook_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<(), StoreError>;
+    async fn webhook_endpoint(
+        &self,
+        environment_id: &str,
+        id: &str,
+    ) -> Result<Option<WebhookEndpoint>, StoreError>;
+    async fn list_webhook_endpoints(
+        &self,
+        environment_id: &str,
+        page: Page,
+    ) -> Result<Vec<WebhookEndpoint>, StoreError>;
+    /// Every endpoint of every environment, oldest first: what the dispatcher serves.
+    async fn all_webhook_endpoints(&self) -> Result<Vec<WebhookEndpoint>, StoreError>;
+    /// Deletes the endpoint and its pending deliveries.
+    async fn delete_webhook_endpoint(
+        &self,
+        environment_id: &str,
+        id: &str,
+    ) -> Result<bool, StoreError>;
+    /// Writes a `video.space.participant.*` event of the space (presence is not stored).
+    async fn record_participant_event(
+        &self,
+        space_id: &str,
+        event_type: &str,
+        data: &serde_json::Value,
+    ) -> Result<(), StoreError>;
+    /// The endpoint's deliveries due at `now_ms`: per object only its oldest pending one.
+    async fn due_webhook_deliveries(
+        &self,
+        endpoint_id: &str,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError>;
+    /// When the endpoint's next pending delivery falls due (unix ms), if it has one.
+    async fn next_webhook_due_ms(&self, endpoint_id: &str) -> Result<Option<i64>, StoreError>;
+    /// Keeps an attempt and its outcome, atomically.
+    async fn finish_webhook_attempt(
+        &self,
+        delivery_seq: i64,
+        attempt: &WebhookAttempt,
+        outcome: DeliveryOutcome,
+    ) -> Result<(), StoreError>;
+    /// The endpoint's newest deliveries, newest first.
+    async fn webhook_deliveries(
+        &self,
+        environment_id: &str,
+        endpoint_id: &str,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>, StoreError>;
+    /// Queues a delivery again now; false when the endpoint has no such delivery.
+    async fn resend_webhook_delivery(
+        &self,
+        environment_id: &str,
+        endpoint_id: &str,
+        delivery_seq: i64,
+    ) -> Result<bool, StoreError>;
+    /// Forgets events older than `before_ms` that nothing waits to deliver; returns how many.
+    async fn prune_webhook_events(&self, before_ms: i64) -> Result<u64, StoreError>;
+    /// Changes each time events may have been written by this process: the dispatcher waits on
+    /// it rather than polling.
+    fn webhook_events_written(&self) -> tokio::sync::watch::Receiver<u64>;
 }

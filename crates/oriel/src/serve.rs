@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use oriel_api::{AppState, BroadcastRunner, RateLimit, Recordings, RunnerSettings};
+use oriel_api::{AppState, BroadcastRunner, RateLimit, Recordings, RunnerSettings, Webhooks};
 use oriel_net::MediaWorkers;
 use oriel_store::{SqliteStore, Store};
 use tokio::sync::watch;
@@ -50,6 +50,10 @@ pub struct ServeArgs {
     /// Days a live stream's finished HLS recordings are kept (after the last write).
     #[arg(long, env = "ORIEL_HLS_RETENTION_DAYS", default_value_t = 7)]
     pub hls_retention_days: u32,
+    /// Refuse webhook endpoints on loopback or private addresses (allowed by default, since
+    /// self-hosted apps usually run beside Oriel); checked again at every delivery.
+    #[arg(long, env = "ORIEL_WEBHOOKS_REFUSE_PRIVATE")]
+    pub webhooks_refuse_private: bool,
 }
 
 /// How long a stopping node lets open connections finish (WebSockets complete their closing
@@ -128,13 +132,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             },
             signal_url: format!("ws://{}/pluto", loopback_of(args.listen)),
         },
-    );
+    )
+    .with_webhooks(Webhooks::new(args.webhooks_refuse_private));
     let listener =
         listener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
     // Compositors run on the primary only: a successor starts them once the node before it
     // has stopped its own.
     let (became_primary, is_primary) = watch::channel(primary.get().is_some());
-    let compositors = tokio::spawn(BroadcastRunner::run(state.clone(), is_primary));
+    let compositors = tokio::spawn(BroadcastRunner::run(state.clone(), is_primary.clone()));
+    // Webhooks are delivered by the primary too, so two nodes never both send the outbox.
+    let webhooks = tokio::spawn(oriel_api::deliver_webhooks(state.clone(), is_primary));
     if let Some(promoted) = promoted {
         tokio::spawn(take_over(
             promoted,
@@ -183,6 +190,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     {
         tracing::warn!("the compositors did not all stop in time");
     }
+    webhooks.abort();
     let finished = tokio::time::timeout(FINAL_WRITES_TIMEOUT, async {
         oriel_api::shutdown(&state).await;
         store.close().await;

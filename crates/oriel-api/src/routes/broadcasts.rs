@@ -12,13 +12,13 @@ use oriel_store::{new_id, Broadcast, BroadcastChange, BroadcastDeletion, Broadca
 use serde_json::{json, Map, Value};
 
 use crate::auth::Caller;
-use crate::broadcast_view::BroadcastView;
 use crate::clock::unix_now;
 use crate::error::{ApiError, ApiResult};
 use crate::json_body::JsonObject;
 use crate::path_id::{PathId, PathIds};
 use crate::state::AppState;
 use crate::views::Data;
+use oriel_store::mux_json::BroadcastView;
 
 /// Mux's default: "only a single broadcast destination can be specified".
 pub const MAX_BROADCASTS_PER_SPACE: u32 = 1;

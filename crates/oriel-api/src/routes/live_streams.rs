@@ -13,11 +13,11 @@ use crate::auth::Caller;
 use crate::clock::unix_now;
 use crate::error::{ApiError, ApiResult};
 use crate::json_body::JsonObject;
-use crate::live_stream_view::{LiveStreamView, PlaybackIdView, SimulcastTargetView};
 use crate::pagination::Pagination;
 use crate::path_id::{PathId, PathIds};
 use crate::state::AppState;
 use crate::views::Data;
+use oriel_store::mux_json::{LiveStreamView, PlaybackIdView, SimulcastTargetView};
 
 const MAX_PASSTHROUGH_CHARS: usize = 255;
 const MAX_URL_CHARS: usize = 2048;

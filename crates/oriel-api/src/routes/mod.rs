@@ -7,6 +7,7 @@ mod live_streams;
 mod sdk;
 mod signing_keys;
 mod spaces;
+mod webhooks;
 
 pub use broadcasts::router as broadcasts;
 pub(crate) use broadcasts::BroadcastRequest;
@@ -20,3 +21,4 @@ pub(crate) use sdk::Asset;
 pub(crate) use signing_keys::generate_key_pair;
 pub use signing_keys::router as signing_keys;
 pub use spaces::router as spaces;
+pub use webhooks::router as webhooks;

@@ -138,14 +138,37 @@ impl Presence {
                 kicked: kicked.clone(),
             },
         );
-        Ok(Membership {
+        let membership = Membership {
             space_id: admission.space_id.to_owned(),
             session_id: present.session_id.clone(),
             participant_id,
             connection_id,
             kicked,
             hidden: false,
-        })
+        };
+        // A reconnection is the same participant going on: only a fresh join is told.
+        if admission.reconnect_id.is_none() {
+            self.tell(&membership, "video.space.participant.joined")
+                .await;
+        }
+        Ok(membership)
+    }
+
+    /// Writes a participant webhook event; a failure to is logged, never refuses the join.
+    async fn tell(&self, membership: &Membership, event_type: &str) {
+        let data = serde_json::json!({
+            "space_id": membership.space_id,
+            "session_id": membership.session_id,
+            "participant_id": membership.participant_id,
+            "connection_id": membership.connection_id,
+        });
+        if let Err(error) = self
+            .store
+            .record_participant_event(&membership.space_id, event_type, &data)
+            .await
+        {
+            tracing::error!(%error, space_id = %membership.space_id, "could not write a participant event");
+        }
     }
 
     /// Activates the space with a new session; if it is already active, joins that session
@@ -199,7 +222,14 @@ impl Presence {
             .is_some_and(|m| m.connection_id == membership.connection_id)
         {
             present.members.remove(&membership.participant_id);
+            // Leaving for a successor node is not leaving the space.
+            if self.writes_status.load(Ordering::SeqCst) {
+                self.tell(membership, "video.space.participant.left").await;
+            }
         }
+        let Some(present) = spaces.get(&membership.space_id) else {
+            return;
+        };
         if present.members.is_empty() {
             spaces.remove(&membership.space_id);
             if !self.writes_status.load(Ordering::SeqCst) {

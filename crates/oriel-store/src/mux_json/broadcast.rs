@@ -1,6 +1,6 @@
 //! The JSON shape of Mux's broadcast objects, embedded in spaces and answered on their own.
 
-use oriel_store::Broadcast;
+use crate::Broadcast;
 use serde::Serialize;
 
 #[derive(Serialize)]

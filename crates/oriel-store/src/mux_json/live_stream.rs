@@ -1,6 +1,6 @@
 //! The JSON shape of Mux's live-stream objects, built from stored ones.
 
-use oriel_store::{LiveStream, PlaybackId, SimulcastTarget};
+use crate::{LiveStream, PlaybackId, SimulcastTarget};
 use serde::Serialize;
 use serde_json::Value;
 
