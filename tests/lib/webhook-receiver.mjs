@@ -20,6 +20,9 @@ export class WebhookReceiver {
     /** 'ok' answers 200; 'fail' answers 500. */
     this.mode = 'ok';
     this.secret = null;
+    /** Called with each verified body, as an app's handler would be (errors are kept). */
+    this.onDelivery = null;
+    this.handlerErrors = [];
     this.sockets = new Set();
     this.waiters = [];
   }
@@ -40,6 +43,11 @@ export class WebhookReceiver {
       this.server.listen(this.port, '127.0.0.1', resolve);
     });
     return this;
+  }
+
+  /** Verification failures and handler errors so far: a test asserts there are none. */
+  problems() {
+    return [...this.rejected.map((r) => r.error), ...this.handlerErrors];
   }
 
   /** Closes the port (connections refused) and drops kept-alive connections. */
@@ -67,6 +75,7 @@ export class WebhookReceiver {
         if (this.mode === 'ok') {
           this.deliveries.push({ body, raw, signature, at: Date.now() });
           for (const w of this.waiters.splice(0)) w();
+          if (this.onDelivery) Promise.resolve(this.onDelivery(body)).catch((e) => this.handlerErrors.push(String(e)));
         }
       } catch (e) {
         this.rejected.push({ raw, signature, error: String(e) });
