@@ -5,9 +5,9 @@
 set -euo pipefail
 WORK="$1"
 RESULTS="$2"
-# Sections other benchmarks own (bench/compositor.sh: between <!-- compositor:begin/end -->)
+# Sections other benchmarks own (bench/compositor.sh, bench/webhooks.sh: between their markers)
 # survive a rewrite of this one's.
-KEPT="$(sed -n '/^<!-- compositor:begin/,/^<!-- compositor:end -->/p' "$RESULTS" 2>/dev/null || true)"
+KEPT="$(sed -n -e '/^<!-- compositor:begin/,/^<!-- compositor:end -->/p' -e '/^<!-- webhooks:begin/,/^<!-- webhooks:end -->/p' "$RESULTS" 2>/dev/null || true)"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=loads.sh
 . "$HERE/loads.sh"
