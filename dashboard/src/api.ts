@@ -13,6 +13,12 @@ export interface LiveStream {
 export interface Broadcast {
   id: string; live_stream_id: string; status: string; layout: string; resolution: string; background?: string; passthrough?: string;
 }
+export interface WebhookEndpoint { id: string; url: string; signing_secret: string; created_at: string }
+export interface WebhookDelivery {
+  id: string; event_id: string; type: string; object_id: string; status: string; attempts: number;
+  last_response_status_code: number | null; last_error: string | null; last_attempt_at_ms: number | null;
+  next_attempt_at_ms: number | null; created_at_ms: number;
+}
 export interface SigningKey { id: string; created_at: string; private_key?: string }
 export interface AccessToken { id: string; name: string; created_at: string; revoked_at: string | null; status: string; secret?: string }
 export interface TrackView {

@@ -8,6 +8,7 @@ import { Logo } from './Logo';
 import { AccessTokens } from './pages/AccessTokens';
 import { Environments } from './pages/Environments';
 import { LiveStreams } from './pages/LiveStreams';
+import { Webhooks } from './pages/Webhooks';
 import { SignIn } from './pages/SignIn';
 import { SigningKeys } from './pages/SigningKeys';
 import { Space } from './pages/Space';
@@ -24,6 +25,7 @@ const ICONS: Record<string, string> = {
   live: 'M12 12m-2 0a2 2 0 1 0 4 0a2 2 0 1 0-4 0M7.8 7.8a6 6 0 0 0 0 8.4M16.2 16.2a6 6 0 0 0 0-8.4M5 5a10 10 0 0 0 0 14M19 19a10 10 0 0 0 0-14',
   environments: 'M12 3l9 5-9 5-9-5 9-5zM3 13l9 5 9-5',
   meeting: 'M3 7h12v10H3zM15 10l6-3v10l-6-3',
+  webhooks: 'M4 12h10M10 6l6 6-6 6M20 4v16',
 };
 
 function Icon({ name }: { name: string }) {
@@ -38,6 +40,7 @@ function Icon({ name }: { name: string }) {
 const NAV = [
   { href: '/spaces', label: 'Spaces', icon: 'spaces' },
   { href: '/live-streams', label: 'Live streams', icon: 'live' },
+  { href: '/webhooks', label: 'Webhooks', icon: 'webhooks' },
   { href: '/signing-keys', label: 'Signing keys', icon: 'keys' },
   { href: '/access-tokens', label: 'Access tokens', icon: 'tokens' },
   { href: '/environments', label: 'Environments', icon: 'environments' },
@@ -86,6 +89,7 @@ function Shell(props: { session: Session; onSignedOut: () => void }) {
   if (current) {
     if (path.startsWith('/spaces/')) page = <Space key={`${current.id}${path}`} environmentId={current.id} spaceId={decodeURIComponent(path.slice('/spaces/'.length))} />;
     else if (path === '/live-streams') page = <LiveStreams environmentId={current.id} />;
+    else if (path === '/webhooks') page = <Webhooks environmentId={current.id} />;
     else if (path === '/signing-keys') page = <SigningKeys environmentId={current.id} />;
     else if (path === '/access-tokens') page = <AccessTokens environmentId={current.id} environmentName={current.name} />;
     else if (path.startsWith('/environments')) page = (

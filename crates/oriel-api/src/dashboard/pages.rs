@@ -28,10 +28,11 @@ static APP_CSS: Asset = Asset::new(
 );
 
 /// Pages a signed-in user may open; each serves the app shell.
-pub const PAGES: [&str; 8] = [
+pub const PAGES: [&str; 9] = [
     "/",
     "/spaces",
     "/live-streams",
+    "/webhooks",
     "/spaces/{space_id}",
     "/signing-keys",
     "/access-tokens",

@@ -38,6 +38,7 @@ fn rest_router(state: AppState) -> Router {
         .merge(routes::broadcasts())
         .merge(routes::live_streams())
         .merge(routes::signing_keys())
+        .merge(routes::webhooks())
         .fallback(|| async { ApiError::not_found("Route") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
