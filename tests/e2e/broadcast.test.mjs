@@ -6,6 +6,7 @@
 // space going idle each end the broadcast and complete the live stream.
 
 import assert from 'node:assert/strict';
+import Mux from '@mux/mux-node';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -85,7 +86,7 @@ describe('broadcast', () => {
   e2e.test('gallery of two publishers to HLS and RTMP: clients told, H.264 + AAC at 1280x720 in both, hls.js plays it, two tiles, a killed compositor is replaced; stop completes the live stream', async (t) => {
     const { mux } = e2e.env;
     const stream = await mux.Video.LiveStreams.create({
-      playback_policy: 'public',
+      playback_policy: ['public', 'signed'],
       simulcast_targets: [{ url: rtmp.base, stream_key: 'gallery' }, { url: 'rtmp://127.0.0.1:1/refused', stream_key: 'x' }],
     });
     const space = await e2e.env.createSpace();
@@ -110,6 +111,15 @@ describe('broadcast', () => {
     const playlistUrl = `${e2e.server.baseUrl}/hls/${stream.playback_ids[0].id}.m3u8`;
     const { value: newest } = await eventually(() => newestSegment(playlistUrl), (v) => v && v.count >= 2, { timeoutMs: 20_000, intervalMs: 500, what: 'two HLS segments' });
     assertH264Aac(await probe(newest.url), 1280, 720, 'HLS segment');
+    // The signed playback id plays the same recording with a token from Mux.JWT.signPlaybackId,
+    // its playlist listing the segments with that token; without the token, 403.
+    const signedId = stream.playback_ids.find((p) => p.policy === 'signed').id;
+    const playToken = Mux.JWT.signPlaybackId(signedId, { keyId: e2e.env.key.id, keySecret: e2e.env.key.private_key });
+    const signedPlaylist = `${e2e.server.baseUrl}/hls/${signedId}.m3u8`;
+    assert.equal((await fetch(signedPlaylist)).status, 403);
+    const signedNewest = await newestSegment(`${signedPlaylist}?token=${playToken}`);
+    assert.ok(signedNewest && signedNewest.url.includes(`?token=${playToken}`), JSON.stringify(signedNewest));
+    assertH264Aac(await probe(signedNewest.url), 1280, 720, 'HLS segment of the signed playback id');
     // A tile shows its camera once the compositor decodes it (a grey placeholder until then).
     await eventually(async () => tilesAcross((await newestSegment(playlistUrl)).url), (n) => n === 2, { timeoutMs: 15_000, intervalMs: 1000, what: 'two tiles in the picture' });
 
