@@ -54,6 +54,46 @@ async function newestSegment(playlistUrl) {
 }
 
 /**
+ * In a participant page: every video transceiver the SDK adds from now on offers only H.264, and
+ * each peer connection is kept in `window.__pcs` for `sentVideoCodecs`.
+ */
+function preferH264() {
+  window.__pcs = window.__pcs || [];
+  const prefer = (pc, transceiver) => {
+    if (!window.__pcs.includes(pc)) window.__pcs.push(pc);
+    if (transceiver.sender.track?.kind !== 'video' && transceiver.receiver.track?.kind !== 'video') return;
+    // H.264 only (with its retransmissions), as a browser without VP8 would offer: the SFU
+    // answers VP8 first whenever it is offered.
+    const codecs = RTCRtpSender.getCapabilities('video').codecs;
+    transceiver.setCodecPreferences(codecs.filter((c) => c.mimeType === 'video/H264' || c.mimeType === 'video/rtx'));
+  };
+  const { addTransceiver, addTrack } = RTCPeerConnection.prototype;
+  RTCPeerConnection.prototype.addTransceiver = function (...args) {
+    const transceiver = addTransceiver.apply(this, args);
+    prefer(this, transceiver);
+    return transceiver;
+  };
+  RTCPeerConnection.prototype.addTrack = function (...args) {
+    const sender = addTrack.apply(this, args);
+    const transceiver = this.getTransceivers().find((t) => t.sender === sender);
+    if (transceiver) prefer(this, transceiver);
+    return sender;
+  };
+}
+
+/** In a participant page prepared by `preferH264`: the codecs its outbound video uses. */
+async function sentVideoCodecs() {
+  const mimes = [];
+  for (const pc of window.__pcs || []) {
+    const stats = await pc.getStats();
+    stats.forEach((r) => {
+      if (r.type === 'outbound-rtp' && r.kind === 'video' && r.codecId && (r.framesEncoded || 0) > 0) mimes.push(stats.get(r.codecId)?.mimeType);
+    });
+  }
+  return mimes;
+}
+
+/**
  * Tiles in the middle row of a frame of `segmentUrl`: runs of non-dark columns along the
  * horizontal center line of a 160-pixel-wide grey picture, ignoring runs under 8 pixels.
  */
@@ -83,7 +123,7 @@ async function liveStream(id) {
 }
 
 describe('broadcast', () => {
-  e2e.test('gallery of two publishers to HLS and RTMP: clients told, H.264 + AAC at 1280x720 in both, hls.js plays it, two tiles, a killed compositor is replaced; stop completes the live stream', async (t) => {
+  e2e.test('gallery of two publishers (VP8 and H.264) to HLS and RTMP: clients told, H.264 + AAC at 1280x720 in both, hls.js plays it, two tiles, a killed compositor is replaced; stop completes the live stream', async (t) => {
     const { mux } = e2e.env;
     const stream = await mux.Video.LiveStreams.create({
       playback_policy: ['public', 'signed'],
@@ -93,10 +133,13 @@ describe('broadcast', () => {
     const broadcast = await mux.Video.Spaces.Broadcasts.create(space.id, { live_stream_id: stream.id, layout: 'gallery', resolution: '1280x720' });
     const alice = await e2e.joined('alice', space.id, { options: { displayName: 'Alice' } });
     const bob = await e2e.joined('bob', space.id, { options: { displayName: 'Bob' } });
+    // Bob's browser offers only H.264, Alice's VP8 too: both must show in the picture.
+    await bob.p.page.evaluate(preferH264);
     for (const p of [alice, bob]) {
       const published = await p.p.publishCameraAndMic();
       assert.equal(published.ok, true, JSON.stringify(published.error));
     }
+    await eventually(() => bob.p.page.evaluate(sentVideoCodecs), (codecs) => codecs.includes('video/H264'), { timeoutMs: 10_000, intervalMs: 250, what: 'Bob sending H.264' });
     await bob.p.waitForFrames(alice.id, 10, 15_000);
 
     await mux.Video.Spaces.Broadcasts.start(space.id, broadcast.id);

@@ -112,6 +112,7 @@ impl Target {
                 let tid = format!("t{input}");
                 c.push_rtp(
                     &tid,
+                    None,
                     Rtp {
                         seq: u16::from_be_bytes([data[2], data[3]]),
                         timestamp: u32::from_be_bytes([data[4], data[5], data[6], data[7]]),

@@ -162,8 +162,15 @@ async fn in_space(
     options.managed_subscriptions = 0;
     let sink = Arc::clone(compositor);
     options.media = MediaDelivery::Sink(Box::new(move |p: &ReceivedPacket<'_>| {
+        let codec = match p.codec {
+            Some(oriel_client::str0m::format::Codec::Vp8) => Some(Codec::Vp8),
+            Some(oriel_client::str0m::format::Codec::H264) => Some(Codec::H264),
+            Some(oriel_client::str0m::format::Codec::Opus) => Some(Codec::Opus),
+            _ => None,
+        };
         sink.push_rtp(
             p.tid,
+            codec,
             Rtp {
                 seq: p.seq as u16,
                 timestamp: p.rtp_timestamp,
@@ -237,7 +244,8 @@ impl Space<'_> {
         }
     }
 
-    /// The branch of a track (VP8 for video: what the SDKs publish and Oriel forwards).
+    /// The branch of a track: VP8 for video until its packets say otherwise (what browsers
+    /// publish most; an H.264 publisher's branch is rebuilt on its first packet).
     fn add_branch(&self, track: &Track) -> bool {
         let codec = match track.kind {
             TrackKind::Video => Codec::Vp8,

@@ -125,6 +125,8 @@ pub struct Compositor {
     inputs: Mutex<HashMap<String, Input>>,
     encoded: Mutex<Option<Encoded>>,
     branches: AtomicU64,
+    /// The scene last set, applied again when a branch is rebuilt.
+    scene: Mutex<(Vec<Tile>, Option<usize>)>,
     playlist: Arc<Mutex<Playlist>>,
     /// The background's elements and mixer pad: its source never ends by itself, so it is
     /// taken out before EOS.
@@ -370,6 +372,7 @@ impl Compositor {
             inputs: Mutex::new(HashMap::new()),
             encoded: Mutex::new(encoded),
             branches: AtomicU64::new(0),
+            scene: Mutex::new((Vec::new(), None)),
             playlist,
             background: Mutex::new(background),
         }))
@@ -528,11 +531,28 @@ impl Compositor {
         lock(&self.inputs).keys().cloned().collect()
     }
 
-    /// Feeds one received packet of `tid` (dropped when the track has no branch).
-    pub fn push_rtp(&self, tid: &str, rtp: Rtp<'_>) {
-        let Some((appsrc, codec)) = lock(&self.feeds).get(tid).cloned() else {
+    /// Feeds one received packet of `tid` (dropped when the track has no branch). `codec` is
+    /// what the packet's payload type says: a video branch is made for VP8 until told
+    /// otherwise, and a publisher whose browser sends H.264 gets its branch rebuilt for it.
+    pub fn push_rtp(&self, tid: &str, codec: Option<Codec>, rtp: Rtp<'_>) {
+        let Some((mut appsrc, mut branch)) = lock(&self.feeds).get(tid).cloned() else {
             return;
         };
+        if let Some(sent) = codec.filter(|c| *c != branch && c.is_video() && branch.is_video()) {
+            tracing::info!(tid, from = ?branch, to = ?sent, "the track's codec changed: its branch is rebuilt");
+            self.remove_track(tid);
+            if let Err(error) = self.add_track(tid, sent) {
+                tracing::error!(tid, "{error:#}");
+                return;
+            }
+            let (tiles, focus) = lock(&self.scene).clone();
+            self.set_scene(&tiles, focus);
+            match lock(&self.feeds).get(tid).cloned() {
+                Some(feed) => (appsrc, branch) = feed,
+                None => return,
+            }
+        }
+        let codec = branch;
         if let Some(buffer) = rtp_buffer(codec.payload_type(), &rtp) {
             // A full queue or a stopping pipeline drops the packet: the jitter buffer copes.
             let _ = appsrc.push_buffer(buffer);
@@ -541,6 +561,7 @@ impl Compositor {
 
     /// Lays out `tiles` (in order) with `focus` the active speaker's tile.
     pub fn set_scene(&self, tiles: &[Tile], focus: Option<usize>) {
+        *lock(&self.scene) = (tiles.to_vec(), focus);
         let (w, h) = (self.config.width, self.config.height);
         let kinds: Vec<TileKind> = tiles
             .iter()

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 
-use common::{audio_source, have, video_source};
+use common::{audio_source, h264_video_source, have, video_source};
 use oriel_compositor::layout::{self, Layout};
 use oriel_compositor::pipeline::{Codec, Compositor, Config, Tile};
 
@@ -283,5 +283,60 @@ fn crop_fills_the_tile() {
     ] {
         let seen = pixel(&rgb, point);
         assert!(close(seen, COLOURS[0]), "{point:?}: {seen:?}");
+    }
+}
+
+#[test]
+fn an_h264_publisher_is_decoded_once_its_branch_is_rebuilt_for_h264() {
+    if !have("ffprobe") || !have("ffmpeg") {
+        eprintln!("SKIPPED: ffprobe/ffmpeg not installed (Debian package ffmpeg)");
+        return;
+    }
+    gst::init().expect("GStreamer");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let compositor = Compositor::new(Config {
+        width: W,
+        height: H,
+        layout: Layout::Gallery,
+        background: None,
+        hls_dir: dir.path().to_owned(),
+        rtmp: false,
+    })
+    .expect("compositor builds");
+    compositor.start().expect("compositor starts");
+    // The node makes a VP8 branch before any packet tells the codec (what most browsers send).
+    for (tid, codec) in [("v0", Codec::Vp8), ("v1", Codec::Vp8), ("a0", Codec::Opus)] {
+        compositor.add_track(tid, codec).expect("track");
+    }
+    let tiles: Vec<Tile> = ["v0", "v1"]
+        .iter()
+        .enumerate()
+        .map(|(i, tid)| Tile {
+            video: Some((*tid).to_owned()),
+            name: format!("P{i}"),
+            screenshare: false,
+        })
+        .collect();
+    compositor.set_scene(&tiles, None);
+    let sources = [
+        h264_video_source(&compositor, "v0", COLOURS[0]),
+        video_source(&compositor, "v1", COLOURS[1]),
+        audio_source(&compositor, "a0", 400),
+    ];
+    std::thread::sleep(Duration::from_secs(5));
+    for source in &sources {
+        let _ = source.set_state(gst::State::Null);
+    }
+    assert!(
+        compositor.finish(Duration::from_secs(5)),
+        "EOS came through"
+    );
+    let rgb = check_output(dir.path());
+    for (tile, colour) in layout::gallery(2, W, H).iter().zip(COLOURS) {
+        let seen = pixel(&rgb, tile.center());
+        assert!(
+            close(seen, colour),
+            "tile {tile:?}: {seen:?}, want {colour:?}"
+        );
     }
 }
