@@ -1088,6 +1088,19 @@ impl Session {
         Ok(id)
     }
 
+    /// Makes a received video track wait for a keyframe again: its publisher is sent PLIs (at
+    /// most one per retry interval) until one arrives.
+    pub fn request_keyframe(&mut self, tid: &str) {
+        for sub in &mut self.subs {
+            for track in sub.tracks.values_mut() {
+                if track.tid == tid && track.kind == MediaKind::Video {
+                    track.decodable = false;
+                    track.last_pli = None;
+                }
+            }
+        }
+    }
+
     /// Manual mode: asks for (or drops) tracks of a participant; the reply comes as
     /// [`ClientEvent::SubscriptionReply`].
     pub fn subscribe_tracks(
