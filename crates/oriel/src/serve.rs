@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use crate::handover::{self, Role};
 use crate::listener::{self, Limits};
+use crate::tls::{self, TlsFiles};
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
@@ -54,6 +55,17 @@ pub struct ServeArgs {
     /// self-hosted apps usually run beside Oriel); checked again at every delivery.
     #[arg(long, env = "ORIEL_WEBHOOKS_REFUSE_PRIVATE")]
     pub webhooks_refuse_private: bool,
+    /// PEM certificate chain: with --tls-key, --listen serves https and wss instead of plain
+    /// HTTP. The files are read again when they change (checked every 2 s).
+    #[arg(long, env = "ORIEL_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(long, env = "ORIEL_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// A TOML file every other flag of `oriel serve` may also come from, by its long name
+    /// (`listen = "0.0.0.0:443"`, `media-port = 50000`); a flag or environment variable wins.
+    #[arg(long, env = "ORIEL_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 /// How long a stopping node lets open connections finish (WebSockets complete their closing
@@ -111,6 +123,30 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 args.media_ip, args.media_port
             )
         })?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            tls::acceptor(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            })
+            .context("cannot load the TLS certificate")?,
+        ),
+        _ => None,
+    };
+    // Compositors join over plain ws: with TLS on, through a listener of their own on loopback
+    // (the certificate is for the public name, not for 127.0.0.1).
+    let internal = if tls.is_some() {
+        Some(
+            listener::bind(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)))
+                .context("cannot listen on loopback for the compositors")?,
+        )
+    } else {
+        None
+    };
+    let signal_addr = match &internal {
+        Some(internal) => internal.local_addr()?,
+        None => loopback_of(args.listen),
+    };
     let state = AppState::new(
         shared,
         RateLimit {
@@ -118,7 +154,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             burst: args.api_rate_burst,
         },
         media,
-        shutdown_rx,
+        shutdown_rx.clone(),
         Recordings::new(
             &args.data_dir,
             Duration::from_secs(u64::from(args.hls_retention_days) * 24 * 3600),
@@ -130,7 +166,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     .context("cannot find this executable's directory")?
                     .with_file_name("oriel-compositor"),
             },
-            signal_url: format!("ws://{}/pluto", loopback_of(args.listen)),
+            signal_url: format!("ws://{signal_addr}/pluto"),
         },
     )
     .with_webhooks(Webhooks::new(args.webhooks_refuse_private));
@@ -154,6 +190,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen = %args.listen,
         data_dir = %args.data_dir.display(),
         media = %SocketAddr::new(args.media_ip, args.media_port),
+        tls = tls.is_some(),
         "oriel is serving"
     );
     let limits = Limits {
@@ -164,7 +201,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let app = oriel_api::router(state.clone());
     let closing_state = state.clone();
-    listener::serve(listener, app, limits, shutdown_signal(), move || {
+    let internal = internal.map(|internal| {
+        let mut stopping = shutdown_rx.clone();
+        let stop = async move {
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+        };
+        tokio::spawn(listener::serve(internal, app.clone(), limits, None, stop, || {}))
+    });
+    listener::serve(listener, app, limits, tls, shutdown_signal(), move || {
         // The listener is closed: every new connection now reaches a successor if one runs.
         // Only then are the signaling sockets closed (1001, after which the SDK reconnects).
         match primary.get() {
@@ -191,6 +235,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("the compositors did not all stop in time");
     }
     webhooks.abort();
+    if let Some(internal) = internal {
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, internal).await;
+    }
     let finished = tokio::time::timeout(FINAL_WRITES_TIMEOUT, async {
         oriel_api::shutdown(&state).await;
         store.close().await;
