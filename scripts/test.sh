@@ -99,6 +99,13 @@ else
 fi
 
 if [ "$BUILD_OK" -eq 1 ]; then
+  # The deployment guide's Dockerfile (built where a Docker daemon runs), unit and sample config.
+  step check-deploy bash scripts/check-deploy.sh || true
+else
+  skip check-deploy "needs the release build"
+fi
+
+if [ "$BUILD_OK" -eq 1 ]; then
   # The load tester against a real node: a few subscribers for a few seconds.
   step load-smoke bash tests/load/smoke.sh || true
 else

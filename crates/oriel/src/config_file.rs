@@ -168,7 +168,11 @@ mod tests {
         assert_eq!(args.media_port, 42000, "the flag wins over the file");
         assert_eq!(args.header_timeout, 5);
         assert_eq!(args.tls_cert, Some(PathBuf::from("/etc/oriel/cert.pem")));
-        assert_eq!(args.max_connections.get(), 4096, "the built-in default stays");
+        assert_eq!(
+            args.max_connections.get(),
+            4096,
+            "the built-in default stays"
+        );
     }
 
     #[test]

@@ -66,6 +66,10 @@ pub struct ServeArgs {
     /// (`listen = "0.0.0.0:443"`, `media-port = 50000`); a flag or environment variable wins.
     #[arg(long, env = "ORIEL_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Only check the settings (flags, environment, --config file and the TLS pair): print
+    /// them and exit, without serving.
+    #[arg(long)]
+    pub check_config: bool,
 }
 
 /// How long a stopping node lets open connections finish (WebSockets complete their closing
@@ -80,6 +84,18 @@ const COMPOSITORS_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 const RECONNECT_GRACE: Duration = Duration::from_secs(10);
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if args.check_config {
+        if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+            tls::check(&TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            })?;
+        } else if args.tls_cert.is_some() != args.tls_key.is_some() {
+            anyhow::bail!("--tls-cert and --tls-key go together: give both or neither");
+        }
+        println!("{args:#?}");
+        return Ok(());
+    }
     listener::raise_open_files_limit();
     let store = SqliteStore::open(&args.data_dir)
         .await
@@ -131,7 +147,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             })
             .context("cannot load the TLS certificate")?,
         ),
-        _ => None,
+        // Only one of the pair (from a config file, where clap cannot insist on both).
+        (Some(_), None) | (None, Some(_)) => {
+            anyhow::bail!("--tls-cert and --tls-key go together: give both or neither")
+        }
+        (None, None) => None,
     };
     // Compositors join over plain ws: with TLS on, through a listener of their own on loopback
     // (the certificate is for the public name, not for 127.0.0.1).
@@ -206,7 +226,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let stop = async move {
             let _ = stopping.wait_for(|stopping| *stopping).await;
         };
-        tokio::spawn(listener::serve(internal, app.clone(), limits, None, stop, || {}))
+        tokio::spawn(listener::serve(
+            internal,
+            app.clone(),
+            limits,
+            None,
+            stop,
+            || {},
+        ))
     });
     listener::serve(listener, app, limits, tls, shutdown_signal(), move || {
         // The listener is closed: every new connection now reaches a successor if one runs.

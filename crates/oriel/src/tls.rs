@@ -84,6 +84,11 @@ pub fn load(files: &TlsFiles, provider: &CryptoProvider) -> anyhow::Result<Certi
     })
 }
 
+/// Whether the pair in `files` loads (for `--check-config`).
+pub fn check(files: &TlsFiles) -> anyhow::Result<()> {
+    load(files, &provider()).map(|_| ())
+}
+
 /// What identifies a version of the files: modification time and size of each.
 fn stamp(files: &TlsFiles) -> Option<[(SystemTime, u64); 2]> {
     let of = |path: &Path| {
