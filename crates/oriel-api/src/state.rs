@@ -1,3 +1,4 @@
+use crate::metrics::Metrics;
 use std::sync::Arc;
 
 use oriel_net::MediaWorkers;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub broadcasts: Arc<BroadcastRunner>,
     /// Webhook settings; the deliveries themselves run in `deliver_webhooks`.
     pub webhooks: Arc<Webhooks>,
+    /// What `/metrics` tells.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -48,7 +51,14 @@ impl AppState {
             recordings,
             broadcasts: Arc::new(BroadcastRunner::new(compositors)),
             webhooks: Arc::new(Webhooks::new(false)),
+            metrics: Arc::new(Metrics::default()),
         }
+    }
+
+    /// Replaces the default metrics (no scrape token).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Arc::new(metrics);
+        self
     }
 
     /// Replaces the default webhook settings (private addresses allowed).

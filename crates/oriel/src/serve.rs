@@ -66,6 +66,10 @@ pub struct ServeArgs {
     /// (`listen = "0.0.0.0:443"`, `media-port = 50000`); a flag or environment variable wins.
     #[arg(long, env = "ORIEL_CONFIG")]
     pub config: Option<PathBuf>,
+    /// A bearer token that `GET /metrics` requires (`Authorization: Bearer TOKEN`); without
+    /// it the metrics are open to whoever reaches --listen.
+    #[arg(long, env = "ORIEL_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Only check the settings (flags, environment, --config file and the TLS pair): print
     /// them and exit, without serving.
     #[arg(long)]
@@ -189,7 +193,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             signal_url: format!("ws://{signal_addr}/pluto"),
         },
     )
-    .with_webhooks(Webhooks::new(args.webhooks_refuse_private));
+    .with_webhooks(Webhooks::new(args.webhooks_refuse_private))
+    .with_metrics(oriel_api::metrics::Metrics::new(args.metrics_token.clone()));
     let listener =
         listener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
     // Compositors run on the primary only: a successor starts them once the node before it
