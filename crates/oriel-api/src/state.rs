@@ -27,6 +27,8 @@ pub struct AppState {
     pub broadcasts: Arc<BroadcastRunner>,
     /// Webhook settings; the deliveries themselves run in `deliver_webhooks`.
     pub webhooks: Arc<Webhooks>,
+    /// TURN servers handed to joining clients with credentials of their own; none: no TURN.
+    pub turn: Option<Arc<oriel_turn::TurnOffer>>,
 }
 
 impl AppState {
@@ -48,12 +50,19 @@ impl AppState {
             recordings,
             broadcasts: Arc::new(BroadcastRunner::new(compositors)),
             webhooks: Arc::new(Webhooks::new(false)),
+            turn: None,
         }
     }
 
     /// Replaces the default webhook settings (private addresses allowed).
     pub fn with_webhooks(mut self, webhooks: Webhooks) -> Self {
         self.webhooks = Arc::new(webhooks);
+        self
+    }
+
+    /// Hands every joining client these TURN servers, with credentials minted per join.
+    pub fn with_turn(mut self, offer: oriel_turn::TurnOffer) -> Self {
+        self.turn = Some(Arc::new(offer));
         self
     }
 }

@@ -6,6 +6,7 @@ mod handover;
 mod listener;
 mod logging;
 mod serve;
+mod turn;
 
 use clap::Parser;
 

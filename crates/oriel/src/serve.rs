@@ -54,6 +54,8 @@ pub struct ServeArgs {
     /// self-hosted apps usually run beside Oriel); checked again at every delivery.
     #[arg(long, env = "ORIEL_WEBHOOKS_REFUSE_PRIVATE")]
     pub webhooks_refuse_private: bool,
+    #[command(flatten)]
+    pub turn: crate::turn::TurnArgs,
 }
 
 /// How long a stopping node lets open connections finish (WebSockets complete their closing
@@ -111,7 +113,20 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 args.media_ip, args.media_port
             )
         })?;
-    let state = AppState::new(
+    let (turn_offer, embedded_turn) = crate::turn::start(
+        &args.turn,
+        crate::turn::NodeAddresses {
+            data_dir: &args.data_dir,
+            media_ip: args.media_ip,
+            media_port: args.media_port,
+            // For the lead: `args.public_ip` once --public-ip lands (ICE-TCP branch), and
+            // the --tls-cert/--tls-key acceptor (TLS branch) for turns:.
+            public_ip: None,
+            tls: None,
+        },
+    )
+    .await?;
+    let mut state = AppState::new(
         shared,
         RateLimit {
             per_second: args.api_rate_limit,
@@ -134,6 +149,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
     )
     .with_webhooks(Webhooks::new(args.webhooks_refuse_private));
+    if let Some(offer) = turn_offer {
+        state = state.with_turn(offer);
+    }
     let listener =
         listener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
     // Compositors run on the primary only: a successor starts them once the node before it
@@ -191,6 +209,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("the compositors did not all stop in time");
     }
     webhooks.abort();
+    if let Some(turn) = embedded_turn {
+        turn.stop().await;
+    }
     let finished = tokio::time::timeout(FINAL_WRITES_TIMEOUT, async {
         oriel_api::shutdown(&state).await;
         store.close().await;
