@@ -27,7 +27,7 @@ function innerEnv() {
 if (!INNER) {
   const { createNetns, chromiumWrapper, ensureTools } = await import('../lib/netns.mjs');
   describe('turn', () => {
-    test('with UDP and TCP to the media ports blocked, a call connects through TURN and decodes frames', { timeout: 180_000 }, () => {
+    test('with UDP and TCP to the media ports blocked, calls connect through TURN over UDP and over TCP and decode frames', { timeout: 180_000 }, () => {
       ensureTools();
       const ns = createNetns('oriel-turn');
       const chromium = chromiumWrapper(process.env.E2E_CHROMIUM || '/usr/bin/chromium');
@@ -42,7 +42,7 @@ if (!INNER) {
         process.stdout.write(run.stdout.replace(/^/gm, '  | '));
         process.stderr.write(run.stderr);
         assert.equal(run.status, 0, 'the call inside the namespace passed');
-        assert.match(run.stdout, /ℹ pass 1\b/, 'the inner test ran');
+        assert.match(run.stdout, /ℹ pass 2\b/, 'both inner tests ran');
       } finally {
         chromium.remove();
         ns.remove();
@@ -50,7 +50,7 @@ if (!INNER) {
     });
   });
 } else {
-  const { useE2E, pid } = await import('./lib/fixture.mjs');
+  const { useE2E } = await import('./lib/fixture.mjs');
   const { execFileSync } = await import('node:child_process');
   const { BROWSER_UID } = await import('../lib/netns.mjs');
   const e2e = useE2E();
@@ -111,7 +111,26 @@ if (!INNER) {
       const counters = execFileSync('iptables', ['-L', 'OUTPUT', '-v', '-n', '-x'], { encoding: 'utf8' });
       const udpRefused = Number(counters.split('\n').find((l) => /REJECT.*udp/.test(l))?.trim().split(/\s+/)[0] ?? 0);
       assert.ok(udpRefused > 0, `the browser tried the media ports directly and was refused:\n${counters}`);
-      assert.ok(pid);
+    });
+
+    e2e.test('with UDP to the TURN port blocked as well, the relay runs over TURN/TCP', { timeout: 120_000 }, async () => {
+      // The rules of the test before stay; the TURN port is --media-port + 100 by default.
+      const turnPort = e2e.server.mediaPort + 100;
+      execFileSync('iptables', ['-A', 'OUTPUT', '-m', 'owner', '--uid-owner', String(BROWSER_UID), '-p', 'udp', '--dport', String(turnPort), '-j', 'REJECT']);
+      const space = await e2e.env.createSpace();
+      const sub = await e2e.joined('viewer', space.id, { role: 'subscriber' });
+      const pub = await e2e.joined('camera', space.id);
+      const cam = await pub.p.publishCamera();
+      assert.equal(cam.ok, true, `publishCamera: ${JSON.stringify(cam.error)}`);
+      await sub.p.waitForFrames(pub.id, 10, 45_000);
+      for (const [who, p] of [['subscriber', sub.p], ['publisher', pub.p]]) {
+        const pairs = (await selectedPairs(p)).filter((s) => s.state === 'connected');
+        assert.ok(pairs.length >= 1, `${who}: a connected peer connection: ${JSON.stringify(pairs)}`);
+        for (const pair of pairs) {
+          assert.equal(pair.localType, 'relay', `${who}: ${JSON.stringify(pair)}`);
+          assert.equal(pair.relayProtocol, 'tcp', `${who}: relayed over TCP to the TURN server: ${JSON.stringify(pair)}`);
+        }
+      }
     });
   });
 }
