@@ -90,7 +90,9 @@ mod tests {
         );
         assert_eq!(grant.username, "87400:conn-9");
         assert_eq!(
-            offer.secret.verify(&grant.username, &grant.credential, 1_000),
+            offer
+                .secret
+                .verify(&grant.username, &grant.credential, 1_000),
             Ok(())
         );
     }

@@ -45,9 +45,8 @@ impl AllowedPeers {
     /// The address a datagram from `source` is presented to the client as (the one it
     /// holds a permission for). `None`: not from our media ports, dropped.
     pub fn client_view_of(&self, source: SocketAddr) -> Option<SocketAddr> {
-        (source.ip() == self.media_ip && self.ports.contains(&source.port())).then(|| {
-            SocketAddr::new(self.public_ip.unwrap_or(self.media_ip), source.port())
-        })
+        (source.ip() == self.media_ip && self.ports.contains(&source.port()))
+            .then(|| SocketAddr::new(self.public_ip.unwrap_or(self.media_ip), source.port()))
     }
 }
 
@@ -64,12 +63,24 @@ mod tests {
         let peers = AllowedPeers::new("10.0.0.5".parse().unwrap(), None, 50000..50002);
         assert!(peers.allows(addr("10.0.0.5:50000")));
         assert!(peers.allows(addr("10.0.0.5:50001")));
-        assert!(!peers.allows(addr("10.0.0.5:50002")), "past the workers' ports");
-        assert!(!peers.allows(addr("10.0.0.5:5432")), "another service on the node");
+        assert!(
+            !peers.allows(addr("10.0.0.5:50002")),
+            "past the workers' ports"
+        );
+        assert!(
+            !peers.allows(addr("10.0.0.5:5432")),
+            "another service on the node"
+        );
         assert!(!peers.allows(addr("10.0.0.6:50000")), "another host");
-        assert!(!peers.allows(addr("169.254.169.254:80")), "a metadata service");
+        assert!(
+            !peers.allows(addr("169.254.169.254:80")),
+            "a metadata service"
+        );
         assert!(!peers.allows(addr("[::1]:50000")));
-        assert_eq!(peers.client_view_of(addr("10.0.0.5:50001")), Some(addr("10.0.0.5:50001")));
+        assert_eq!(
+            peers.client_view_of(addr("10.0.0.5:50001")),
+            Some(addr("10.0.0.5:50001"))
+        );
         assert_eq!(peers.client_view_of(addr("10.0.0.5:22")), None);
         assert_eq!(peers.client_view_of(addr("10.0.0.9:50001")), None);
     }
@@ -81,9 +92,18 @@ mod tests {
             Some("203.0.113.7".parse().unwrap()),
             50000..50016,
         );
-        assert_eq!(peers.local_target(addr("203.0.113.7:50003")), Some(addr("10.0.0.5:50003")));
-        assert_eq!(peers.local_target(addr("10.0.0.5:50003")), Some(addr("10.0.0.5:50003")));
+        assert_eq!(
+            peers.local_target(addr("203.0.113.7:50003")),
+            Some(addr("10.0.0.5:50003"))
+        );
+        assert_eq!(
+            peers.local_target(addr("10.0.0.5:50003")),
+            Some(addr("10.0.0.5:50003"))
+        );
         assert_eq!(peers.local_target(addr("203.0.113.7:8080")), None);
-        assert_eq!(peers.client_view_of(addr("10.0.0.5:50003")), Some(addr("203.0.113.7:50003")));
+        assert_eq!(
+            peers.client_view_of(addr("10.0.0.5:50003")),
+            Some(addr("203.0.113.7:50003"))
+        );
     }
 }

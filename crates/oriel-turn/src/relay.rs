@@ -81,7 +81,9 @@ impl Conn for MediaOnlyConn {
     }
 
     async fn send(&self, _buf: &[u8]) -> webrtc_util::Result<usize> {
-        Err(webrtc_util::Error::Other("a relay socket is not connected".into()))
+        Err(webrtc_util::Error::Other(
+            "a relay socket is not connected".into(),
+        ))
     }
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {

@@ -14,7 +14,10 @@ use webrtc_util::Conn;
 const SECRET: &str = "test-secret";
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// A TURN server whose "media port" is `media`'s port.
@@ -69,7 +72,11 @@ async fn valid_credentials_allocate_and_relay_both_ways_to_the_media_port() {
         .expect("allocation answered")
         .expect("allocation succeeds");
     let relayed = relay.local_addr().unwrap();
-    assert_eq!(relayed.ip().to_string(), "127.0.0.1", "relayed on the media IP");
+    assert_eq!(
+        relayed.ip().to_string(),
+        "127.0.0.1",
+        "relayed on the media IP"
+    );
 
     // Send indications: the first send makes the permission, then the data goes.
     relay
@@ -155,7 +162,9 @@ async fn relaying_to_anything_but_the_media_ports_is_refused() {
         .await
         .unwrap();
     assert_eq!(
-        receives(&media, Duration::from_secs(5)).await.map(|(d, _)| d),
+        receives(&media, Duration::from_secs(5))
+            .await
+            .map(|(d, _)| d),
         Some(b"ok".to_vec())
     );
     client.close().await.unwrap();

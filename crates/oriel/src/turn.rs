@@ -7,7 +7,9 @@ use std::path::Path;
 
 use anyhow::Context;
 use clap::Args;
-use oriel_turn::{AllowedPeers, EmbeddedTurn, EmbeddedTurnSettings, TlsAcceptor, TurnOffer, TurnSecret};
+use oriel_turn::{
+    AllowedPeers, EmbeddedTurn, EmbeddedTurnSettings, TlsAcceptor, TurnOffer, TurnSecret,
+};
 
 /// The media ports a node may use (design.md: a worker per port, at most 16).
 const MEDIA_PORTS: u16 = 16;
@@ -56,7 +58,8 @@ pub async fn start(
 ) -> anyhow::Result<(Option<TurnOffer>, Option<EmbeddedTurn>)> {
     if !args.turn_urls.is_empty() {
         for url in &args.turn_urls {
-            oriel_turn::ice_servers::check_url(url).map_err(|e| anyhow::anyhow!("--turn-url: {e}"))?;
+            oriel_turn::ice_servers::check_url(url)
+                .map_err(|e| anyhow::anyhow!("--turn-url: {e}"))?;
         }
         let secret = args
             .turn_secret
@@ -82,7 +85,9 @@ pub async fn start(
         Some(acceptor) => {
             let tls_port = match args.turn_tls_port {
                 Some(p) => p,
-                None => port.checked_add(1).context("--turn-port + 1 is past 65535")?,
+                None => port
+                    .checked_add(1)
+                    .context("--turn-port + 1 is past 65535")?,
             };
             Some((tls_port, acceptor))
         }
@@ -119,9 +124,7 @@ fn node_secret(data_dir: &Path) -> anyhow::Result<String> {
         Ok(secret) if !secret.trim().is_empty() => return Ok(secret.trim().to_owned()),
         Ok(_) => {}
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => {
-            return Err(error).with_context(|| format!("cannot read {}", path.display()))
-        }
+        Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
     }
     let secret = TurnSecret::generate();
     write_owner_only(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;

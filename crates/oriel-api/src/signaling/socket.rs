@@ -12,7 +12,8 @@ use futures_util::{SinkExt, StreamExt};
 use oriel_jointoken::Role;
 use oriel_net::{Command, ConnectionKey, JoinRequest, Outgoing, WorkerHandle};
 use oriel_proto::{
-    ClientMessage, ErrorType, IceServer, ParticipantRole, ServerMessage, SignalError, MAX_DISPLAY_NAME_CHARS,
+    ClientMessage, ErrorType, IceServer, ParticipantRole, ServerMessage, SignalError,
+    MAX_DISPLAY_NAME_CHARS,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
