@@ -6,6 +6,7 @@ mod auth;
 pub mod credentials;
 pub mod ice_servers;
 pub mod peers;
+mod permission_gate;
 mod relay;
 mod server;
 mod stream_conn;

@@ -10,10 +10,12 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio_rustls::TlsAcceptor;
 use turn::server::config::{ConnConfig, ServerConfig};
 use turn::server::Server;
+use webrtc_util::Conn;
 
 use crate::auth::RestAuth;
 use crate::credentials::TurnSecret;
 use crate::peers::AllowedPeers;
+use crate::permission_gate::PermissionGate;
 use crate::relay::MediaOnlyRelays;
 use crate::stream_conn::StreamConn;
 
@@ -56,6 +58,16 @@ impl EmbeddedTurn {
             .with_context(|| format!("cannot bind the TURN port tcp/{tcp_addr}"))?;
         let tcp_local = tcp.local_addr()?;
         let peers = Arc::new(settings.peers);
+        let auth = Arc::new(RestAuth {
+            secret: settings.secret,
+        });
+        let gated = |conn: Arc<dyn Conn + Send + Sync>| -> Arc<dyn Conn + Send + Sync> {
+            Arc::new(PermissionGate {
+                inner: conn,
+                peers: peers.clone(),
+                auth: auth.clone(),
+            })
+        };
         let relays = || {
             Box::new(MediaOnlyRelays {
                 relay_ip: settings.listen_ip,
@@ -65,11 +77,11 @@ impl EmbeddedTurn {
         let tcp_conn = StreamConn::new(tcp_local);
         let mut conn_configs = vec![
             ConnConfig {
-                conn: Arc::new(udp),
+                conn: gated(Arc::new(udp)),
                 relay_addr_generator: relays(),
             },
             ConnConfig {
-                conn: tcp_conn.clone(),
+                conn: gated(tcp_conn.clone()),
                 relay_addr_generator: relays(),
             },
         ];
@@ -83,7 +95,7 @@ impl EmbeddedTurn {
             let local = listener.local_addr()?;
             let conn = StreamConn::new(local);
             conn_configs.push(ConnConfig {
-                conn: conn.clone(),
+                conn: gated(conn.clone()),
                 relay_addr_generator: relays(),
             });
             tasks.push(tokio::spawn(accept_tls(listener, acceptor, conn)));
@@ -92,9 +104,7 @@ impl EmbeddedTurn {
         let server = Server::new(ServerConfig {
             conn_configs,
             realm: REALM.to_owned(),
-            auth_handler: Arc::new(RestAuth {
-                secret: settings.secret,
-            }),
+            auth_handler: auth.clone(),
             channel_bind_timeout: Duration::ZERO,
             alloc_close_notify: None,
         })

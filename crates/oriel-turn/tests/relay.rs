@@ -139,7 +139,12 @@ async fn relaying_to_anything_but_the_media_ports_is_refused() {
     let relayed = relay.local_addr().unwrap();
 
     for target in [&other_port, &other_host] {
-        let _ = relay.send_to(b"probe", target.local_addr().unwrap()).await;
+        // The permission is refused (403), so the client cannot even send.
+        let sent = relay.send_to(b"probe", target.local_addr().unwrap()).await;
+        assert!(
+            sent.is_err(),
+            "the permission for {target:?} must be refused: {sent:?}"
+        );
         assert_eq!(
             receives(target, Duration::from_millis(700)).await,
             None,
