@@ -30,6 +30,8 @@ pub struct AppState {
     pub webhooks: Arc<Webhooks>,
     /// What `/metrics` tells.
     pub metrics: Arc<Metrics>,
+    /// TURN servers handed to joining clients with credentials of their own; none: no TURN.
+    pub turn: Option<Arc<oriel_turn::TurnOffer>>,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
             broadcasts: Arc::new(BroadcastRunner::new(compositors)),
             webhooks: Arc::new(Webhooks::new(false)),
             metrics: Arc::new(Metrics::default()),
+            turn: None,
         }
     }
 
@@ -64,6 +67,12 @@ impl AppState {
     /// Replaces the default webhook settings (private addresses allowed).
     pub fn with_webhooks(mut self, webhooks: Webhooks) -> Self {
         self.webhooks = Arc::new(webhooks);
+        self
+    }
+
+    /// Hands every joining client these TURN servers, with credentials minted per join.
+    pub fn with_turn(mut self, offer: oriel_turn::TurnOffer) -> Self {
+        self.turn = Some(Arc::new(offer));
         self
     }
 }

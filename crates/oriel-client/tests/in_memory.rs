@@ -117,6 +117,7 @@ impl World {
                 display_name: name.to_owned(),
                 managed_subscriptions: 16,
                 hidden: false,
+                ice_servers: Vec::new(),
             },
         );
         self.pump();

@@ -145,6 +145,7 @@ mod tests {
             display_name: format!("{participant} name"),
             managed_subscriptions: 16,
             hidden: false,
+            ice_servers: Vec::new(),
         }
     }
 
@@ -209,6 +210,7 @@ mod hidden_tests {
             display_name: participant.into(),
             managed_subscriptions: 16,
             hidden,
+            ice_servers: Vec::new(),
         }
     }
 

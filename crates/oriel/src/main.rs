@@ -8,6 +8,7 @@ mod listener;
 mod logging;
 mod serve;
 mod tls;
+mod turn;
 
 // str0m allocates per packet (an egress datagram, an ingress RTP packet); mimalloc's
 // thread-local free lists make that cheaper than glibc's malloc on the media threads.

@@ -74,6 +74,8 @@ pub struct ServeArgs {
     /// them and exit, without serving.
     #[arg(long)]
     pub check_config: bool,
+    #[command(flatten)]
+    pub turn: crate::turn::TurnArgs,
 }
 
 /// How long a stopping node lets open connections finish (WebSockets complete their closing
@@ -171,7 +173,20 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(internal) => internal.local_addr()?,
         None => loopback_of(args.listen),
     };
-    let state = AppState::new(
+    let (turn_offer, embedded_turn) = crate::turn::start(
+        &args.turn,
+        crate::turn::NodeAddresses {
+            data_dir: &args.data_dir,
+            media_ip: args.media_ip,
+            media_port: args.media_port,
+            // Advertising another address than the media IP is not in this release.
+            public_ip: None,
+            // turns: with the --listen certificate.
+            tls: tls.clone(),
+        },
+    )
+    .await?;
+    let mut state = AppState::new(
         shared,
         RateLimit {
             per_second: args.api_rate_limit,
@@ -195,6 +210,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .with_webhooks(Webhooks::new(args.webhooks_refuse_private))
     .with_metrics(oriel_api::metrics::Metrics::new(args.metrics_token.clone()));
+    if let Some(offer) = turn_offer {
+        state = state.with_turn(offer);
+    }
     let listener =
         listener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
     // Compositors run on the primary only: a successor starts them once the node before it
@@ -269,6 +287,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     webhooks.abort();
     if let Some(internal) = internal {
         let _ = tokio::time::timeout(DRAIN_TIMEOUT, internal).await;
+    }
+    if let Some(turn) = embedded_turn {
+        turn.stop().await;
     }
     let finished = tokio::time::timeout(FINAL_WRITES_TIMEOUT, async {
         oriel_api::shutdown(&state).await;

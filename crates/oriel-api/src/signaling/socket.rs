@@ -12,7 +12,8 @@ use futures_util::{SinkExt, StreamExt};
 use oriel_jointoken::Role;
 use oriel_net::{Command, ConnectionKey, JoinRequest, Outgoing, WorkerHandle};
 use oriel_proto::{
-    ClientMessage, ErrorType, ParticipantRole, ServerMessage, SignalError, MAX_DISPLAY_NAME_CHARS,
+    ClientMessage, ErrorType, IceServer, ParticipantRole, ServerMessage, SignalError,
+    MAX_DISPLAY_NAME_CHARS,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -22,6 +23,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::presence::{Admission, Membership, PresenceRefusal};
 use super::upgrade::{discard_until_closed, Socket, Upgrade};
+use crate::clock::unix_now;
 use crate::join::{authorize_join, JoinRefusal};
 use crate::state::AppState;
 
@@ -170,6 +172,7 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
         display_name,
         managed_subscriptions,
         hidden: membership.hidden,
+        ice_servers: turn_servers(&state, &membership.connection_id),
     };
     tracing::info!(
         space_id = %membership.space_id,
@@ -212,6 +215,24 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
         connection_id = %membership.connection_id,
         "participant left"
     );
+}
+
+/// `joined.ice_servers`: the node's TURN servers with credentials for this connection.
+/// Never an outside STUN server: an empty list keeps the Mux SDK from falling back to one.
+fn turn_servers(state: &AppState, connection_id: &str) -> Vec<IceServer> {
+    let now = u64::try_from(unix_now()).unwrap_or(0);
+    state
+        .turn
+        .as_ref()
+        .and_then(|offer| offer.grant(connection_id, now))
+        .map(|grant| IceServer {
+            urls: grant.urls,
+            username: grant.username,
+            credential: grant.credential,
+            credential_type: "password".to_owned(),
+        })
+        .into_iter()
+        .collect()
 }
 
 /// Moves frames both ways until the browser leaves, the worker ends the connection, a

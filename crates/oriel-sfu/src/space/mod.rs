@@ -74,6 +74,8 @@ pub struct JoinRequest {
     /// A participant no one sees (a broadcast's compositor): it receives like any other, but
     /// is never announced to the others nor listed in their `joined`.
     pub hidden: bool,
+    /// TURN servers with credentials minted for this join, passed on in `joined`.
+    pub ice_servers: Vec<oriel_proto::IceServer>,
 }
 
 pub struct Space {

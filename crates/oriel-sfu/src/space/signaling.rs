@@ -76,7 +76,7 @@ impl Space {
                 .into_iter()
                 .collect(),
             simulcast: self.config.simulcast(),
-            ice_servers: Vec::new(),
+            ice_servers: request.ice_servers,
             limits: self.config.limits,
             watchrtc_token: String::new(),
         };

@@ -125,6 +125,7 @@ impl Sim {
             display_name: client.config.name.clone(),
             managed_subscriptions: client.config.managed_subscriptions,
             hidden: false,
+            ice_servers: Vec::new(),
         };
         self.clients.push(client);
         self.space.join(self.now, request);
