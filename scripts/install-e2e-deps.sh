@@ -11,7 +11,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 e2e="$repo/tests/e2e"
 
-packages=(chromium chromium-driver fonts-liberation ffmpeg nginx-core libnginx-mod-rtmp)
+packages=(chromium chromium-driver fonts-liberation ffmpeg nginx-core libnginx-mod-rtmp openssl)
 missing=()
 for pkg in "${packages[@]}"; do
   if ! dpkg -s "$pkg" >/dev/null 2>&1; then
