@@ -12,6 +12,10 @@
 # vp8dec -> compositor (same tile geometry) -> x264enc -> hlssink2, audio through audiomixer
 # and avenc_aac. CPU is the process's user + system time over the window (/proc/self/stat),
 # after 3 s of warm-up; the two modes alternate so both see the same machine load.
+# Then the delay: input 0 steps between flat grey levels every 2 s; Oriel's compositor pushes to
+# a private nginx-rtmp on 127.0.0.1 and an ffmpeg player pulls it back; each step's delay is its
+# first decoded frame minus the instant its first RTP packet reached the compositor (and, for
+# HLS, the instant the segment holding it was listed in the playlist).
 # Writes the section between the compositor markers of bench/RESULTS.md (the rest is kept).
 # Every run is bounded by timeout; no network traffic (HLS goes to a temp dir).
 set -euo pipefail
@@ -45,6 +49,37 @@ for res in 1280x720 1920x1080; do
   unset cores
 done
 
+# Delay through RTMP and HLS, 720p30, against a private nginx-rtmp stopped by PID at the end.
+command -v ffmpeg >/dev/null || { log "ffmpeg is missing: run scripts/install-e2e-deps.sh"; exit 1; }
+NGINX_DIR="$(mktemp -d "${TMPDIR:-/tmp}/oriel-bench-rtmp.XXXXXX")"
+NGINX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$NGINX_DIR/logs"
+cat >"$NGINX_DIR/nginx.conf" <<CONF
+load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+daemon off;
+master_process off;
+pid $NGINX_DIR/nginx.pid;
+error_log $NGINX_DIR/logs/error.log info;
+events { worker_connections 64; }
+rtmp { server { listen 127.0.0.1:$NGINX_PORT; application live { live on; } } }
+CONF
+/usr/sbin/nginx -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" &
+NGINX_PID=$!
+trap 'kill "$NGINX_PID" 2>/dev/null; rm -rf "$NGINX_DIR"' EXIT
+sleep 1
+log "delay 1280x720, ${DURATION}s, RTMP through nginx-rtmp on 127.0.0.1:$NGINX_PORT"
+delay_line=$(timeout $((DURATION + 60)) "$BIN" delay 1280x720 "$DURATION" "rtmp://127.0.0.1:$NGINX_PORT/live/bench" 2>/dev/null | tail -n1)
+delay_rows=$(printf '%s' "$delay_line" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for name, key in (("RTMP (nginx-rtmp, ffmpeg player)", "rtmp"), ("HLS (segment listed)", "hls")):
+    n, median, low, high = (d[key][k] for k in ("n", "median_ms", "min_ms", "max_ms"))
+    if not n:
+        sys.exit(f"no step was seen over {key}")
+    print(f"| {name} | {n} | {median} | {low} | {high} |")
+')
+log "delay: $delay_line"
+
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 section=$(cat <<MD
 <!-- compositor:begin (bench/compositor.sh) -->
@@ -61,6 +96,17 @@ $(cut -d' ' -f1-3 /proc/loadavg) at the end) add noise to both alike.
 | output | Oriel compositor (cores) | bare GStreamer (cores) | Oriel / bare |
 |---|---|---|---|
 ${rows}
+Delay at 720p30 (${DURATION} s): input 0 steps between flat grey levels every 2 s; each step
+is timed from the instant its first RTP packet reaches the compositor to its first decoded frame
+out of a private nginx-rtmp played by ffmpeg (\`-fflags nobuffer\`, one decoding thread), and to
+the instant the HLS segment holding it is listed in the playlist. This covers the compositor's
+jitter buffer, decoding, mixing, encoding, FLV, RTMP and the player's decoding; what a camera, a
+browser's encoder and the SFU add before it is not in these figures.
+
+| output | steps | median (ms) | min (ms) | max (ms) |
+|---|---|---|---|---|
+${delay_rows}
+
 <!-- compositor:end -->
 MD
 )

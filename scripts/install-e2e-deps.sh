@@ -2,6 +2,7 @@
 # Installs what the browser end-to-end tests (tests/e2e) need, and nothing more:
 #   - Debian packages chromium, chromium-driver, fonts-liberation, and for the broadcast tests
 #     ffmpeg (ffprobe) and nginx with its RTMP module (only those missing);
+#   - Prometheus's Python client (its OpenMetrics parser reads /metrics);
 #   - the npm packages of tests/e2e (npm ci, only when node_modules is missing or
 #     older than package-lock.json).
 # Idempotent: a second run on a ready machine does no network access and takes well under a second.
@@ -28,6 +29,12 @@ fi
 if [[ ! -x /usr/bin/chromium ]]; then
   echo "install-e2e-deps: /usr/bin/chromium is missing after the install" >&2
   exit 1
+fi
+
+# The reference OpenMetrics parser (Prometheus's own Python client) reads /metrics in the tests.
+if ! python3 -c 'import prometheus_client' 2>/dev/null; then
+  echo "install-e2e-deps: pip install prometheus_client" >&2
+  python3 -m pip install --quiet --disable-pip-version-check prometheus_client
 fi
 
 if [[ ! -d "$e2e/node_modules" || "$e2e/package-lock.json" -nt "$e2e/node_modules" ]]; then

@@ -92,10 +92,20 @@ NPM_OK=1
 step npm-ci npm_install || NPM_OK=0
 
 if [ "$BUILD_OK" -eq 1 ] && [ "$NPM_OK" -eq 1 ]; then
+  # The API tests read /metrics with Prometheus's own OpenMetrics parser (Python).
+  python3 -c 'import prometheus_client' 2>/dev/null ||
+    python3 -m pip install --quiet --disable-pip-version-check prometheus_client || true
   step api-tests node --test --test-concurrency=1 --test-reporter=spec tests/api/*.test.mjs || true
   read -r API_PASSED API_FAILED < <(node_counts api-tests)
 else
   skip api-tests "needs the release build and tests/node_modules"
+fi
+
+if [ "$BUILD_OK" -eq 1 ]; then
+  # The deployment guide's Dockerfile (built where a Docker daemon runs), unit and sample config.
+  step check-deploy bash scripts/check-deploy.sh || true
+else
+  skip check-deploy "needs the release build"
 fi
 
 if [ "$BUILD_OK" -eq 1 ]; then

@@ -186,3 +186,37 @@ test('bad input gets 400 invalid_parameters in Mux\'s envelope; unknown ids 404;
   const res = await oriel.api('PUT', `/video/v1/live-streams/${stream.id}`, { token: tokA, body: {} });
   assert.equal(res.status, 405, describe(res));
 });
+
+test('a signed playback id plays only with a token from its environment\'s signing key, made by Mux.JWT.signPlaybackId', async () => {
+  const stream = await muxA.Video.LiveStreams.create({ playback_policy: ['public', 'signed'] });
+  const publicId = stream.playback_ids.find((p) => p.policy === 'public').id;
+  const signedId = stream.playback_ids.find((p) => p.policy === 'signed').id;
+  const keyA = await muxA.Video.SigningKeys.create();
+  const keyB = await muxB.Video.SigningKeys.create();
+  const hls = (id, token) => oriel.api('GET', `/hls/${id}.m3u8${token === undefined ? '' : `?token=${token}`}`);
+  const sign = (id, key, options = {}) =>
+    Mux.JWT.signPlaybackId(id, { keyId: key.id, keySecret: key.private_key, ...options });
+
+  // No recording exists yet: an accepted request gets past the check to a 404 for the recording.
+  const accepted = (res) => {
+    assertErrorEnvelope(res, 404, 'not_found');
+    assert.match(res.json.error.messages.join(' '), /Recording/, describe(res));
+  };
+  accepted(await hls(publicId));
+  accepted(await hls(signedId, sign(signedId, keyA)));
+
+  const refused = (res, pattern) => {
+    assertErrorEnvelope(res, 403, 'forbidden');
+    assert.match(res.json.error.messages.join(' '), pattern, describe(res));
+  };
+  refused(await hls(signedId), /signed/);
+  refused(await hls(signedId, 'not-a-jwt'), /playback token/);
+  // Another playback id's token, another environment's key, an expired token, a thumbnail token.
+  refused(await hls(signedId, sign(publicId, keyA)), /another playback id/);
+  refused(await hls(signedId, sign(signedId, keyB)), /unknown signing key/);
+  refused(await hls(signedId, sign(signedId, keyA, { expiration: '-1h' })), /expired/);
+  refused(await hls(signedId, sign(signedId, keyA, { type: 'thumbnail' })), /audience/);
+  // A segment of a signed id is refused without its token too.
+  refused(await oriel.api('GET', `/hls/${signedId}/segment00000.ts`), /signed/);
+  await muxA.Video.LiveStreams.del(stream.id);
+});

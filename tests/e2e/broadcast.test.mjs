@@ -6,6 +6,7 @@
 // space going idle each end the broadcast and complete the live stream.
 
 import assert from 'node:assert/strict';
+import Mux from '@mux/mux-node';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -53,6 +54,46 @@ async function newestSegment(playlistUrl) {
 }
 
 /**
+ * In a participant page: every video transceiver the SDK adds from now on offers only H.264, and
+ * each peer connection is kept in `window.__pcs` for `sentVideoCodecs`.
+ */
+function preferH264() {
+  window.__pcs = window.__pcs || [];
+  const prefer = (pc, transceiver) => {
+    if (!window.__pcs.includes(pc)) window.__pcs.push(pc);
+    if (transceiver.sender.track?.kind !== 'video' && transceiver.receiver.track?.kind !== 'video') return;
+    // H.264 only (with its retransmissions), as a browser without VP8 would offer: the SFU
+    // answers VP8 first whenever it is offered.
+    const codecs = RTCRtpSender.getCapabilities('video').codecs;
+    transceiver.setCodecPreferences(codecs.filter((c) => c.mimeType === 'video/H264' || c.mimeType === 'video/rtx'));
+  };
+  const { addTransceiver, addTrack } = RTCPeerConnection.prototype;
+  RTCPeerConnection.prototype.addTransceiver = function (...args) {
+    const transceiver = addTransceiver.apply(this, args);
+    prefer(this, transceiver);
+    return transceiver;
+  };
+  RTCPeerConnection.prototype.addTrack = function (...args) {
+    const sender = addTrack.apply(this, args);
+    const transceiver = this.getTransceivers().find((t) => t.sender === sender);
+    if (transceiver) prefer(this, transceiver);
+    return sender;
+  };
+}
+
+/** In a participant page prepared by `preferH264`: the codecs its outbound video uses. */
+async function sentVideoCodecs() {
+  const mimes = [];
+  for (const pc of window.__pcs || []) {
+    const stats = await pc.getStats();
+    stats.forEach((r) => {
+      if (r.type === 'outbound-rtp' && r.kind === 'video' && r.codecId && (r.framesEncoded || 0) > 0) mimes.push(stats.get(r.codecId)?.mimeType);
+    });
+  }
+  return mimes;
+}
+
+/**
  * Tiles in the middle row of a frame of `segmentUrl`: runs of non-dark columns along the
  * horizontal center line of a 160-pixel-wide grey picture, ignoring runs under 8 pixels.
  */
@@ -82,20 +123,23 @@ async function liveStream(id) {
 }
 
 describe('broadcast', () => {
-  e2e.test('gallery of two publishers to HLS and RTMP: clients told, H.264 + AAC at 1280x720 in both, hls.js plays it, two tiles, a killed compositor is replaced; stop completes the live stream', async (t) => {
+  e2e.test('gallery of two publishers (VP8 and H.264) to HLS and RTMP: clients told, H.264 + AAC at 1280x720 in both, hls.js plays it, two tiles, a killed compositor is replaced; stop completes the live stream', async (t) => {
     const { mux } = e2e.env;
     const stream = await mux.Video.LiveStreams.create({
-      playback_policy: 'public',
+      playback_policy: ['public', 'signed'],
       simulcast_targets: [{ url: rtmp.base, stream_key: 'gallery' }, { url: 'rtmp://127.0.0.1:1/refused', stream_key: 'x' }],
     });
     const space = await e2e.env.createSpace();
     const broadcast = await mux.Video.Spaces.Broadcasts.create(space.id, { live_stream_id: stream.id, layout: 'gallery', resolution: '1280x720' });
     const alice = await e2e.joined('alice', space.id, { options: { displayName: 'Alice' } });
     const bob = await e2e.joined('bob', space.id, { options: { displayName: 'Bob' } });
+    // Bob's browser offers only H.264, Alice's VP8 too: both must show in the picture.
+    await bob.p.page.evaluate(preferH264);
     for (const p of [alice, bob]) {
       const published = await p.p.publishCameraAndMic();
       assert.equal(published.ok, true, JSON.stringify(published.error));
     }
+    await eventually(() => bob.p.page.evaluate(sentVideoCodecs), (codecs) => codecs.includes('video/H264'), { timeoutMs: 10_000, intervalMs: 250, what: 'Bob sending H.264' });
     await bob.p.waitForFrames(alice.id, 10, 15_000);
 
     await mux.Video.Spaces.Broadcasts.start(space.id, broadcast.id);
@@ -110,6 +154,15 @@ describe('broadcast', () => {
     const playlistUrl = `${e2e.server.baseUrl}/hls/${stream.playback_ids[0].id}.m3u8`;
     const { value: newest } = await eventually(() => newestSegment(playlistUrl), (v) => v && v.count >= 2, { timeoutMs: 20_000, intervalMs: 500, what: 'two HLS segments' });
     assertH264Aac(await probe(newest.url), 1280, 720, 'HLS segment');
+    // The signed playback id plays the same recording with a token from Mux.JWT.signPlaybackId,
+    // its playlist listing the segments with that token; without the token, 403.
+    const signedId = stream.playback_ids.find((p) => p.policy === 'signed').id;
+    const playToken = Mux.JWT.signPlaybackId(signedId, { keyId: e2e.env.key.id, keySecret: e2e.env.key.private_key });
+    const signedPlaylist = `${e2e.server.baseUrl}/hls/${signedId}.m3u8`;
+    assert.equal((await fetch(signedPlaylist)).status, 403);
+    const signedNewest = await newestSegment(`${signedPlaylist}?token=${playToken}`);
+    assert.ok(signedNewest && signedNewest.url.includes(`?token=${playToken}`), JSON.stringify(signedNewest));
+    assertH264Aac(await probe(signedNewest.url), 1280, 720, 'HLS segment of the signed playback id');
     // A tile shows its camera once the compositor decodes it (a grey placeholder until then).
     await eventually(async () => tilesAcross((await newestSegment(playlistUrl)).url), (n) => n === 2, { timeoutMs: 15_000, intervalMs: 1000, what: 'two tiles in the picture' });
 

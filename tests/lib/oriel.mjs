@@ -17,6 +17,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -136,13 +137,15 @@ export class OrielServer {
   /**
    * extraArgs: more `oriel serve` flags; env: more environment variables for the server;
    * viaEnv: pass listen/data-dir/media settings as ORIEL_* variables instead of flags.
+   * tls: {cert, key} PEM files (the certificate is also the CA trusted here): serve https/wss.
    */
-  constructor({ extraArgs = [], env = {}, name, viaEnv = false } = {}) {
+  constructor({ extraArgs = [], env = {}, name, viaEnv = false, tls = null } = {}) {
     serverCounter += 1;
     this.name = name || `oriel#${serverCounter}`;
     this.extraArgs = extraArgs;
     this.extraEnv = env;
     this.viaEnv = viaEnv;
+    this.tls = tls;
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'oriel-test-'));
     this.dataDir = path.join(this.root, 'data');
     fs.mkdirSync(this.dataDir);
@@ -157,11 +160,11 @@ export class OrielServer {
   }
 
   get baseUrl() {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   get wsUrl() {
-    return `ws://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'wss' : 'ws'}://127.0.0.1:${this.port}`;
   }
 
   /** Starts `oriel serve` and waits until GET /healthz answers 200. Retries on a port clash. */
@@ -204,6 +207,7 @@ export class OrielServer {
           '--data-dir', settings.ORIEL_DATA_DIR,
           '--media-ip', settings.ORIEL_MEDIA_IP,
           '--media-port', settings.ORIEL_MEDIA_PORT,
+          ...(this.tls ? ['--tls-cert', this.tls.cert, '--tls-key', this.tls.key] : []),
           ...this.extraArgs,
         ];
     const env = childEnv({ ...(this.viaEnv ? settings : {}), ...this.extraEnv });
@@ -236,10 +240,11 @@ export class OrielServer {
         );
       }
       try {
-        const res = await fetch(`${this.baseUrl}/healthz`, { signal: AbortSignal.timeout(1000) });
-        const text = await res.text();
-        if (res.status === 200) return;
-        lastProblem = `GET /healthz answered ${res.status}: ${text.slice(0, 200)}`;
+        const { status, text } = this.tls
+          ? await httpsGet(`${this.baseUrl}/healthz`, fs.readFileSync(this.tls.cert))
+          : await fetch(`${this.baseUrl}/healthz`, { signal: AbortSignal.timeout(1000) }).then(async (r) => ({ status: r.status, text: await r.text() }));
+        if (status === 200) return;
+        lastProblem = `GET /healthz answered ${status}: ${text.slice(0, 200)}`;
       } catch (e) {
         lastProblem = `GET /healthz failed: ${e.cause?.code || e.message}`;
       }
@@ -404,6 +409,21 @@ export function basicAuth(token) {
  *   rawBody: string/Buffer sent as is (set your own content-type in headers)
  * Returns {status, headers (Headers), json (parsed or null), text}.
  */
+/** GET over https trusting `ca` (PEM): {status, text, certificate (the server's, as Node shows it)}. */
+export function httpsGet(url, ca, timeoutMs = 2000) {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ca, agent: false, timeout: timeoutMs }, (res) => {
+      const certificate = res.socket.getPeerCertificate();
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode, text, certificate }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
 export async function request(baseUrl, method, urlPath, { token, body, rawBody, headers = {} } = {}) {
   const h = { accept: 'application/json', ...headers };
   if (token) h.authorization = basicAuth(token);

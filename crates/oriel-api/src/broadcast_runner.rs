@@ -90,6 +90,11 @@ impl BroadcastRunner {
         }
     }
 
+    /// How many compositors run now.
+    pub async fn running(&self) -> usize {
+        self.running.lock().await.len()
+    }
+
     /// Looks again now (a broadcast was started or stopped).
     pub fn wake(&self) {
         self.wake.notify_one();
@@ -142,6 +147,7 @@ impl BroadcastRunner {
                         restarts.by_broadcast.remove(&id);
                     } else {
                         tracing::warn!(broadcast = %id, "a compositor exited while its broadcast is active");
+                        state.metrics.compositor_restarted();
                         restarts.failed(&id, Some(stopped.hls_dir.clone()));
                     }
                     media_stopped(state, &stopped.live_stream_id, &stopped.target_ids).await;

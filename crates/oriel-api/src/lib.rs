@@ -16,6 +16,7 @@ mod internal_join;
 mod join;
 mod json_body;
 mod log_path;
+pub mod metrics;
 mod pagination;
 mod path_id;
 mod recordings;
@@ -68,6 +69,11 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::webhooks())
         .merge(dashboard::router())
         .merge(signaling::router())
+        .merge(metrics::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_requests,
+        ))
         .fallback(|| async { ApiError::not_found("Route") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(json_body::MAX_BODY_BYTES))

@@ -1,3 +1,4 @@
+use crate::metrics::Metrics;
 use std::sync::Arc;
 
 use oriel_net::MediaWorkers;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub webhooks: Arc<Webhooks>,
     /// TURN servers handed to joining clients with credentials of their own; none: no TURN.
     pub turn: Option<Arc<oriel_turn::TurnOffer>>,
+    /// What `/metrics` tells.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -51,7 +54,14 @@ impl AppState {
             broadcasts: Arc::new(BroadcastRunner::new(compositors)),
             webhooks: Arc::new(Webhooks::new(false)),
             turn: None,
+            metrics: Arc::new(Metrics::default()),
         }
+    }
+
+    /// Replaces the default metrics (no scrape token).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Arc::new(metrics);
+        self
     }
 
     /// Replaces the default webhook settings (private addresses allowed).

@@ -11,9 +11,11 @@ use oriel_store::{Store, WebhookEndpoint};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::webhook_address::PublicOnlyResolver;
 use crate::webhook_delivery::{self, ATTEMPT_TIMEOUT};
+use oriel_store::DeliveryOutcome;
 
 /// Attempts one endpoint has in flight at once (each for a different object).
 const IN_FLIGHT_PER_ENDPOINT: usize = 16;
@@ -140,6 +142,7 @@ fn reconcile(
             client.clone(),
             endpoint,
             state.webhooks.refuse_private_addresses,
+            state.metrics.clone(),
         );
         tasks.insert(id, tokio::spawn(task));
     }
@@ -151,6 +154,7 @@ async fn deliver_to(
     client: reqwest::Client,
     endpoint: WebhookEndpoint,
     refuse_private: bool,
+    metrics: Arc<Metrics>,
 ) {
     let endpoint = Arc::new(endpoint);
     let mut written = store.webhook_events_written();
@@ -172,8 +176,12 @@ async fn deliver_to(
                         if !busy.insert(due.delivery_seq) {
                             continue; // in flight already
                         }
-                        let (store, client, endpoint) =
-                            (store.clone(), client.clone(), endpoint.clone());
+                        let (store, client, endpoint, metrics) = (
+                            store.clone(),
+                            client.clone(),
+                            endpoint.clone(),
+                            metrics.clone(),
+                        );
                         let seq = due.delivery_seq;
                         let task = in_flight.spawn(async move {
                             let (attempt, outcome) = webhook_delivery::attempt(
@@ -184,6 +192,7 @@ async fn deliver_to(
                                 now_ms,
                             )
                             .await;
+                            metrics.webhook_attempt(matches!(outcome, DeliveryOutcome::Delivered));
                             if let Some(error) = &attempt.error {
                                 tracing::debug!(endpoint = %endpoint.id, event = %due.event.id, %error, ?outcome, "webhook attempt failed");
                             }

@@ -120,6 +120,7 @@ enum Command {
         track_ids: Vec<String>,
         subscribe: bool,
     },
+    RequestKeyframe(String),
     Leave(Option<oneshot::Sender<()>>),
 }
 
@@ -281,6 +282,12 @@ impl Client {
             track_ids,
             subscribe: true,
         });
+    }
+
+    /// Asks the publisher of a received video track for a keyframe (PLI, repeated until one
+    /// comes): for a decoder that starts over, as a browser's does after a decoding error.
+    pub fn request_keyframe(&self, tid: &str) {
+        let _ = self.commands.send(Command::RequestKeyframe(tid.to_owned()));
     }
 
     pub fn unsubscribe_tracks(&self, connection_id: &str, track_ids: Vec<String>) {
@@ -514,6 +521,7 @@ impl Driver {
                     .session
                     .subscribe_tracks(connection_id, track_ids, subscribe);
             }
+            Command::RequestKeyframe(tid) => self.session.request_keyframe(&tid),
             Command::Leave(ack) => {
                 self.session.leave(now);
                 if let Some(ack) = ack {

@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use oriel_proto::{ErrorType, Participant, RequestErrorType, SignalError, Track};
+use str0m::format::Codec;
 use str0m::media::{MediaKind, Mid};
 
 /// The local participant as `joined` described it.
@@ -43,6 +44,8 @@ pub struct ReceivedPacket<'a> {
     pub connection_id: Option<&'a str>,
     pub kind: MediaKind,
     pub mid: Mid,
+    /// The codec of the packet's payload type (a publisher's browser picks VP8 or H.264).
+    pub codec: Option<Codec>,
     pub ssrc: u32,
     /// Extended (64-bit) RTP sequence number.
     pub seq: u64,

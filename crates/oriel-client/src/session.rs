@@ -31,7 +31,8 @@ use oriel_proto::{
     SubscriptionRequest, TrackKind, TrackSource, MAX_CUSTOM_EVENT_BYTES, MAX_DISPLAY_NAME_CHARS,
 };
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Simulcast, SimulcastLayer};
+use str0m::format::Codec;
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt, Simulcast, SimulcastLayer};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{RtpPacket, Ssrc};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output as RtcOutput, Rtc, RtcConfig};
@@ -211,6 +212,8 @@ struct RecvTrack {
     /// A keyframe arrived: a decoder could start.
     decodable: bool,
     last_pli: Option<Instant>,
+    /// The codec of the payload type last received, looked up again only when it changes.
+    codec: Option<(Pt, Codec)>,
 }
 
 struct SubPc {
@@ -1085,6 +1088,19 @@ impl Session {
         Ok(id)
     }
 
+    /// Makes a received video track wait for a keyframe again: its publisher is sent PLIs (at
+    /// most one per retry interval) until one arrives.
+    pub fn request_keyframe(&mut self, tid: &str) {
+        for sub in &mut self.subs {
+            for track in sub.tracks.values_mut() {
+                if track.tid == tid && track.kind == MediaKind::Video {
+                    track.decodable = false;
+                    track.last_pli = None;
+                }
+            }
+        }
+    }
+
     /// Manual mode: asks for (or drops) tracks of a participant; the reply comes as
     /// [`ClientEvent::SubscriptionReply`].
     pub fn subscribe_tracks(
@@ -1334,6 +1350,7 @@ impl Session {
                         active: true,
                         decodable: false,
                         last_pli: None,
+                        codec: None,
                     },
                 );
                 self.emit(ClientEvent::TrackSubscribed {
@@ -1397,9 +1414,23 @@ impl Session {
             return;
         };
         counters.record_received(packet.payload.len());
+        let pt = packet.header.payload_type;
+        if track.codec.is_none_or(|(known, _)| known != pt) {
+            track.codec = sub
+                .pc
+                .rtc
+                .codec_config()
+                .find(|p| p.pt() == pt)
+                .map(|p| (pt, p.spec().codec));
+        }
+        let codec = track.codec.map(|(_, codec)| codec);
         // Like a browser's decoder: ask for a keyframe while there is none to start from.
         if track.kind == MediaKind::Video && !track.decodable {
-            match stamp::vp8_frame_start(&packet.payload) {
+            let start = match codec {
+                Some(Codec::H264) => Some(oriel_media::h264::is_keyframe(&packet.payload)),
+                _ => stamp::vp8_frame_start(&packet.payload),
+            };
+            match start {
                 Some(true) => track.decodable = true,
                 Some(false) if track.last_pli.is_none_or(|at| now - at >= PLI_RETRY) => {
                     track.last_pli = Some(now);
@@ -1416,6 +1447,7 @@ impl Session {
             connection_id: track.connection_id.as_deref(),
             kind: track.kind,
             mid,
+            codec,
             ssrc: *ssrc,
             seq: *packet.seq_no,
             rtp_timestamp: packet.header.timestamp,

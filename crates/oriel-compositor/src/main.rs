@@ -123,13 +123,17 @@ async fn run(args: Args) -> Result<()> {
         .take_encoded()
         .map(|encoded| rtmp::start(encoded, &args.rtmp));
     let stop = Arc::new(AtomicBool::new(false));
-    let (fatal_tx, fatal_rx) = mpsc::unbounded_channel();
+    let (news_tx, news_rx) = mpsc::unbounded_channel();
+    let keyframes = news_tx.clone();
+    compositor.on_keyframe_request(move |tid| {
+        let _ = keyframes.send(BusNews::KeyframeWanted(tid.to_owned()));
+    });
     let watchers = [
         watch_hls(args.hls_dir.join("index.m3u8"), Arc::clone(&stop)),
-        watch_bus(&compositor, Arc::clone(&stop), fatal_tx),
+        watch_bus(Arc::clone(&compositor), Arc::clone(&stop), news_tx),
     ];
 
-    let result = in_space(&args, &compositor, fatal_rx).await;
+    let result = in_space(&args, &compositor, news_rx).await;
 
     stop.store(true, Ordering::SeqCst);
     for watcher in watchers.into_iter().flatten() {
@@ -153,7 +157,7 @@ async fn run(args: Args) -> Result<()> {
 async fn in_space(
     args: &Args,
     compositor: &Arc<Compositor>,
-    mut fatal: mpsc::UnboundedReceiver<String>,
+    mut bus: mpsc::UnboundedReceiver<BusNews>,
 ) -> Result<()> {
     let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
@@ -162,8 +166,15 @@ async fn in_space(
     options.managed_subscriptions = 0;
     let sink = Arc::clone(compositor);
     options.media = MediaDelivery::Sink(Box::new(move |p: &ReceivedPacket<'_>| {
+        let codec = match p.codec {
+            Some(oriel_client::str0m::format::Codec::Vp8) => Some(Codec::Vp8),
+            Some(oriel_client::str0m::format::Codec::H264) => Some(Codec::H264),
+            Some(oriel_client::str0m::format::Codec::Opus) => Some(Codec::Opus),
+            _ => None,
+        };
         sink.push_rtp(
             p.tid,
+            codec,
             Rtp {
                 seq: p.seq as u16,
                 timestamp: p.rtp_timestamp,
@@ -202,7 +213,14 @@ async fn in_space(
             _ = tick.tick() => space.roster.tick(Instant::now()),
             _ = terminate.recv() => break Ok(()),
             _ = interrupt.recv() => break Ok(()),
-            error = fatal.recv() => break Err(anyhow!(error.unwrap_or_else(|| "the pipeline stopped".into()))),
+            news = bus.recv() => match news {
+                // The new decoder starts from a keyframe.
+                Some(BusNews::BranchRebuilt(tid) | BusNews::KeyframeWanted(tid)) => {
+                    client.request_keyframe(&tid);
+                }
+                Some(BusNews::Fatal(error)) => break Err(anyhow!(error)),
+                None => break Err(anyhow!("the pipeline stopped")),
+            },
         }
         space.apply();
     };
@@ -237,7 +255,8 @@ impl Space<'_> {
         }
     }
 
-    /// The branch of a track (VP8 for video: what the SDKs publish and Oriel forwards).
+    /// The branch of a track: VP8 for video until its packets say otherwise (what browsers
+    /// publish most; an H.264 publisher's branch is rebuilt on its first packet).
     fn add_branch(&self, track: &Track) -> bool {
         let codec = match track.kind {
             TrackKind::Video => Codec::Vp8,
@@ -324,11 +343,21 @@ fn watch_hls(playlist: PathBuf, stop: Arc<AtomicBool>) -> Option<JoinHandle<()>>
         .ok()
 }
 
-/// Logs errors of one track's branch; reports any other pipeline error as fatal.
+/// What the pipeline tells the space loop.
+enum BusNews {
+    /// A track's decoder lost its footing (a lost or broken frame) and waits for a keyframe.
+    KeyframeWanted(String),
+    /// A track's branch failed and was rebuilt: its decoder needs a keyframe.
+    BranchRebuilt(String),
+    /// The mix or an output failed: the compositor ends (the node starts another).
+    Fatal(String),
+}
+
+/// Rebuilds a track's branch that failed; reports any other pipeline error as fatal.
 fn watch_bus(
-    compositor: &Compositor,
+    compositor: Arc<Compositor>,
     stop: Arc<AtomicBool>,
-    fatal: mpsc::UnboundedSender<String>,
+    news: mpsc::UnboundedSender<BusNews>,
 ) -> Option<JoinHandle<()>> {
     let bus = compositor.pipeline().bus()?;
     std::thread::Builder::new()
@@ -348,13 +377,17 @@ fn watch_bus(
                 match message.view() {
                     gst::MessageView::Error(e) if is_branch_element(&source) => {
                         tracing::warn!(%source, error = %e.error(), "a track's branch failed");
+                        if let Some(tid) = compositor.rebuild_failed_branch(&source) {
+                            tracing::info!(%tid, "the track's branch was rebuilt");
+                            let _ = news.send(BusNews::BranchRebuilt(tid));
+                        }
                     }
                     gst::MessageView::Error(e) => {
-                        let _ = fatal.send(format!(
+                        let _ = news.send(BusNews::Fatal(format!(
                             "pipeline error in {source}: {} ({:?})",
                             e.error(),
                             e.debug()
-                        ));
+                        )));
                         return;
                     }
                     gst::MessageView::Warning(w) => {

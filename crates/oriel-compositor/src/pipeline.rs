@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 use gst::prelude::*;
@@ -33,6 +33,30 @@ const PT_H264: u8 = 102;
 const PT_OPUS: u8 = 111;
 /// The placeholder tile of a participant without a picture: dark grey (ARGB).
 pub const PLACEHOLDER_ARGB: u32 = 0xff40_4040;
+/// Called with a track id when its branch needs a keyframe to go on decoding.
+pub type KeyframeRequester = Box<dyn Fn(&str) + Send + Sync>;
+
+/// A branch's keyframe requests are passed on at most this often (a decoder asks on every
+/// broken frame).
+pub const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A failed branch is rebuilt at most this often...
+pub const REBUILD_INTERVAL: Duration = Duration::from_secs(1);
+/// ...and at most this many times per track.
+pub const MAX_REBUILDS: u32 = 10;
+
+/// A video depayloader that waits for a keyframe and asks for one when frames are lost or
+/// broken, instead of handing the decoder what it cannot decode.
+fn depayloader(factory: &str) -> Result<gst::Element> {
+    let element = make(factory)?;
+    for property in ["request-keyframe", "wait-for-keyframe"] {
+        if element.find_property(property).is_some() {
+            element.set_property(property, true);
+        }
+    }
+    Ok(element)
+}
+
 /// Names of the elements of a track's branch start with this.
 const BRANCH_PREFIX: &str = "track-";
 
@@ -125,6 +149,12 @@ pub struct Compositor {
     inputs: Mutex<HashMap<String, Input>>,
     encoded: Mutex<Option<Encoded>>,
     branches: AtomicU64,
+    /// The scene last set, applied again when a branch is rebuilt.
+    scene: Mutex<(Vec<Tile>, Option<usize>)>,
+    /// Told the track id when a branch's depayloader or decoder asks for a keyframe.
+    keyframe_requester: Arc<Mutex<Option<KeyframeRequester>>>,
+    /// Branches rebuilt after a failure, per track: how many, and when last.
+    rebuilt: Mutex<HashMap<String, (u32, Option<Instant>)>>,
     playlist: Arc<Mutex<Playlist>>,
     /// The background's elements and mixer pad: its source never ends by itself, so it is
     /// taken out before EOS.
@@ -370,6 +400,9 @@ impl Compositor {
             inputs: Mutex::new(HashMap::new()),
             encoded: Mutex::new(encoded),
             branches: AtomicU64::new(0),
+            scene: Mutex::new((Vec::new(), None)),
+            rebuilt: Mutex::new(HashMap::new()),
+            keyframe_requester: Arc::new(Mutex::new(None)),
             playlist,
             background: Mutex::new(background),
         }))
@@ -436,11 +469,14 @@ impl Compositor {
             .property("drop-on-latency", true)
             .build()
             .context("rtpjitterbuffer is missing (gstreamer1.0-plugins-good)")?;
+        if codec.is_video() {
+            self.relay_keyframe_requests(&appsrc, tid);
+        }
         let mut elements = vec![appsrc.clone().upcast::<gst::Element>(), jitter];
         let mut cropper = None;
         match codec {
-            Codec::Vp8 => elements.extend([make("rtpvp8depay")?, make("vp8dec")?]),
-            Codec::H264 => elements.extend([make("rtph264depay")?, make("avdec_h264")?]),
+            Codec::Vp8 => elements.extend([depayloader("rtpvp8depay")?, make("vp8dec")?]),
+            Codec::H264 => elements.extend([depayloader("rtph264depay")?, make("avdec_h264")?]),
             Codec::Opus => elements.extend([make("rtpopusdepay")?, make("opusdec")?]),
         }
         if codec.is_video() {
@@ -523,16 +559,100 @@ impl Compositor {
         let _ = self.pipeline.remove_many(&input.elements);
     }
 
+    /// Sets who is told when a branch needs a keyframe (the space's publisher is then sent a
+    /// PLI, as a browser's decoder would have it).
+    pub fn on_keyframe_request(&self, requester: impl Fn(&str) + Send + Sync + 'static) {
+        *lock(&self.keyframe_requester) = Some(Box::new(requester));
+    }
+
+    /// Passes the force-key-unit requests that reach `appsrc` from its branch on to the
+    /// requester, at most once per [`KEYFRAME_REQUEST_INTERVAL`].
+    fn relay_keyframe_requests(&self, appsrc: &gst_app::AppSrc, tid: &str) {
+        let Some(pad) = appsrc.static_pad("src") else {
+            return;
+        };
+        let requester = Arc::clone(&self.keyframe_requester);
+        let tid = tid.to_owned();
+        let last: Mutex<Option<Instant>> = Mutex::new(None);
+        pad.add_probe(gst::PadProbeType::EVENT_UPSTREAM, move |_, info| {
+            let Some(gst::PadProbeData::Event(event)) = &info.data else {
+                return gst::PadProbeReturn::Ok;
+            };
+            if gst_video::UpstreamForceKeyUnitEvent::parse(event).is_ok() {
+                let now = Instant::now();
+                let mut last = lock(&last);
+                if last.is_none_or(|at| now.duration_since(at) >= KEYFRAME_REQUEST_INTERVAL) {
+                    *last = Some(now);
+                    if let Some(request) = lock(&requester).as_ref() {
+                        request(&tid);
+                    }
+                }
+            }
+            gst::PadProbeReturn::Ok
+        });
+    }
+
+    /// Rebuilds the branch that the failed element named `element` belongs to (a decoder that
+    /// gave up on a bad stream stops its branch for good), so its tile plays again once the
+    /// publisher sends a keyframe. Returns the track id when rebuilt. A track whose stream keeps
+    /// breaking decoders is rebuilt at most once per [`REBUILD_INTERVAL`] and
+    /// [`MAX_REBUILDS`] times in all; after that its tile stays dark.
+    pub fn rebuild_failed_branch(&self, element: &str) -> Option<String> {
+        let (tid, codec) = lock(&self.inputs).iter().find_map(|(tid, input)| {
+            input
+                .elements
+                .iter()
+                .any(|e| e.name() == element)
+                .then(|| (tid.clone(), input.codec))
+        })?;
+        let now = Instant::now();
+        {
+            let mut rebuilt = lock(&self.rebuilt);
+            let (count, last) = rebuilt.entry(tid.clone()).or_insert((0, None));
+            let recent = last.is_some_and(|at| now.duration_since(at) < REBUILD_INTERVAL);
+            if *count >= MAX_REBUILDS || recent {
+                return None;
+            }
+            *count += 1;
+            *last = Some(now);
+        }
+        self.remove_track(&tid);
+        if let Err(error) = self.add_track(&tid, codec) {
+            tracing::error!(%tid, "the failed branch cannot be rebuilt: {error:#}");
+            return None;
+        }
+        let (tiles, focus) = lock(&self.scene).clone();
+        self.set_scene(&tiles, focus);
+        Some(tid)
+    }
+
     /// The track ids with a branch.
     pub fn tracks(&self) -> Vec<String> {
         lock(&self.inputs).keys().cloned().collect()
     }
 
-    /// Feeds one received packet of `tid` (dropped when the track has no branch).
-    pub fn push_rtp(&self, tid: &str, rtp: Rtp<'_>) {
-        let Some((appsrc, codec)) = lock(&self.feeds).get(tid).cloned() else {
+    /// Feeds one received packet of `tid` (dropped when the track has no branch). `codec` is
+    /// what the packet's payload type says: a video branch is made for VP8 until told
+    /// otherwise, and a publisher whose browser sends H.264 gets its branch rebuilt for it.
+    pub fn push_rtp(&self, tid: &str, codec: Option<Codec>, rtp: Rtp<'_>) {
+        let Some((mut appsrc, mut branch)) = lock(&self.feeds).get(tid).cloned() else {
             return;
         };
+        if let Some(sent) = codec.filter(|c| *c != branch && c.is_video() && branch.is_video()) {
+            tracing::info!(tid, from = ?branch, to = ?sent, "the track's codec changed: its branch is rebuilt");
+            self.remove_track(tid);
+            if let Err(error) = self.add_track(tid, sent) {
+                tracing::error!(tid, "{error:#}");
+                return;
+            }
+            let (tiles, focus) = lock(&self.scene).clone();
+            self.set_scene(&tiles, focus);
+            match lock(&self.feeds).get(tid).cloned() {
+                Some(feed) => (appsrc, branch) = feed,
+                None => return,
+            }
+        }
+        let codec = branch;
         if let Some(buffer) = rtp_buffer(codec.payload_type(), &rtp) {
             // A full queue or a stopping pipeline drops the packet: the jitter buffer copes.
             let _ = appsrc.push_buffer(buffer);
@@ -541,6 +661,7 @@ impl Compositor {
 
     /// Lays out `tiles` (in order) with `focus` the active speaker's tile.
     pub fn set_scene(&self, tiles: &[Tile], focus: Option<usize>) {
+        *lock(&self.scene) = (tiles.to_vec(), focus);
         let (w, h) = (self.config.width, self.config.height);
         let kinds: Vec<TileKind> = tiles
             .iter()

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 
-use common::{audio_source, have, video_source};
+use common::{audio_source, h264_video_source, have, video_source};
 use oriel_compositor::layout::{self, Layout};
-use oriel_compositor::pipeline::{Codec, Compositor, Config, Tile};
+use oriel_compositor::pipeline::{is_branch_element, Codec, Compositor, Config, Rtp, Tile};
 
 const W: u32 = 640;
 const H: u32 = 360;
@@ -284,4 +284,167 @@ fn crop_fills_the_tile() {
         let seen = pixel(&rgb, point);
         assert!(close(seen, COLOURS[0]), "{point:?}: {seen:?}");
     }
+}
+
+#[test]
+fn an_h264_publisher_is_decoded_once_its_branch_is_rebuilt_for_h264() {
+    if !have("ffprobe") || !have("ffmpeg") {
+        eprintln!("SKIPPED: ffprobe/ffmpeg not installed (Debian package ffmpeg)");
+        return;
+    }
+    gst::init().expect("GStreamer");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let compositor = Compositor::new(Config {
+        width: W,
+        height: H,
+        layout: Layout::Gallery,
+        background: None,
+        hls_dir: dir.path().to_owned(),
+        rtmp: false,
+    })
+    .expect("compositor builds");
+    compositor.start().expect("compositor starts");
+    // The node makes a VP8 branch before any packet tells the codec (what most browsers send).
+    for (tid, codec) in [("v0", Codec::Vp8), ("v1", Codec::Vp8), ("a0", Codec::Opus)] {
+        compositor.add_track(tid, codec).expect("track");
+    }
+    let tiles: Vec<Tile> = ["v0", "v1"]
+        .iter()
+        .enumerate()
+        .map(|(i, tid)| Tile {
+            video: Some((*tid).to_owned()),
+            name: format!("P{i}"),
+            screenshare: false,
+        })
+        .collect();
+    compositor.set_scene(&tiles, None);
+    let sources = [
+        h264_video_source(&compositor, "v0", COLOURS[0]),
+        video_source(&compositor, "v1", COLOURS[1]),
+        audio_source(&compositor, "a0", 400),
+    ];
+    std::thread::sleep(Duration::from_secs(5));
+    for source in &sources {
+        let _ = source.set_state(gst::State::Null);
+    }
+    assert!(
+        compositor.finish(Duration::from_secs(5)),
+        "EOS came through"
+    );
+    let rgb = check_output(dir.path());
+    for (tile, colour) in layout::gallery(2, W, H).iter().zip(COLOURS) {
+        let seen = pixel(&rgb, tile.center());
+        assert!(
+            close(seen, colour),
+            "tile {tile:?}: {seen:?}, want {colour:?}"
+        );
+    }
+}
+
+#[test]
+fn broken_frames_ask_for_a_keyframe_and_a_failed_branch_is_rebuilt_and_plays_again() {
+    if !have("ffprobe") || !have("ffmpeg") {
+        eprintln!("SKIPPED: ffprobe/ffmpeg not installed (Debian package ffmpeg)");
+        return;
+    }
+    gst::init().expect("GStreamer");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let compositor = Compositor::new(Config {
+        width: W,
+        height: H,
+        layout: Layout::Gallery,
+        background: None,
+        hls_dir: dir.path().to_owned(),
+        rtmp: false,
+    })
+    .expect("compositor builds");
+    let (wanted_tx, wanted) = std::sync::mpsc::channel::<String>();
+    let wanted_tx = std::sync::Mutex::new(wanted_tx);
+    compositor.on_keyframe_request(move |tid| {
+        let _ = wanted_tx.lock().unwrap().send(tid.to_owned());
+    });
+    compositor.start().expect("compositor starts");
+    compositor.add_track("v0", Codec::Vp8).expect("track");
+    compositor.add_track("a0", Codec::Opus).expect("track");
+    compositor.set_scene(
+        &[Tile {
+            video: Some("v0".into()),
+            name: "P0".into(),
+            screenshare: false,
+        }],
+        None,
+    );
+    let audio = audio_source(&compositor, "a0", 400);
+
+    // VP8 keyframes of 320x240 whose first partition claims more bytes than there are: the
+    // decoder fails each and asks for a keyframe, which reaches the requester (the publisher).
+    let mut asked = Vec::new();
+    for n in 0..60u32 {
+        let mut payload = vec![
+            0x10, 0xf0, 0xff, 0xff, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00,
+        ];
+        payload.extend((0..200u32).map(|i| (i.wrapping_mul(31).wrapping_add(n)) as u8));
+        let rtp = Rtp {
+            seq: n as u16,
+            timestamp: n * 3000,
+            marker: true,
+            ssrc: 77,
+            payload: &payload,
+        };
+        compositor.push_rtp("v0", Some(Codec::Vp8), rtp);
+        std::thread::sleep(Duration::from_millis(33));
+        asked.extend(wanted.try_iter());
+    }
+    assert!(asked.iter().all(|t| t == "v0"), "{asked:?}");
+    // Throttled: asked again, but not on each of the 60 broken frames (2 s).
+    assert!(
+        (1..=6).contains(&asked.len()),
+        "keyframe requests: {asked:?}"
+    );
+
+    // A branch element that fails (its stream stops for good) is rebuilt: its tile plays again.
+    let decoder = compositor
+        .pipeline()
+        .iterate_recurse()
+        .into_iter()
+        .flatten()
+        .find(|e| is_branch_element(&e.name()) && e.factory().is_some_and(|f| f.name() == "vp8dec"))
+        .expect("the branch's decoder");
+    let _ = decoder.post_message(
+        gst::message::Error::builder(gst::CoreError::Failed, "made to fail by the test")
+            .src(&decoder)
+            .build(),
+    );
+    // As the compositor's bus watcher does: the error names the element, which names the track.
+    let error = compositor
+        .pipeline()
+        .bus()
+        .expect("bus")
+        .timed_pop_filtered(gst::ClockTime::from_seconds(2), &[gst::MessageType::Error])
+        .expect("the error on the bus");
+    let failed = error
+        .src()
+        .map(|s| s.name().to_string())
+        .unwrap_or_default();
+    assert!(is_branch_element(&failed), "{failed}");
+    assert_eq!(
+        compositor.rebuild_failed_branch(&failed).as_deref(),
+        Some("v0")
+    );
+    // Its old elements are gone: a late error from them rebuilds nothing.
+    assert_eq!(compositor.rebuild_failed_branch(&failed), None);
+
+    let video = video_source(&compositor, "v0", COLOURS[2]);
+    std::thread::sleep(Duration::from_secs(5));
+    for source in [&video, &audio] {
+        let _ = source.set_state(gst::State::Null);
+    }
+    assert!(
+        compositor.finish(Duration::from_secs(5)),
+        "EOS came through"
+    );
+    let rgb = check_output(dir.path());
+    let tile = layout::gallery(1, W, H)[0];
+    let seen = pixel(&rgb, tile.center());
+    assert!(close(seen, COLOURS[2]), "tile {tile:?}: {seen:?}");
 }

@@ -58,27 +58,7 @@ pub(crate) fn grant(
         _ => return Err(E::WrongAudience),
     }
 
-    let expires_at = claims
-        .get("exp")
-        .and_then(numeric_date)
-        .ok_or(E::MissingExpiry)?;
-    if expires_at
-        .saturating_add(LEEWAY_SECONDS)
-        .saturating_add(expiry_grace_seconds)
-        < now_unix
-    {
-        return Err(E::Expired);
-    }
-    match claims.get("nbf") {
-        None | Some(Value::Null) => {}
-        Some(v) => match numeric_date(v) {
-            Some(nbf) if nbf > now_unix.saturating_add(LEEWAY_SECONDS) => {
-                return Err(E::NotYetValid)
-            }
-            Some(_) => {}
-            None => return Err(E::Malformed),
-        },
-    }
+    let expires_at = check_validity(claims, now_unix, expiry_grace_seconds)?;
 
     let space_id = match claims.get("sub") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
@@ -123,6 +103,38 @@ pub(crate) fn grant(
 }
 
 /// RFC 7519 NumericDate: may be fractional; `as` saturates negatives to 0.
+/// Checks `exp` (required) and `nbf` (optional) against `now_unix`, with the leeway; returns
+/// `exp`.
+pub(crate) fn check_validity(
+    claims: &Map<String, Value>,
+    now_unix: u64,
+    expiry_grace_seconds: u64,
+) -> Result<u64, JoinTokenError> {
+    use JoinTokenError as E;
+    let expires_at = claims
+        .get("exp")
+        .and_then(numeric_date)
+        .ok_or(E::MissingExpiry)?;
+    if expires_at
+        .saturating_add(LEEWAY_SECONDS)
+        .saturating_add(expiry_grace_seconds)
+        < now_unix
+    {
+        return Err(E::Expired);
+    }
+    match claims.get("nbf") {
+        None | Some(Value::Null) => {}
+        Some(v) => match numeric_date(v) {
+            Some(nbf) if nbf > now_unix.saturating_add(LEEWAY_SECONDS) => {
+                return Err(E::NotYetValid)
+            }
+            Some(_) => {}
+            None => return Err(E::Malformed),
+        },
+    }
+    Ok(expires_at)
+}
+
 fn numeric_date(v: &Value) -> Option<u64> {
     v.as_u64().or_else(|| v.as_f64().map(|f| f as u64))
 }

@@ -19,11 +19,13 @@
 
 mod claims;
 mod error;
+mod playback;
 mod token;
 mod verify;
 
 pub use claims::{JoinGrant, Role};
 pub use error::JoinTokenError;
+pub use playback::{verify_playback, PlaybackTokenError};
 pub use token::key_id;
 pub use verify::{verify, verify_with_expiry_grace, PublicSigningKey};
 

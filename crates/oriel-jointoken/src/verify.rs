@@ -3,7 +3,7 @@
 use jsonwebtoken::{Algorithm, DecodingKey};
 
 use crate::claims::{grant, JoinGrant};
-use crate::token::parse;
+use crate::token::{parse, Parsed};
 use crate::JoinTokenError;
 
 /// A public signing key as the store holds it.
@@ -34,6 +34,15 @@ pub fn verify_with_expiry_grace(
     now_unix: u64,
     expiry_grace_seconds: u64,
 ) -> Result<JoinGrant, JoinTokenError> {
+    let parsed = signed(token, key)?;
+    grant(&parsed.claims, parsed.kid, now_unix, expiry_grace_seconds)
+}
+
+/// Parses `token` and checks that `key` signed it (RS256 only); the claims are not checked yet.
+pub(crate) fn signed<'t>(
+    token: &'t str,
+    key: &PublicSigningKey<'_>,
+) -> Result<Parsed<'t>, JoinTokenError> {
     let parsed = parse(token)?;
     if parsed.kid != key.id {
         return Err(JoinTokenError::UnknownKey);
@@ -61,6 +70,5 @@ pub fn verify_with_expiry_grace(
     if !matches!(valid, Ok(true)) {
         return Err(JoinTokenError::BadSignature);
     }
-
-    grant(&parsed.claims, parsed.kid, now_unix, expiry_grace_seconds)
+    Ok(parsed)
 }

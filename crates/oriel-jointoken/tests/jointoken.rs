@@ -602,3 +602,50 @@ fn random_and_mangled_input_never_panics_nor_passes() {
     let h = b64(&json!({"alg": "RS256", "kid": KID}));
     refused(&format!("{h}.{}.AAAA", URL_SAFE_NO_PAD.encode(&deep)));
 }
+
+// Signed playback tokens (`?token=` on HLS), as `@mux/mux-node`'s `jwt.signPlaybackId` makes them.
+
+fn playback(claims: Value) -> Result<u64, oriel_jointoken::PlaybackTokenError> {
+    oriel_jointoken::verify_playback(&node(claims), &key(), "pb1", NOW)
+}
+
+#[test]
+fn playback_token_for_its_playback_id_is_accepted() {
+    assert_eq!(
+        playback(json!({"sub": "pb1", "aud": "v", "exp": NOW + 60})),
+        Ok(NOW + 60)
+    );
+}
+
+#[test]
+fn playback_token_refusals() {
+    use oriel_jointoken::PlaybackTokenError as P;
+    assert_eq!(
+        playback(json!({"sub": "pb2", "aud": "v", "exp": NOW + 60})),
+        Err(P::OtherPlaybackId)
+    );
+    // A join token (aud "rt") never plays a recording, nor a thumbnail token ("t").
+    for aud in ["rt", "t"] {
+        assert_eq!(
+            playback(json!({"sub": "pb1", "aud": aud, "exp": NOW + 60})),
+            Err(P::WrongAudience)
+        );
+    }
+    assert_eq!(
+        playback(json!({"sub": "pb1", "aud": "v", "exp": NOW - 600})),
+        Err(P::Token(E::Expired))
+    );
+    assert_eq!(
+        playback(json!({"sub": "pb1", "aud": "v"})),
+        Err(P::Token(E::MissingExpiry))
+    );
+    let forged = sign_raw(
+        json!({"alg": "RS256", "typ": "JWT", "kid": KID}),
+        json!({"sub": "pb1", "aud": "v", "exp": NOW + 60}),
+        &other_key().enc,
+        Algorithm::RS256,
+    );
+    let refused = oriel_jointoken::verify_playback(&forged, &key(), "pb1", NOW).unwrap_err();
+    assert_eq!(refused, P::Token(E::BadSignature));
+    assert_eq!(refused.to_string(), "playback token signature is invalid");
+}

@@ -7,10 +7,12 @@
 //! outbox.
 
 mod commands;
+mod meters;
 mod send_batch;
 mod worker;
 mod workers;
 
 pub use commands::{Command, Outgoing};
+pub use meters::{MediaTotals, WorkerMeters};
 pub use oriel_sfu::{ConnectionKey, JoinRequest, SpaceSnapshot};
 pub use workers::{MediaWorkers, WorkerHandle};

@@ -8,6 +8,9 @@ use oriel_sfu::{ConnectionKey, Output, Space, SpaceConfig};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use std::sync::Arc;
+
+use crate::meters::{MediaTotals, WorkerMeters};
 use crate::send_batch::{SendBatch, BATCH};
 use crate::{Command, Outgoing};
 
@@ -26,6 +29,9 @@ pub(crate) struct Worker {
     /// Which space a remote address belongs to, once a space accepted a datagram from it.
     routes: HashMap<SocketAddr, String>,
     outgoing: SendBatch,
+    /// Counted here per datagram, published to `meters` once per wake-up.
+    totals: MediaTotals,
+    meters: Arc<WorkerMeters>,
 }
 
 impl Worker {
@@ -33,6 +39,7 @@ impl Worker {
         index: usize,
         socket: std::net::UdpSocket,
         inbox: mpsc::UnboundedReceiver<Command>,
+        meters: Arc<WorkerMeters>,
     ) {
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -67,6 +74,8 @@ impl Worker {
                 outboxes: HashMap::new(),
                 routes: HashMap::new(),
                 outgoing: SendBatch::default(),
+                totals: MediaTotals::default(),
+                meters,
             };
             worker.serve(inbox).await;
         });
@@ -110,7 +119,16 @@ impl Worker {
                 () = sleep => {}
             }
             self.handle_timeouts();
+            // Taken before flush() forgets the spaces that emptied.
+            self.totals.keyframe_requests += self
+                .spaces
+                .values_mut()
+                .map(Space::take_keyframe_requests)
+                .sum::<u64>();
             self.flush().await;
+            self.totals.spaces = self.spaces.len() as u64;
+            self.totals.connections = self.outboxes.len() as u64;
+            self.meters.publish(&self.totals);
         }
         tracing::info!(index = self.index, "media worker stopped");
     }
@@ -174,6 +192,8 @@ impl Worker {
 
     fn handle_datagram(&mut self, source: SocketAddr, contents: &[u8]) {
         let now = Instant::now();
+        self.totals.datagrams_in += 1;
+        self.totals.bytes_in += contents.len() as u64;
         let destination = self.local_addr;
         if let Some(space_id) = self.routes.get(&source) {
             if let Some(space) = self.spaces.get_mut(space_id) {
@@ -191,6 +211,8 @@ impl Worker {
                 space.handle_datagram(now, source, destination, contents);
             }
             self.routes.insert(source, space_id);
+        } else {
+            self.totals.datagrams_unrouted += 1;
         }
     }
 
@@ -238,7 +260,11 @@ impl Worker {
                         destination,
                         contents,
                         ..
-                    } => self.outgoing.push(destination, contents),
+                    } => {
+                        self.totals.datagrams_out += 1;
+                        self.totals.bytes_out += contents.len() as u64;
+                        self.outgoing.push(destination, contents);
+                    }
                     Output::Signal {
                         connection,
                         message,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use oriel_sfu::ConnectionKey;
 use tokio::sync::mpsc;
 
+use crate::meters::{MediaTotals, WorkerMeters};
 use crate::worker::Worker;
 use crate::Command;
 
@@ -17,6 +18,7 @@ const MAX_WORKERS: usize = 16;
 pub struct WorkerHandle {
     pub media_addr: SocketAddr,
     commands: mpsc::UnboundedSender<Command>,
+    meters: Arc<WorkerMeters>,
 }
 
 impl WorkerHandle {
@@ -51,18 +53,35 @@ impl MediaWorkers {
             socket.set_nonblocking(true)?;
             enlarge_buffers(&socket);
             let (commands, inbox) = mpsc::unbounded_channel();
+            let meters = Arc::new(WorkerMeters::default());
+            let worker_meters = Arc::clone(&meters);
             std::thread::Builder::new()
                 .name(format!("oriel-media-{index}"))
-                .spawn(move || Worker::run(index, socket, inbox))?;
+                .spawn(move || Worker::run(index, socket, inbox, worker_meters))?;
             workers.push(WorkerHandle {
                 media_addr: addr,
                 commands,
+                meters,
             });
         }
         Ok(Self {
             workers: Arc::new(workers),
             next_connection: Arc::new(AtomicU64::new(1)),
         })
+    }
+
+    /// What every worker has done so far, summed (as last published: at most one wake-up old).
+    pub fn totals(&self) -> MediaTotals {
+        let mut totals = MediaTotals::default();
+        for worker in self.workers.iter() {
+            totals.add(&worker.meters.read());
+        }
+        totals
+    }
+
+    /// How many media workers run.
+    pub fn count(&self) -> usize {
+        self.workers.len()
     }
 
     /// The worker that holds a space: always the same one for the same space.

@@ -3,7 +3,9 @@
 //! nothing, idles between keep-alive requests, or stalls mid-header is closed), caps on open
 //! connections per client address and in total (each one is a file descriptor), a listener
 //! that a successor process can bind beside (SO_REUSEPORT, see `handover.rs`), and a shutdown
-//! that ends within a bounded time whatever clients do.
+//! that ends within a bounded time whatever clients do. With `--tls-cert` the same loop serves
+//! TLS (see `tls.rs`): the caps count a connection before its handshake, and the handshake
+//! must end within the header timeout.
 
 use std::collections::HashMap;
 use std::io;
@@ -22,6 +24,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 /// Limits of the accept loop; see the `serve` flags for their meaning.
@@ -69,6 +72,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    tls: Option<TlsAcceptor>,
     stop: impl std::future::Future<Output = ()>,
     on_closed: impl FnOnce(),
 ) {
@@ -89,12 +93,32 @@ pub async fn serve(
                             last_refusal_logged = Some(tokio::time::Instant::now());
                             tracing::warn!(%peer, open = counts.total(), "connection refused: too many connections");
                         }
-                        connections.spawn(refuse(stream));
+                        // A TLS client could not read a plain answer: it is just closed.
+                        if tls.is_none() {
+                            connections.spawn(refuse(stream));
+                        }
                         continue;
                     };
                     let _ = stream.set_nodelay(true);
                     let stream = Counted { stream, _guard: guard };
-                    connections.spawn(connection(stream, peer, app.clone(), limits, draining.clone()));
+                    let (app, draining) = (app.clone(), draining.clone());
+                    match &tls {
+                        None => {
+                            connections.spawn(connection(stream, peer, app, limits, draining));
+                        }
+                        Some(acceptor) => {
+                            let acceptor = acceptor.clone();
+                            connections.spawn(async move {
+                                // A client that opens and never completes a handshake is
+                                // closed like one that never sends a request head.
+                                match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
+                                    Ok(Ok(stream)) => connection(stream, peer, app, limits, draining).await,
+                                    Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+                                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                                }
+                            });
+                        }
+                    }
                 }
                 // Out of descriptors or a connection reset before accept: keep serving the
                 // others, but do not spin on a persistent error.
@@ -124,13 +148,15 @@ pub async fn serve(
     connections.shutdown().await;
 }
 
-async fn connection(
-    stream: Counted,
+async fn connection<S>(
+    stream: S,
     peer: SocketAddr,
     app: Router,
     limits: Limits,
     mut draining: watch::Receiver<bool>,
-) {
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         app.clone().oneshot(request)

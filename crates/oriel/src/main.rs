@@ -2,13 +2,13 @@
 //! directory, with or without a server running on it.
 
 mod cli;
+mod config_file;
 mod handover;
 mod listener;
 mod logging;
 mod serve;
+mod tls;
 mod turn;
-
-use clap::Parser;
 
 // str0m allocates per packet (an egress datagram, an ingress RTP packet); mimalloc's
 // thread-local free lists make that cheaper than glibc's malloc on the media threads.
@@ -16,7 +16,13 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match config_file::parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            eprintln!("oriel: {error:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     logging::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use crate::handover::{self, Role};
 use crate::listener::{self, Limits};
+use crate::tls::{self, TlsFiles};
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
@@ -56,6 +57,25 @@ pub struct ServeArgs {
     pub webhooks_refuse_private: bool,
     #[command(flatten)]
     pub turn: crate::turn::TurnArgs,
+    /// PEM certificate chain: with --tls-key, --listen serves https and wss instead of plain
+    /// HTTP. The files are read again when they change (checked every 2 s).
+    #[arg(long, env = "ORIEL_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(long, env = "ORIEL_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// A TOML file every other flag of `oriel serve` may also come from, by its long name
+    /// (`listen = "0.0.0.0:443"`, `media-port = 50000`); a flag or environment variable wins.
+    #[arg(long, env = "ORIEL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// A bearer token that `GET /metrics` requires (`Authorization: Bearer TOKEN`); without
+    /// it the metrics are open to whoever reaches --listen.
+    #[arg(long, env = "ORIEL_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Only check the settings (flags, environment, --config file and the TLS pair): print
+    /// them and exit, without serving.
+    #[arg(long)]
+    pub check_config: bool,
 }
 
 /// How long a stopping node lets open connections finish (WebSockets complete their closing
@@ -70,6 +90,18 @@ const COMPOSITORS_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 const RECONNECT_GRACE: Duration = Duration::from_secs(10);
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if args.check_config {
+        if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+            tls::check(&TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            })?;
+        } else if args.tls_cert.is_some() != args.tls_key.is_some() {
+            anyhow::bail!("--tls-cert and --tls-key go together: give both or neither");
+        }
+        println!("{args:#?}");
+        return Ok(());
+    }
     listener::raise_open_files_limit();
     let store = SqliteStore::open(&args.data_dir)
         .await
@@ -113,16 +145,44 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 args.media_ip, args.media_port
             )
         })?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            tls::acceptor(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            })
+            .context("cannot load the TLS certificate")?,
+        ),
+        // Only one of the pair (from a config file, where clap cannot insist on both).
+        (Some(_), None) | (None, Some(_)) => {
+            anyhow::bail!("--tls-cert and --tls-key go together: give both or neither")
+        }
+        (None, None) => None,
+    };
+    // Compositors join over plain ws: with TLS on, through a listener of their own on loopback
+    // (the certificate is for the public name, not for 127.0.0.1).
+    let internal = if tls.is_some() {
+        Some(
+            listener::bind(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)))
+                .context("cannot listen on loopback for the compositors")?,
+        )
+    } else {
+        None
+    };
+    let signal_addr = match &internal {
+        Some(internal) => internal.local_addr()?,
+        None => loopback_of(args.listen),
+    };
     let (turn_offer, embedded_turn) = crate::turn::start(
         &args.turn,
         crate::turn::NodeAddresses {
             data_dir: &args.data_dir,
             media_ip: args.media_ip,
             media_port: args.media_port,
-            // For the lead: `args.public_ip` once --public-ip lands (ICE-TCP branch), and
-            // the --tls-cert/--tls-key acceptor (TLS branch) for turns:.
+            // `args.public_ip` once --public-ip lands (ICE-TCP branch).
             public_ip: None,
-            tls: None,
+            // turns: with the node's certificate, reloaded like the HTTPS listener's.
+            tls: tls.clone(),
         },
     )
     .await?;
@@ -133,7 +193,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             burst: args.api_rate_burst,
         },
         media,
-        shutdown_rx,
+        shutdown_rx.clone(),
         Recordings::new(
             &args.data_dir,
             Duration::from_secs(u64::from(args.hls_retention_days) * 24 * 3600),
@@ -145,10 +205,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     .context("cannot find this executable's directory")?
                     .with_file_name("oriel-compositor"),
             },
-            signal_url: format!("ws://{}/pluto", loopback_of(args.listen)),
+            signal_url: format!("ws://{signal_addr}/pluto"),
         },
     )
-    .with_webhooks(Webhooks::new(args.webhooks_refuse_private));
+    .with_webhooks(Webhooks::new(args.webhooks_refuse_private))
+    .with_metrics(oriel_api::metrics::Metrics::new(args.metrics_token.clone()));
     if let Some(offer) = turn_offer {
         state = state.with_turn(offer);
     }
@@ -172,6 +233,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen = %args.listen,
         data_dir = %args.data_dir.display(),
         media = %SocketAddr::new(args.media_ip, args.media_port),
+        tls = tls.is_some(),
         "oriel is serving"
     );
     let limits = Limits {
@@ -182,7 +244,21 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let app = oriel_api::router(state.clone());
     let closing_state = state.clone();
-    listener::serve(listener, app, limits, shutdown_signal(), move || {
+    let internal = internal.map(|internal| {
+        let mut stopping = shutdown_rx.clone();
+        let stop = async move {
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+        };
+        tokio::spawn(listener::serve(
+            internal,
+            app.clone(),
+            limits,
+            None,
+            stop,
+            || {},
+        ))
+    });
+    listener::serve(listener, app, limits, tls, shutdown_signal(), move || {
         // The listener is closed: every new connection now reaches a successor if one runs.
         // Only then are the signaling sockets closed (1001, after which the SDK reconnects).
         match primary.get() {
@@ -211,6 +287,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     webhooks.abort();
     if let Some(turn) = embedded_turn {
         turn.stop().await;
+    }
+    if let Some(internal) = internal {
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, internal).await;
     }
     let finished = tokio::time::timeout(FINAL_WRITES_TIMEOUT, async {
         oriel_api::shutdown(&state).await;

@@ -6,6 +6,8 @@
 // When a test fails, e2e.test prints the participants' events, console and page errors, and the
 // tail of the server log, then rethrows.
 
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { after, afterEach, before, test } from 'node:test';
 import { startServer, sleep } from './server.mjs';
 import { launchBrowser } from './browser.mjs';
@@ -18,8 +20,13 @@ let counter = 0;
 export const pid = (name) => `${name}-${process.pid}-${++counter}`;
 
 /** `enabled: false` registers no hooks (a file of todo stubs starts no server and no browser). */
-/** `browserArgs`: more Chromium flags for this file's browser. */
-export function useE2E({ environment = 'e2e', enabled = true, browserArgs = [] } = {}) {
+/**
+ * `browserArgs`: more Chromium flags for this file's browser.
+ * `tls`: the node serves https and wss with the certificate tests/e2e/run.sh made
+ * (E2E_TLS_CERT/E2E_TLS_KEY, trusted by this process through NODE_EXTRA_CA_CERTS), and Chromium
+ * trusts it by its public key (--ignore-certificate-errors-spki-list, nothing else waived).
+ */
+export function useE2E({ environment = 'e2e', enabled = true, browserArgs = [], tls = false } = {}) {
   const e2e = {
     server: null,
     env: null,
@@ -82,9 +89,19 @@ export function useE2E({ environment = 'e2e', enabled = true, browserArgs = [] }
 
   if (!enabled) return e2e;
   before(async () => {
-    e2e.server = await startServer();
+    let certificate = null;
+    const extraArgs = [...browserArgs];
+    if (tls) {
+      const { E2E_TLS_CERT: cert, E2E_TLS_KEY: key } = process.env;
+      if (!cert || !key) throw new Error('this file serves https: run it through tests/e2e/run.sh, which makes the certificate');
+      certificate = { cert, key };
+      const x509 = new crypto.X509Certificate(fs.readFileSync(cert));
+      const spki = crypto.createHash('sha256').update(x509.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+      extraArgs.push(`--ignore-certificate-errors-spki-list=${spki}`);
+    }
+    e2e.server = await startServer({ tls: certificate });
     e2e.env = await e2e.server.environment(environment);
-    e2e.browser = await launchBrowser({ extraArgs: browserArgs });
+    e2e.browser = await launchBrowser({ extraArgs });
   });
   afterEach(async () => {
     const raws = e2e.rawSockets;

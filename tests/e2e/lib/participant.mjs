@@ -176,6 +176,11 @@ export class Participant {
     return this.call('makeOffer');
   }
 
+  /** Frames presented by `participantId`'s video element over `ms` (harness.js watchFrames). */
+  watchFrames(participantId, ms) {
+    return this.page.evaluate(([id, ms]) => window.oriel.watchFrames(id, ms), [participantId, ms]);
+  }
+
   inboundStats() {
     return this.page.evaluate(() => window.oriel.inboundStats());
   }

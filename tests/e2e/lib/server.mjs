@@ -94,18 +94,20 @@ function tailOf(file, maxLines) {
   }
 }
 
-export async function startServer({ name = 'oriel' } = {}) {
+/** `tls`: {cert, key} PEM files: the node serves https and wss with them. */
+export async function startServer({ name = 'oriel', tls = null } = {}) {
   if (!fs.existsSync(ORIEL_BIN)) {
     throw new Error(`oriel binary not found at ${ORIEL_BIN}: run \`cargo build --release\` or set ORIEL_BIN`);
   }
-  const server = new OrielServer(name);
+  const server = new OrielServer(name, tls);
   await server.start();
   return server;
 }
 
 export class OrielServer {
-  constructor(name) {
+  constructor(name, tls = null) {
     this.name = name;
+    this.tls = tls;
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'oriel-e2e-'));
     this.dataDir = path.join(this.root, 'data');
     fs.mkdirSync(this.dataDir);
@@ -115,12 +117,12 @@ export class OrielServer {
   }
 
   get baseUrl() {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   /** What the SDK needs in `window.MUX_SPACES_BACKEND_URL` (it appends `/v1?...`). */
   get backendUrl() {
-    return `ws://127.0.0.1:${this.port}/pluto`;
+    return `${this.tls ? 'wss' : 'ws'}://127.0.0.1:${this.port}/pluto`;
   }
 
   async start() {
@@ -146,6 +148,7 @@ export class OrielServer {
       '--data-dir', this.dataDir,
       '--media-ip', '127.0.0.1',
       '--media-port', String(this.mediaPort),
+      ...(this.tls ? ['--tls-cert', this.tls.cert, '--tls-key', this.tls.key] : []),
     ];
     fs.appendFileSync(this.logFile, `===== ${new Date().toISOString()} ${ORIEL_BIN} ${args.join(' ')}\n`);
     const out = fs.openSync(this.logFile, 'a');

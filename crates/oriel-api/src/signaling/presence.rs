@@ -79,6 +79,12 @@ impl Presence {
         }
     }
 
+    /// Spaces with someone in them, and the visible participants in all of them.
+    pub async fn counts(&self) -> (usize, usize) {
+        let spaces = self.spaces.lock().await;
+        (spaces.len(), spaces.values().map(|s| s.members.len()).sum())
+    }
+
     pub async fn join(&self, admission: Admission<'_>) -> Result<Membership, PresenceRefusal> {
         // A reconnecting SDK names its old participant id; without an id in the token that
         // keeps its identity, with one the token's id rules.

@@ -67,17 +67,19 @@ async fn upgrade(
 }
 
 async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Socket) {
+    let opened = Instant::now();
     let token = query.get("token").map(String::as_str).unwrap_or_default();
     // The SDK sends nothing on open: it waits for `joined` or `error`.
     let authorized = match authorize_join(state.store.as_ref(), token).await {
         Ok(authorized) => authorized,
         Err(JoinRefusal::Token(refusal)) => {
             tracing::info!(%refusal, "join refused");
-            return refuse(socket, ErrorType::InvalidJwt, refusal.message()).await;
+            return refuse(&state, socket, ErrorType::InvalidJwt, refusal.message()).await;
         }
         Err(JoinRefusal::Store(error)) => {
             tracing::error!(%error, "join could not be checked");
             return refuse(
+                &state,
                 socket,
                 ErrorType::Unknown,
                 "the server could not check the join token",
@@ -101,6 +103,7 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
         Err(PresenceRefusal::DuplicateParticipant) => {
             tracing::info!(space_id = %grant.space_id, "join refused: duplicate participant");
             return refuse(
+                &state,
                 socket,
                 ErrorType::DuplicateParticipantRejected,
                 "a participant with this participant_id is already connected to the space",
@@ -110,6 +113,7 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
         Err(PresenceRefusal::SpaceIdle) => {
             tracing::info!(space_id = %grant.space_id, "hidden join refused: nobody in the space");
             return refuse(
+                &state,
                 socket,
                 ErrorType::InvalidJwt,
                 "a hidden participant joins only a space someone is in",
@@ -119,6 +123,7 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
         Err(PresenceRefusal::SpaceGone) => {
             tracing::info!(space_id = %grant.space_id, "join refused: space deleted");
             return refuse(
+                &state,
                 socket,
                 ErrorType::InvalidJwt,
                 "the space of this join token no longer exists",
@@ -128,6 +133,7 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
         Err(PresenceRefusal::Store(error)) => {
             tracing::error!(%error, "join could not be recorded");
             return refuse(
+                &state,
                 socket,
                 ErrorType::Unknown,
                 "the server could not admit the participant",
@@ -188,6 +194,7 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
             connection,
             &membership,
             &mut outbox,
+            opened,
         )
         .await;
         worker.send(Command::Leave {
@@ -237,8 +244,11 @@ async fn relay(
     connection: ConnectionKey,
     membership: &Membership,
     outbox: &mut mpsc::UnboundedReceiver<Outgoing>,
+    opened: Instant,
 ) {
     let mut shutting_down = state.shutting_down.clone();
+    // The join is timed from the socket's open to `joined` sent, the first signal.
+    let mut joined_at_first_signal = true;
     let mut ping = tokio::time::interval(PING_INTERVAL);
     let mut last_heard = Instant::now();
     let mut window_start = Instant::now();
@@ -304,6 +314,9 @@ async fn relay(
             }
             outgoing = outbox.recv() => match outgoing {
                 Some(Outgoing::Signal(message)) => {
+                    if std::mem::take(&mut joined_at_first_signal) {
+                        state.metrics.join_answered(true, opened.elapsed());
+                    }
                     if send(socket, &message).await.is_err() { return; }
                 }
                 Some(Outgoing::Close(message)) => {
@@ -389,6 +402,9 @@ async fn close(socket: &mut Socket, error_type: ErrorType, message: &str) -> Res
 }
 
 /// Refuses a join: `error` first (a close alone would leave the SDK's `join()` pending).
-async fn refuse(mut socket: Socket, error_type: ErrorType, message: &str) {
+async fn refuse(state: &AppState, mut socket: Socket, error_type: ErrorType, message: &str) {
+    state
+        .metrics
+        .join_answered(false, std::time::Duration::ZERO);
     let _ = close(&mut socket, error_type, message).await;
 }

@@ -6,14 +6,20 @@ use std::process::Command;
 use std::sync::Arc;
 
 use gst::prelude::*;
-use oriel_compositor::pipeline::{Compositor, Rtp};
+use oriel_compositor::pipeline::{Codec, Compositor, Rtp};
 
 pub fn have(tool: &str) -> bool {
     Command::new(tool).arg("-version").output().is_ok()
 }
 
-/// A live GStreamer source of RTP whose packets are pushed into `compositor` as track `tid`.
-pub fn rtp_source(compositor: &Arc<Compositor>, tid: &str, launch: &str) -> gst::Pipeline {
+/// A live GStreamer source of RTP whose packets are pushed into `compositor` as track `tid`,
+/// each said to be of `codec` (as the client SDK tells it from the payload type).
+pub fn rtp_source(
+    compositor: &Arc<Compositor>,
+    tid: &str,
+    codec: Codec,
+    launch: &str,
+) -> gst::Pipeline {
     let pipeline = gst::parse::launch(&format!("{launch} ! appsink name=out sync=false"))
         .expect("test source pipeline")
         .downcast::<gst::Pipeline>()
@@ -40,6 +46,7 @@ pub fn rtp_source(compositor: &Arc<Compositor>, tid: &str, launch: &str) -> gst:
                 }
                 compositor.push_rtp(
                     &tid,
+                    Some(codec),
                     Rtp {
                         seq: u16::from_be_bytes([data[2], data[3]]),
                         timestamp: u32::from_be_bytes([data[4], data[5], data[6], data[7]]),
@@ -63,6 +70,7 @@ pub fn video_source(compositor: &Arc<Compositor>, tid: &str, [r, g, b]: [u8; 3])
     rtp_source(
         compositor,
         tid,
+        Codec::Vp8,
         &format!(
             "videotestsrc is-live=true pattern=solid-color foreground-color={argb} \
              ! video/x-raw,width=320,height=240,framerate=30/1 \
@@ -75,6 +83,28 @@ pub fn audio_source(compositor: &Arc<Compositor>, tid: &str, freq: u32) -> gst::
     rtp_source(
         compositor,
         tid,
+        Codec::Opus,
         &format!("audiotestsrc is-live=true freq={freq} volume=0.2 ! opusenc ! rtpopuspay pt=111"),
+    )
+}
+
+/// [`video_source`] in H.264 (constrained baseline, as browsers send it).
+pub fn h264_video_source(
+    compositor: &Arc<Compositor>,
+    tid: &str,
+    [r, g, b]: [u8; 3],
+) -> gst::Pipeline {
+    let argb = 0xff00_0000u32 | (u32::from(r) << 16) | (u32::from(g) << 8) | u32::from(b);
+    rtp_source(
+        compositor,
+        tid,
+        Codec::H264,
+        &format!(
+            "videotestsrc is-live=true pattern=solid-color foreground-color={argb} \
+             ! video/x-raw,width=320,height=240,framerate=30/1 \
+             ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 \
+             ! video/x-h264,profile=constrained-baseline \
+             ! rtph264pay pt=102 config-interval=-1 aggregate-mode=zero-latency"
+        ),
     )
 }

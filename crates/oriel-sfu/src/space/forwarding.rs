@@ -111,6 +111,7 @@ impl Space {
             {
                 stream.request_keyframe(KeyframeRequestKind::Pli);
                 publisher.peer.touch(now);
+                self.keyframe_requests += 1;
             }
         }
     }

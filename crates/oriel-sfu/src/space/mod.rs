@@ -98,6 +98,8 @@ pub struct Space {
     outputs: VecDeque<Output>,
     /// Whether a broadcast of this space is running: told in `joined` and on every change.
     broadcasting: bool,
+    /// PLIs sent to publishers since the I/O shell last took the count (for metrics).
+    keyframe_requests: u64,
 }
 
 impl Space {
@@ -118,6 +120,7 @@ impl Space {
             dirty: Vec::new(),
             outputs: VecDeque::new(),
             broadcasting: false,
+            keyframe_requests: 0,
         }
     }
 
@@ -166,6 +169,11 @@ impl Space {
 
     pub fn is_empty(&self) -> bool {
         self.connections.is_empty()
+    }
+
+    /// PLIs sent to publishers since the last call (the shell sums them into its metrics).
+    pub fn take_keyframe_requests(&mut self) -> u64 {
+        std::mem::take(&mut self.keyframe_requests)
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {

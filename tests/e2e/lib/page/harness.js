@@ -199,6 +199,15 @@
           jitterBufferDelay: s.jitterBufferDelay,
           totalSamplesReceived: s.totalSamplesReceived,
           audioLevel: s.audioLevel,
+          // What a user notices on a bad network (Chromium's own counting).
+          freezeCount: s.freezeCount,
+          totalFreezesDuration: s.totalFreezesDuration,
+          framesPerSecond: s.framesPerSecond,
+          framesDropped: s.framesDropped,
+          nackCount: s.nackCount,
+          pliCount: s.pliCount,
+          concealedSamples: s.concealedSamples,
+          concealmentEvents: s.concealmentEvents,
         });
       });
     }
@@ -273,6 +282,43 @@
       return { framesDecoded: tracks.reduce((n, s) => n + (s.framesDecoded || 0), 0), tracks };
     },
     inboundStats,
+    /**
+     * Every frame `participantId`'s video element presents over `ms` (requestVideoFrameCallback):
+     * {frames, fps, maxGapMs, gaps (those over 200 ms, as [atMs, gapMs]), sizes ([atMs, w, h] on
+     * each change)}. Times are ms from the start of the watch.
+     */
+    async watchFrames(participantId, ms) {
+      const p = remoteById(participantId);
+      const tid = p && [...p.videoTracks.values()].map((t) => t.tid).find((t) => elements.has(t));
+      const el = tid && elements.get(tid);
+      if (!el || typeof el.requestVideoFrameCallback !== 'function') return { frames: 0, note: 'no video element' };
+      const start = performance.now();
+      const times = [];
+      const sizes = [];
+      await new Promise((resolve) => {
+        const onFrame = (now, meta) => {
+          const t = now - start;
+          if (t >= ms) return resolve();
+          if (t >= 0) {
+            times.push(t);
+            const last = sizes[sizes.length - 1];
+            if (!last || last[1] !== meta.width || last[2] !== meta.height) sizes.push([Math.round(t), meta.width, meta.height]);
+          }
+          el.requestVideoFrameCallback(onFrame);
+        };
+        el.requestVideoFrameCallback(onFrame);
+        setTimeout(resolve, ms + 50);
+      });
+      const points = [0, ...times, ms];
+      const gaps = [];
+      let maxGapMs = 0;
+      for (let i = 1; i < points.length; i++) {
+        const gap = points[i] - points[i - 1];
+        maxGapMs = Math.max(maxGapMs, gap);
+        if (gap > 200) gaps.push([Math.round(points[i - 1]), Math.round(gap)]);
+      }
+      return { frames: times.length, fps: (times.length * 1000) / ms, maxGapMs: Math.round(maxGapMs), gaps, sizes };
+    },
     publishCameraAndMic(timeoutMs = 15000) {
       return publish({ video: true, audio: true }, 'camera+microphone', timeoutMs);
     },

@@ -1,0 +1,100 @@
+//! What a media worker has done, for `/metrics`: the worker counts in plain integers on its own
+//! thread (nothing shared per packet) and publishes them to [`WorkerMeters`] once per wake-up,
+//! where a scrape reads them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A worker's own counts, updated per datagram.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MediaTotals {
+    pub datagrams_in: u64,
+    pub bytes_in: u64,
+    pub datagrams_out: u64,
+    pub bytes_out: u64,
+    /// Datagrams that no space of the worker took (stray, or for a connection gone).
+    pub datagrams_unrouted: u64,
+    /// Keyframe requests (PLI) the SFU sent to publishers for its subscribers.
+    pub keyframe_requests: u64,
+    /// Gauges: spaces and connections on the worker now.
+    pub spaces: u64,
+    pub connections: u64,
+}
+
+impl MediaTotals {
+    /// Sums several workers' totals.
+    pub fn add(&mut self, other: &Self) {
+        self.datagrams_in += other.datagrams_in;
+        self.bytes_in += other.bytes_in;
+        self.datagrams_out += other.datagrams_out;
+        self.bytes_out += other.bytes_out;
+        self.datagrams_unrouted += other.datagrams_unrouted;
+        self.keyframe_requests += other.keyframe_requests;
+        self.spaces += other.spaces;
+        self.connections += other.connections;
+    }
+}
+
+/// The last totals a worker published.
+#[derive(Debug, Default)]
+pub struct WorkerMeters {
+    values: [AtomicU64; 8],
+}
+
+impl WorkerMeters {
+    pub(crate) fn publish(&self, totals: &MediaTotals) {
+        let values = [
+            totals.datagrams_in,
+            totals.bytes_in,
+            totals.datagrams_out,
+            totals.bytes_out,
+            totals.datagrams_unrouted,
+            totals.keyframe_requests,
+            totals.spaces,
+            totals.connections,
+        ];
+        for (slot, value) in self.values.iter().zip(values) {
+            slot.store(value, Ordering::Relaxed);
+        }
+    }
+
+    pub fn read(&self) -> MediaTotals {
+        let [datagrams_in, bytes_in, datagrams_out, bytes_out, datagrams_unrouted, keyframe_requests, spaces, connections] =
+            self.values.each_ref().map(|v| v.load(Ordering::Relaxed));
+        MediaTotals {
+            datagrams_in,
+            bytes_in,
+            datagrams_out,
+            bytes_out,
+            datagrams_unrouted,
+            keyframe_requests,
+            spaces,
+            connections,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn published_totals_read_back_and_sum() {
+        let meters = WorkerMeters::default();
+        let a = MediaTotals {
+            datagrams_in: 1,
+            bytes_in: 2,
+            datagrams_out: 3,
+            bytes_out: 4,
+            datagrams_unrouted: 5,
+            keyframe_requests: 6,
+            spaces: 7,
+            connections: 8,
+        };
+        meters.publish(&a);
+        assert_eq!(meters.read(), a);
+        let mut sum = a;
+        sum.add(&a);
+        assert_eq!(sum.bytes_out, 8);
+        assert_eq!(sum.connections, 16);
+    }
+}
