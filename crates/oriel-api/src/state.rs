@@ -28,10 +28,10 @@ pub struct AppState {
     pub broadcasts: Arc<BroadcastRunner>,
     /// Webhook settings; the deliveries themselves run in `deliver_webhooks`.
     pub webhooks: Arc<Webhooks>,
-    /// TURN servers handed to joining clients with credentials of their own; none: no TURN.
-    pub turn: Option<Arc<oriel_turn::TurnOffer>>,
     /// What `/metrics` tells.
     pub metrics: Arc<Metrics>,
+    /// TURN servers handed to joining clients with credentials of their own; none: no TURN.
+    pub turn: Option<Arc<oriel_turn::TurnOffer>>,
 }
 
 impl AppState {
@@ -53,8 +53,8 @@ impl AppState {
             recordings,
             broadcasts: Arc::new(BroadcastRunner::new(compositors)),
             webhooks: Arc::new(Webhooks::new(false)),
-            turn: None,
             metrics: Arc::new(Metrics::default()),
+            turn: None,
         }
     }
 

@@ -55,8 +55,6 @@ pub struct ServeArgs {
     /// self-hosted apps usually run beside Oriel); checked again at every delivery.
     #[arg(long, env = "ORIEL_WEBHOOKS_REFUSE_PRIVATE")]
     pub webhooks_refuse_private: bool,
-    #[command(flatten)]
-    pub turn: crate::turn::TurnArgs,
     /// PEM certificate chain: with --tls-key, --listen serves https and wss instead of plain
     /// HTTP. The files are read again when they change (checked every 2 s).
     #[arg(long, env = "ORIEL_TLS_CERT", requires = "tls_key")]
@@ -76,6 +74,8 @@ pub struct ServeArgs {
     /// them and exit, without serving.
     #[arg(long)]
     pub check_config: bool,
+    #[command(flatten)]
+    pub turn: crate::turn::TurnArgs,
 }
 
 /// How long a stopping node lets open connections finish (WebSockets complete their closing
@@ -179,9 +179,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             data_dir: &args.data_dir,
             media_ip: args.media_ip,
             media_port: args.media_port,
-            // `args.public_ip` once --public-ip lands (ICE-TCP branch).
+            // Advertising another address than the media IP is not in this release.
             public_ip: None,
-            // turns: with the node's certificate, reloaded like the HTTPS listener's.
+            // turns: with the --listen certificate.
             tls: tls.clone(),
         },
     )
@@ -285,11 +285,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("the compositors did not all stop in time");
     }
     webhooks.abort();
-    if let Some(turn) = embedded_turn {
-        turn.stop().await;
-    }
     if let Some(internal) = internal {
         let _ = tokio::time::timeout(DRAIN_TIMEOUT, internal).await;
+    }
+    if let Some(turn) = embedded_turn {
+        turn.stop().await;
     }
     let finished = tokio::time::timeout(FINAL_WRITES_TIMEOUT, async {
         oriel_api::shutdown(&state).await;
