@@ -8,7 +8,6 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 
@@ -24,6 +23,12 @@ function innerEnv() {
   return env;
 }
 
+/** This process's node flags (e.g. tests/sdk's `--import` loader that swaps in our Web SDK),
+ *  without node:test's own. */
+function nodeFlags() {
+  return process.execArgv.filter((a) => !a.startsWith('--test'));
+}
+
 if (!INNER) {
   const { createNetns, chromiumWrapper, ensureTools } = await import('../lib/netns.mjs');
   describe('turn', () => {
@@ -32,12 +37,12 @@ if (!INNER) {
       const ns = createNetns('oriel-turn');
       const chromium = chromiumWrapper(process.env.E2E_CHROMIUM || '/usr/bin/chromium');
       try {
-        const [command, ...args] = ns.exec([process.execPath, '--test-reporter=spec', SELF]);
+        const [command, ...args] = ns.exec([process.execPath, ...nodeFlags(), '--test-reporter=spec', SELF]);
         const run = spawnSync(command, args, {
             env: { ...innerEnv(), ORIEL_TURN_E2E_INNER: '1', ORIEL_TURN_NETNS: ns.name, E2E_CHROMIUM: chromium.path },
             encoding: 'utf8',
             timeout: 170_000,
-          cwd: path.dirname(SELF),
+          cwd: process.cwd(),
         });
         process.stdout.write(run.stdout.replace(/^/gm, '  | '));
         process.stderr.write(run.stderr);

@@ -74,6 +74,13 @@ describe('GET /sdk/spaces.js', () => {
     await eventually(() => e2e.env.getSpace(space.id), (s) => s.status === 'active', { what: 'the space active' });
     assert.deepEqual(context.blocked, []);
     const iceServers = await page.evaluate(() => window.__orielPeerConnections.map((x) => x.config.iceServers));
-    assert.deepEqual(iceServers, [[]], 'one subscriber connection, no ICE server beyond joined.ice_servers (none)');
+    // One subscriber connection, with exactly the node's own TURN server of joined.ice_servers
+    // (its credentials minted for this connection) and no public STUN server.
+    assert.equal(iceServers.length, 1, JSON.stringify(iceServers));
+    assert.equal(iceServers[0].length, 1, JSON.stringify(iceServers));
+    const [turn] = iceServers[0];
+    assert.ok(turn.urls.length > 0 && turn.urls.every((u) => /^turns?:127\.0\.0\.1:\d+\?transport=(udp|tcp)$/.test(u)), JSON.stringify(turn));
+    assert.match(turn.username, /^\d+:/, 'a TURN REST username EXPIRY:ID');
+    assert.ok(turn.credential.length > 0);
   });
 });
