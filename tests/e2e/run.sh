@@ -26,13 +26,9 @@ if (($#)); then
 else
   files=(tests/e2e/*.test.mjs)
 fi
-# A self-signed certificate for the files that serve https/wss (useE2E({tls: true})): this
-# process and its children trust it as an app trusts a private CA, Chromium through its SPKI.
-tls_dir="$(mktemp -d "${TMPDIR:-/tmp}/oriel-e2e-tls.XXXXXX")"
-trap 'rm -rf "$tls_dir"' EXIT
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout "$tls_dir/oriel.key" -out "$tls_dir/oriel.crt" \
-  -subj "/CN=oriel e2e" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2>/dev/null
-export E2E_TLS_CERT="$tls_dir/oriel.crt" E2E_TLS_KEY="$tls_dir/oriel.key" NODE_EXTRA_CA_CERTS="$tls_dir/oriel.crt"
+# shellcheck source=../lib/tls-env.sh
+source "$repo/tests/lib/tls-env.sh"
+trap 'rm -rf "$e2e_tls_dir"' EXIT
 
 # One file at a time: each file starts its own oriel and one Chromium, and the machine has 2 cores.
 node --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

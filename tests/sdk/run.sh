@@ -63,6 +63,10 @@ fi
 # The unit tests read @mux/spaces-web's declarations from tests/e2e/node_modules; the e2e tests
 # need Chromium too.
 scripts/install-e2e-deps.sh || exit 1
+# The scenario files that serve https/wss (tests/e2e/tls.test.mjs) need the certificate.
+# shellcheck source=../lib/tls-env.sh
+source tests/lib/tls-env.sh
+trap 'rm -rf "$logs" "$e2e_tls_dir"' EXIT
 
 step bundle node sdk/web/build.mjs --check
 step build node sdk/web/build.mjs

@@ -65,9 +65,9 @@ function startStaticServer() {
     if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {
       const sdk = url.searchParams.get('sdk') === 'mux' ? 'mux' : 'oriel';
       const oriel = url.searchParams.get('server') || '';
-      if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(oriel)) {
+      if (!/^https?:\/\/127\.0\.0\.1:\d+$/.test(oriel)) {
         res.writeHead(400, { 'Content-Type': 'text/plain' });
-        res.end('server= must be http://127.0.0.1:PORT');
+        res.end('server= must be http(s)://127.0.0.1:PORT');
         return;
       }
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
