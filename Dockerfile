@@ -30,6 +30,6 @@ COPY --from=build /src/target/release/oriel /src/target/release/oriel-compositor
 RUN useradd --system --home /var/lib/oriel --create-home oriel
 USER oriel
 VOLUME /var/lib/oriel
-EXPOSE 8080/tcp 50000-50015/udp 50100/udp 50100/tcp 50101/tcp
+EXPOSE 8080/tcp 50000-50015/udp 50000-50015/tcp 50100/udp 50100/tcp 50101/tcp
 ENTRYPOINT ["/usr/local/bin/oriel"]
 CMD ["serve", "--listen", "0.0.0.0:8080", "--data-dir", "/var/lib/oriel"]

@@ -255,22 +255,27 @@ impl Collector for Live {
         let counters = [
             (
                 "media_datagrams_received",
-                "UDP datagrams the media workers received",
+                "Datagrams (UDP, or ICE-TCP frames) the media workers received",
                 m.datagrams_in,
             ),
             (
                 "media_bytes_received",
-                "Bytes of UDP datagrams the media workers received",
+                "Bytes of datagrams the media workers received",
                 m.bytes_in,
             ),
             (
+                "media_tcp_frames_dropped",
+                "ICE-TCP frames dropped because the connection fell behind or was gone",
+                m.tcp_frames_dropped,
+            ),
+            (
                 "media_datagrams_sent",
-                "UDP datagrams the media workers sent",
+                "Datagrams (UDP, or ICE-TCP frames) the media workers sent",
                 m.datagrams_out,
             ),
             (
                 "media_bytes_sent",
-                "Bytes of UDP datagrams the media workers sent",
+                "Bytes of datagrams the media workers sent",
                 m.bytes_out,
             ),
             (
@@ -304,6 +309,11 @@ impl Collector for Live {
                 "media_connections",
                 "Signaling connections on the media workers, hidden ones included",
                 m.connections,
+            ),
+            (
+                "media_tcp_connections",
+                "ICE-TCP connections open on the media workers",
+                m.tcp_connections,
             ),
             (
                 "spaces_active",

@@ -18,7 +18,7 @@ use oriel_client::{
     Session, SessionOptions, SessionState, SocketFactory,
 };
 use oriel_proto::{ClientMessage, ParticipantRole};
-use oriel_sfu::{ConnectionKey, JoinRequest, Output as SfuOutput, Space, SpaceConfig};
+use oriel_sfu::{ConnectionKey, JoinRequest, Output as SfuOutput, Protocol, Space, SpaceConfig};
 
 const SFU_ADDR: ([u8; 4], u16) = ([10, 0, 0, 1], 5000);
 
@@ -142,9 +142,13 @@ impl World {
                             source,
                             destination,
                             contents,
-                        } => self
-                            .space
-                            .handle_datagram(now, source, destination, &contents),
+                        } => self.space.handle_datagram(
+                            now,
+                            Protocol::Udp,
+                            source,
+                            destination,
+                            &contents,
+                        ),
                         Output::Event(event) => peer.events.push(event),
                         Output::Close => {
                             if !peer.left {
@@ -162,6 +166,7 @@ impl World {
                         source,
                         destination,
                         contents,
+                        ..
                     } => {
                         if let Some(peer) = self
                             .peers

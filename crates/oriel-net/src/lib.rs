@@ -1,7 +1,7 @@
 //! The I/O shell of the media plane.
 //!
 //! [`MediaWorkers`] starts one thread per core. Each owns one UDP socket (the contract's
-//! `--media-port` plus its index) and every space assigned to it, so a space's packets,
+//! `--media-port` plus its index), one ICE-TCP listener, and every space assigned to it, so a space's packets,
 //! signaling and timers are handled on one thread without locks. The signaling layer talks
 //! to a space's worker only through [`Command`]s; the worker answers on each connection's
 //! outbox.
@@ -9,10 +9,11 @@
 mod commands;
 mod meters;
 mod send_batch;
+mod tcp_media;
 mod worker;
 mod workers;
 
 pub use commands::{Command, Outgoing};
 pub use meters::{MediaTotals, WorkerMeters};
 pub use oriel_sfu::{ConnectionKey, JoinRequest, SpaceSnapshot};
-pub use workers::{MediaWorkers, WorkerHandle};
+pub use workers::{MediaSettings, MediaWorkers, WorkerHandle};

@@ -15,9 +15,13 @@ pub struct MediaTotals {
     pub datagrams_unrouted: u64,
     /// Keyframe requests (PLI) the SFU sent to publishers for its subscribers.
     pub keyframe_requests: u64,
+    /// ICE-TCP frames dropped: the connection's send queue was full, or it was gone.
+    pub tcp_frames_dropped: u64,
     /// Gauges: spaces and connections on the worker now.
     pub spaces: u64,
     pub connections: u64,
+    /// ICE-TCP connections open on the worker now.
+    pub tcp_connections: u64,
 }
 
 impl MediaTotals {
@@ -31,13 +35,15 @@ impl MediaTotals {
         self.keyframe_requests += other.keyframe_requests;
         self.spaces += other.spaces;
         self.connections += other.connections;
+        self.tcp_frames_dropped += other.tcp_frames_dropped;
+        self.tcp_connections += other.tcp_connections;
     }
 }
 
 /// The last totals a worker published.
 #[derive(Debug, Default)]
 pub struct WorkerMeters {
-    values: [AtomicU64; 8],
+    values: [AtomicU64; 10],
 }
 
 impl WorkerMeters {
@@ -51,6 +57,8 @@ impl WorkerMeters {
             totals.keyframe_requests,
             totals.spaces,
             totals.connections,
+            totals.tcp_frames_dropped,
+            totals.tcp_connections,
         ];
         for (slot, value) in self.values.iter().zip(values) {
             slot.store(value, Ordering::Relaxed);
@@ -58,7 +66,7 @@ impl WorkerMeters {
     }
 
     pub fn read(&self) -> MediaTotals {
-        let [datagrams_in, bytes_in, datagrams_out, bytes_out, datagrams_unrouted, keyframe_requests, spaces, connections] =
+        let [datagrams_in, bytes_in, datagrams_out, bytes_out, datagrams_unrouted, keyframe_requests, spaces, connections, tcp_frames_dropped, tcp_connections] =
             self.values.each_ref().map(|v| v.load(Ordering::Relaxed));
         MediaTotals {
             datagrams_in,
@@ -69,6 +77,8 @@ impl WorkerMeters {
             keyframe_requests,
             spaces,
             connections,
+            tcp_frames_dropped,
+            tcp_connections,
         }
     }
 }
@@ -89,6 +99,8 @@ mod tests {
             keyframe_requests: 6,
             spaces: 7,
             connections: 8,
+            tcp_frames_dropped: 9,
+            tcp_connections: 10,
         };
         meters.publish(&a);
         assert_eq!(meters.read(), a);

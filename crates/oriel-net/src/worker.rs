@@ -1,10 +1,11 @@
-//! One media worker thread: a UDP socket, the spaces assigned to it, their timers.
+//! One media worker thread: a UDP socket (and an ICE-TCP listener), the spaces assigned to it,
+//! their timers.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use oriel_sfu::{ConnectionKey, Output, Space, SpaceConfig};
+use oriel_sfu::{ConnectionKey, MediaCandidates, Output, Protocol, Space, SpaceConfig};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 use crate::meters::{MediaTotals, WorkerMeters};
 use crate::send_batch::{SendBatch, BATCH};
+use crate::tcp_media::{TcpEvent, TcpMedia};
 use crate::{Command, Outgoing};
 
 /// Largest datagram we read; WebRTC keeps packets under the path MTU.
@@ -20,14 +22,26 @@ const MAX_DATAGRAM: usize = 2048;
 /// batched send instead of one per packet; bounded so timers and commands are not starved.
 const MAX_READS_PER_WAKE: usize = 64;
 
+/// The sockets a worker is started with.
+pub(crate) struct WorkerSockets {
+    pub(crate) udp: std::net::UdpSocket,
+    /// The ICE-TCP listener, unless ICE-TCP is off.
+    pub(crate) tcp: Option<std::net::TcpListener>,
+    /// What clients are told: the sockets' addresses, or the public ones they map to.
+    pub(crate) candidates: MediaCandidates,
+}
+
 pub(crate) struct Worker {
     index: usize,
     socket: UdpSocket,
-    local_addr: SocketAddr,
+    tcp: Option<TcpMedia>,
+    /// Where clients send: the destination str0m's ICE sees on what arrives on our sockets.
+    candidates: MediaCandidates,
     spaces: HashMap<String, Space>,
     outboxes: HashMap<ConnectionKey, mpsc::UnboundedSender<Outgoing>>,
-    /// Which space a remote address belongs to, once a space accepted a datagram from it.
-    routes: HashMap<SocketAddr, String>,
+    /// Which space a remote (transport and address) belongs to, once a space accepted a
+    /// datagram from it.
+    routes: HashMap<(Protocol, SocketAddr), String>,
     outgoing: SendBatch,
     /// Counted here per datagram, published to `meters` once per wake-up.
     totals: MediaTotals,
@@ -37,7 +51,7 @@ pub(crate) struct Worker {
 impl Worker {
     pub(crate) fn run(
         index: usize,
-        socket: std::net::UdpSocket,
+        sockets: WorkerSockets,
         inbox: mpsc::UnboundedReceiver<Command>,
         meters: Arc<WorkerMeters>,
     ) {
@@ -52,24 +66,26 @@ impl Worker {
             }
         };
         runtime.block_on(async move {
-            let local_addr = match socket.local_addr() {
-                Ok(addr) => addr,
-                Err(error) => {
-                    tracing::error!(%error, index, "media socket has no address");
-                    return;
-                }
-            };
-            let socket = match UdpSocket::from_std(socket) {
+            let socket = match UdpSocket::from_std(sockets.udp) {
                 Ok(socket) => socket,
                 Err(error) => {
                     tracing::error!(%error, index, "media socket cannot join the runtime");
                     return;
                 }
             };
+            let tcp = match sockets.tcp.map(tokio::net::TcpListener::from_std) {
+                None => None,
+                Some(Ok(listener)) => Some(TcpMedia::new(listener)),
+                Some(Err(error)) => {
+                    tracing::error!(%error, index, "ICE-TCP listener cannot join the runtime");
+                    return;
+                }
+            };
             let worker = Self {
                 index,
                 socket,
-                local_addr,
+                tcp,
+                candidates: sockets.candidates,
                 spaces: HashMap::new(),
                 outboxes: HashMap::new(),
                 routes: HashMap::new(),
@@ -82,7 +98,13 @@ impl Worker {
     }
 
     async fn serve(mut self, mut inbox: mpsc::UnboundedReceiver<Command>) {
-        tracing::info!(index = self.index, addr = %self.local_addr, "media worker started");
+        tracing::info!(
+            index = self.index,
+            udp = ?self.socket.local_addr().ok(),
+            tcp = ?self.tcp.as_ref().and_then(|tcp| tcp.local_addr().ok()),
+            candidates = ?self.candidates,
+            "media worker started"
+        );
         let mut buffer = vec![0u8; MAX_DATAGRAM];
         loop {
             let deadline = self.next_timeout();
@@ -99,7 +121,9 @@ impl Worker {
                 },
                 received = self.socket.recv_from(&mut buffer) => {
                     match received {
-                        Ok((length, source)) => self.handle_datagram(source, &buffer[..length]),
+                        Ok((length, source)) => {
+                            self.handle_datagram(Protocol::Udp, source, &buffer[..length])
+                        }
                         Err(error) => tracing::debug!(%error, "media socket receive failed"),
                     }
                     // Drain what else is queued before sending, to batch the answers.
@@ -111,11 +135,21 @@ impl Worker {
                             self.outgoing.flush(&self.socket).await;
                         }
                         match self.socket.try_recv_from(&mut buffer) {
-                            Ok((length, source)) => self.handle_datagram(source, &buffer[..length]),
+                            Ok((length, source)) => {
+                                self.handle_datagram(Protocol::Udp, source, &buffer[..length])
+                            }
                             Err(_) => break,
                         }
                     }
                 }
+                event = next_tcp_event(&mut self.tcp) => match event {
+                    TcpEvent::Frame { source, frame } => {
+                        self.handle_datagram(Protocol::Tcp, source, &frame)
+                    }
+                    TcpEvent::Closed { source } => {
+                        self.routes.remove(&(Protocol::Tcp, source));
+                    }
+                },
                 () = sleep => {}
             }
             self.handle_timeouts();
@@ -128,6 +162,10 @@ impl Worker {
             self.flush().await;
             self.totals.spaces = self.spaces.len() as u64;
             self.totals.connections = self.outboxes.len() as u64;
+            if let Some(tcp) = &self.tcp {
+                self.totals.tcp_connections = tcp.connections() as u64;
+                self.totals.tcp_frames_dropped = tcp.dropped;
+            }
             self.meters.publish(&self.totals);
         }
         tracing::info!(index = self.index, "media worker stopped");
@@ -147,7 +185,10 @@ impl Worker {
                 broadcasting,
             } => {
                 self.outboxes.insert(request.connection, outbox);
-                let config = SpaceConfig::new(self.local_addr);
+                let config = SpaceConfig {
+                    candidates: self.candidates,
+                    ..SpaceConfig::new(self.candidates.udp)
+                };
                 self.spaces
                     .entry(space_id)
                     .or_insert_with(|| {
@@ -190,27 +231,37 @@ impl Worker {
         }
     }
 
-    fn handle_datagram(&mut self, source: SocketAddr, contents: &[u8]) {
+    /// A UDP datagram, or one frame of an ICE-TCP connection.
+    fn handle_datagram(&mut self, proto: Protocol, source: SocketAddr, contents: &[u8]) {
         let now = Instant::now();
         self.totals.datagrams_in += 1;
         self.totals.bytes_in += contents.len() as u64;
-        let destination = self.local_addr;
-        if let Some(space_id) = self.routes.get(&source) {
+        // ICE matches what arrives to the candidate it was sent to, which behind a 1:1 NAT is
+        // not our socket's address.
+        let destination = match proto {
+            Protocol::Udp => self.candidates.udp,
+            _ => match self.candidates.tcp {
+                Some(tcp) => tcp,
+                None => return,
+            },
+        };
+        let remote = (proto, source);
+        if let Some(space_id) = self.routes.get(&remote) {
             if let Some(space) = self.spaces.get_mut(space_id) {
-                space.handle_datagram(now, source, destination, contents);
+                space.handle_datagram(now, proto, source, destination, contents);
                 return;
             }
         }
         let owner = self
             .spaces
             .iter()
-            .find(|(_, space)| space.accepts(now, source, destination, contents))
+            .find(|(_, space)| space.accepts(now, proto, source, destination, contents))
             .map(|(id, _)| id.clone());
         if let Some(space_id) = owner {
             if let Some(space) = self.spaces.get_mut(&space_id) {
-                space.handle_datagram(now, source, destination, contents);
+                space.handle_datagram(now, proto, source, destination, contents);
             }
-            self.routes.insert(source, space_id);
+            self.routes.insert(remote, space_id);
         } else {
             self.totals.datagrams_unrouted += 1;
         }
@@ -257,13 +308,18 @@ impl Worker {
             while let Some(output) = space.poll_output() {
                 match output {
                     Output::Transmit {
+                        proto,
                         destination,
                         contents,
                         ..
                     } => {
                         self.totals.datagrams_out += 1;
                         self.totals.bytes_out += contents.len() as u64;
-                        self.outgoing.push(destination, contents);
+                        match (proto, &mut self.tcp) {
+                            (Protocol::Udp, _) => self.outgoing.push(destination, contents),
+                            (_, Some(tcp)) => tcp.send(destination, &contents),
+                            (_, None) => {}
+                        }
                     }
                     Output::Signal {
                         connection,
@@ -284,5 +340,13 @@ impl Worker {
                 }
             }
         }
+    }
+}
+
+/// The next event of the ICE-TCP listener; never, when ICE-TCP is off.
+async fn next_tcp_event(tcp: &mut Option<TcpMedia>) -> TcpEvent {
+    match tcp {
+        Some(tcp) => tcp.next_event().await,
+        None => std::future::pending().await,
     }
 }

@@ -3,20 +3,37 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use oriel_sfu::ConnectionKey;
+use oriel_sfu::{ConnectionKey, MediaCandidates};
 use tokio::sync::mpsc;
 
 use crate::meters::{MediaTotals, WorkerMeters};
-use crate::worker::Worker;
+use crate::worker::{Worker, WorkerSockets};
 use crate::Command;
 
 /// The contract allows a node at most 16 media ports.
 const MAX_WORKERS: usize = 16;
 
+/// Where a node's media workers listen, and what clients are told.
+#[derive(Clone, Debug)]
+pub struct MediaSettings {
+    /// The address the media sockets bind.
+    pub ip: IpAddr,
+    /// Worker `i` takes UDP on `udp_port + i`.
+    pub udp_port: u16,
+    /// Worker `i` takes ICE-TCP on `tcp_port + i`; `None` turns ICE-TCP off.
+    pub tcp_port: Option<u16>,
+    /// The address clients reach `ip` at when a 1:1 NAT stands between (a cloud VM's public
+    /// IP): advertised in candidates instead of `ip`.
+    pub public_ip: Option<IpAddr>,
+    /// Worker threads; capped at 16.
+    pub workers: usize,
+}
+
 /// A running media worker: where its commands go.
 #[derive(Clone, Debug)]
 pub struct WorkerHandle {
-    pub media_addr: SocketAddr,
+    /// What the worker advertises to clients.
+    pub candidates: MediaCandidates,
     commands: mpsc::UnboundedSender<Command>,
     meters: Arc<WorkerMeters>,
 }
@@ -36,30 +53,41 @@ pub struct MediaWorkers {
 }
 
 impl MediaWorkers {
-    /// Binds one UDP socket per worker at `ip`, ports `first_port`, `first_port + 1`, ...,
-    /// and starts the worker threads. `count` is capped at 16.
-    pub fn start(ip: IpAddr, first_port: u16, count: usize) -> std::io::Result<Self> {
-        let count = count.clamp(1, MAX_WORKERS);
+    /// Binds one UDP socket (and one ICE-TCP listener) per worker and starts the worker
+    /// threads.
+    pub fn start(settings: &MediaSettings) -> std::io::Result<Self> {
+        let count = settings.workers.clamp(1, MAX_WORKERS);
+        let advertised = settings.public_ip.unwrap_or(settings.ip);
         let mut workers = Vec::with_capacity(count);
         for index in 0..count {
-            let port = first_port.checked_add(index as u16).ok_or_else(|| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    "media ports run past 65535",
-                )
-            })?;
-            let addr = SocketAddr::new(ip, port);
-            let socket = std::net::UdpSocket::bind(addr)?;
-            socket.set_nonblocking(true)?;
-            enlarge_buffers(&socket);
+            let udp_port = nth_port(settings.udp_port, index)?;
+            let udp = std::net::UdpSocket::bind(SocketAddr::new(settings.ip, udp_port))?;
+            udp.set_nonblocking(true)?;
+            enlarge_buffers(&udp);
+            let tcp_port = settings
+                .tcp_port
+                .map(|first| nth_port(first, index))
+                .transpose()?;
+            let tcp = tcp_port
+                .map(|port| bind_tcp(SocketAddr::new(settings.ip, port)))
+                .transpose()?;
+            let candidates = MediaCandidates {
+                udp: SocketAddr::new(advertised, udp_port),
+                tcp: tcp_port.map(|port| SocketAddr::new(advertised, port)),
+            };
+            let sockets = WorkerSockets {
+                udp,
+                tcp,
+                candidates,
+            };
             let (commands, inbox) = mpsc::unbounded_channel();
             let meters = Arc::new(WorkerMeters::default());
             let worker_meters = Arc::clone(&meters);
             std::thread::Builder::new()
                 .name(format!("oriel-media-{index}"))
-                .spawn(move || Worker::run(index, socket, inbox, worker_meters))?;
+                .spawn(move || Worker::run(index, sockets, inbox, worker_meters))?;
             workers.push(WorkerHandle {
-                media_addr: addr,
+                candidates,
                 commands,
                 meters,
             });
@@ -96,6 +124,30 @@ impl MediaWorkers {
     pub fn next_connection_key(&self) -> ConnectionKey {
         ConnectionKey(self.next_connection.fetch_add(1, Ordering::Relaxed))
     }
+}
+
+fn nth_port(first: u16, index: usize) -> std::io::Result<u16> {
+    u16::try_from(index)
+        .ok()
+        .and_then(|index| first.checked_add(index))
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "media ports run past 65535",
+            )
+        })
+}
+
+/// The ICE-TCP listener; SO_REUSEADDR so that a restarted node binds again at once, while the
+/// connections of the one before linger in TIME_WAIT.
+fn bind_tcp(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
 }
 
 /// Socket buffers big enough for a burst: one publisher packet becomes hundreds of copies, and

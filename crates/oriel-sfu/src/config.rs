@@ -5,8 +5,8 @@ use oriel_proto::{Limits, SimulcastEncoding, SimulcastSettings};
 /// Settings shared by every space of a worker.
 #[derive(Clone, Debug)]
 pub struct SpaceConfig {
-    /// Where this worker receives media; advertised as the only (host) candidate.
-    pub media_addr: SocketAddr,
+    /// The addresses browsers reach this worker's media at, advertised as its ICE candidates.
+    pub candidates: MediaCandidates,
     /// Limits sent in `joined` and enforced by the server.
     pub limits: Limits,
     /// Tracks per source a connection may publish.
@@ -14,9 +14,13 @@ pub struct SpaceConfig {
 }
 
 impl SpaceConfig {
+    /// A worker with one UDP address and no TCP candidate.
     pub fn new(media_addr: SocketAddr) -> Self {
         Self {
-            media_addr,
+            candidates: MediaCandidates {
+                udp: media_addr,
+                tcp: None,
+            },
             limits: Limits {
                 custom_events_per_second: 5,
                 default_track_limit: 2,
@@ -42,6 +46,16 @@ impl SpaceConfig {
             screenshare_encodings: Vec::new(),
         }
     }
+}
+
+/// Where a worker takes media, as clients are told in candidates. These are the addresses the
+/// clients send to: behind a 1:1 NAT, the public ones. The shell hands every datagram in with
+/// the candidate address it arrived on, so ICE matches it to the right candidate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MediaCandidates {
+    pub udp: SocketAddr,
+    /// The passive ICE-TCP candidate (RFC 6544), for clients that cannot send UDP.
+    pub tcp: Option<SocketAddr>,
 }
 
 /// One simulcast layer as publishers are asked to send it.

@@ -24,8 +24,10 @@ mod snapshot;
 mod space;
 mod subscriber;
 
-pub use config::SpaceConfig;
+pub use config::{MediaCandidates, SpaceConfig};
 pub use ids::ConnectionKey;
 pub use output::Output;
 pub use snapshot::{ConnectionState, ParticipantSnapshot, SpaceSnapshot, TrackSnapshot};
 pub use space::{ConnectionStats, ConsumerStats, JoinRequest, Space};
+/// The transport a datagram came over (UDP, or a framed ICE-TCP connection).
+pub use str0m::net::Protocol;

@@ -1,14 +1,17 @@
 use std::net::SocketAddr;
 
 use oriel_proto::ServerMessage;
+use str0m::net::Protocol;
 
 use crate::ConnectionKey;
 
 /// What a [`crate::Space`] asks its shell to do.
 #[derive(Debug)]
 pub enum Output {
-    /// Send a datagram from our media socket.
+    /// Send a datagram from our media socket (UDP), or as one frame on the TCP connection
+    /// from `destination` (ICE-TCP).
     Transmit {
+        proto: Protocol,
         source: SocketAddr,
         destination: SocketAddr,
         contents: Vec<u8>,

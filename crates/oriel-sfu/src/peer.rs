@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use str0m::bwe::Bitrate;
-use str0m::net::{Protocol, Receive};
+use str0m::net::{Protocol, Receive, TcpType};
 use str0m::{Candidate, Event, Input, Output as RtcOutput, Rtc, RtcConfig};
 
+use crate::config::MediaCandidates;
 use crate::output::Output;
 
 /// Starting point of the bandwidth estimate towards a subscriber: enough for the middle
@@ -23,8 +24,8 @@ pub(crate) struct Peer {
 
 impl Peer {
     /// A peer in RTP mode (we forward packets, never decode), ICE-lite (we only answer
-    /// connectivity checks, on one known address), with the codecs Oriel forwards.
-    pub(crate) fn new(media_addr: SocketAddr, sends_media: bool, now: Instant) -> Self {
+    /// connectivity checks, on known addresses), with the codecs Oriel forwards.
+    pub(crate) fn new(candidates: MediaCandidates, sends_media: bool, now: Instant) -> Self {
         let mut config = RtcConfig::new()
             .set_rtp_mode(true)
             .set_ice_lite(true)
@@ -36,12 +37,23 @@ impl Peer {
             config = config.enable_bwe(Some(Bitrate::kbps(INITIAL_EGRESS_ESTIMATE_KBPS)));
         }
         let mut rtc = config.build(now);
-        match Candidate::host(media_addr, "udp") {
-            Ok(candidate) => {
-                rtc.add_local_candidate(candidate);
-            }
-            Err(error) => {
-                tracing::error!(%error, %media_addr, "media address cannot be a candidate")
+        let udp = Candidate::host(candidates.udp, "udp");
+        // Passive: the browser opens the connection (its candidates are active TCP ones).
+        let tcp = candidates.tcp.map(|addr| {
+            Candidate::builder()
+                .tcp()
+                .host(addr)
+                .tcptype(TcpType::Passive)
+                .build()
+        });
+        for candidate in std::iter::once(udp).chain(tcp) {
+            match candidate {
+                Ok(candidate) => {
+                    rtc.add_local_candidate(candidate);
+                }
+                Err(error) => {
+                    tracing::error!(%error, ?candidates, "media address cannot be a candidate")
+                }
             }
         }
         Self {
@@ -64,6 +76,7 @@ impl Peer {
     pub(crate) fn accepts(
         &self,
         now: Instant,
+        proto: Protocol,
         source: SocketAddr,
         destination: SocketAddr,
         contents: &[u8],
@@ -71,7 +84,7 @@ impl Peer {
         if !self.is_alive() {
             return false;
         }
-        match Receive::new(Protocol::Udp, source, destination, contents) {
+        match Receive::new(proto, source, destination, contents) {
             Ok(receive) => self.rtc.accepts(&Input::Receive(now, receive)),
             Err(_) => false,
         }
@@ -80,11 +93,12 @@ impl Peer {
     pub(crate) fn receive(
         &mut self,
         now: Instant,
+        proto: Protocol,
         source: SocketAddr,
         destination: SocketAddr,
         contents: &[u8],
     ) {
-        let Ok(receive) = Receive::new(Protocol::Udp, source, destination, contents) else {
+        let Ok(receive) = Receive::new(proto, source, destination, contents) else {
             return;
         };
         if let Err(error) = self.rtc.handle_input(Input::Receive(now, receive)) {
@@ -116,6 +130,7 @@ impl Peer {
         loop {
             match self.rtc.poll_output() {
                 Ok(RtcOutput::Transmit(transmit)) => outputs.push_back(Output::Transmit {
+                    proto: transmit.proto,
                     source: transmit.source,
                     destination: transmit.destination,
                     contents: transmit.contents.into(),

@@ -1,14 +1,14 @@
 //! A connection's publisher peer connection: the browser offers, the server answers.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+
 use std::time::Instant;
 
 use str0m::change::SdpOffer;
 use str0m::media::Mid;
 use str0m::rtp::Ssrc;
 
-use crate::config::layer_of_rid;
+use crate::config::{layer_of_rid, MediaCandidates};
 use crate::ids::ProducerId;
 use crate::peer::Peer;
 
@@ -20,9 +20,9 @@ pub(crate) struct PublisherPc {
 }
 
 impl PublisherPc {
-    pub(crate) fn new(media_addr: SocketAddr, now: Instant) -> Self {
+    pub(crate) fn new(candidates: MediaCandidates, now: Instant) -> Self {
         Self {
-            peer: Peer::new(media_addr, false, now),
+            peer: Peer::new(candidates, false, now),
             by_mid: HashMap::new(),
             ssrcs: HashMap::new(),
         }

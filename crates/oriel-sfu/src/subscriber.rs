@@ -4,12 +4,13 @@
 //! no glare handling, so a new `sub_offer` waits until the previous one is answered.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+
 use std::time::Instant;
 
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::media::{Direction, MediaKind, Mid};
 
+use crate::config::MediaCandidates;
 use crate::consumer::Consumer;
 use crate::ids::ProducerId;
 use crate::peer::Peer;
@@ -33,9 +34,9 @@ pub(crate) struct SubscriberPc {
 }
 
 impl SubscriberPc {
-    pub(crate) fn new(media_addr: SocketAddr, sfu_id: String, now: Instant) -> Self {
+    pub(crate) fn new(candidates: MediaCandidates, sfu_id: String, now: Instant) -> Self {
         Self {
-            peer: Peer::new(media_addr, true, now),
+            peer: Peer::new(candidates, true, now),
             sfu_id,
             consumers: Vec::new(),
             by_producer: HashMap::new(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use oriel_api::{AppState, BroadcastRunner, RateLimit, Recordings, RunnerSettings, Webhooks};
-use oriel_net::MediaWorkers;
+use oriel_net::{MediaSettings, MediaWorkers};
 use oriel_store::{SqliteStore, Store};
 use tokio::sync::watch;
 
@@ -29,6 +29,15 @@ pub struct ServeArgs {
     /// First UDP port for media; media workers use it and the ports after it (at most 16).
     #[arg(long, env = "ORIEL_MEDIA_PORT", default_value_t = 50000)]
     pub media_port: u16,
+    /// First TCP port for ICE over TCP, for browsers that cannot send UDP; media workers use
+    /// it and the ports after it, as with --media-port. Default: the --media-port number;
+    /// 0 turns ICE-TCP off.
+    #[arg(long, env = "ORIEL_MEDIA_TCP_PORT")]
+    pub media_tcp_port: Option<u16>,
+    /// The address clients reach --media-ip at, when a 1:1 NAT stands between them (a cloud
+    /// VM's public IP): advertised in ICE candidates instead of --media-ip.
+    #[arg(long, env = "ORIEL_PUBLIC_IP")]
+    pub public_ip: Option<IpAddr>,
     /// Sustained API requests per second allowed to each access token.
     #[arg(long, env = "ORIEL_API_RATE_LIMIT", default_value = "200")]
     pub api_rate_limit: NonZeroU32,
@@ -137,14 +146,29 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "--media-ip must be an address clients can reach (it is advertised in ICE candidates), not {}",
         args.media_ip
     );
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let media =
-        MediaWorkers::start(args.media_ip, args.media_port, workers).with_context(|| {
-            format!(
-                "cannot bind media ports from {}:{}",
-                args.media_ip, args.media_port
-            )
-        })?;
+    if let Some(public_ip) = args.public_ip {
+        anyhow::ensure!(
+            !public_ip.is_unspecified() && public_ip.is_ipv4() == args.media_ip.is_ipv4(),
+            "--public-ip must be a reachable address of the same family as --media-ip, not {public_ip}"
+        );
+    }
+    let media_settings = MediaSettings {
+        ip: args.media_ip,
+        udp_port: args.media_port,
+        tcp_port: match args.media_tcp_port {
+            Some(0) => None,
+            Some(port) => Some(port),
+            None => Some(args.media_port),
+        },
+        public_ip: args.public_ip,
+        workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let media = MediaWorkers::start(&media_settings).with_context(|| {
+        format!(
+            "cannot bind media ports from {}:{} (ICE-TCP from {:?})",
+            args.media_ip, args.media_port, media_settings.tcp_port
+        )
+    })?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(
             tls::acceptor(TlsFiles {
@@ -179,8 +203,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             data_dir: &args.data_dir,
             media_ip: args.media_ip,
             media_port: args.media_port,
-            // Advertising another address than the media IP is not in this release.
-            public_ip: None,
+            public_ip: args.public_ip,
             // turns: with the --listen certificate.
             tls: tls.clone(),
         },
@@ -233,6 +256,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen = %args.listen,
         data_dir = %args.data_dir.display(),
         media = %SocketAddr::new(args.media_ip, args.media_port),
+        ice_tcp = ?media_settings.tcp_port,
+        public_ip = ?args.public_ip,
         tls = tls.is_some(),
         "oriel is serving"
     );

@@ -185,6 +185,16 @@ export class Participant {
     return this.page.evaluate(() => window.oriel.inboundStats());
   }
 
+  /** Every open peer connection's selected candidate pair (types, protocols, addresses). */
+  selectedPairs() {
+    return this.page.evaluate(() => window.oriel.selectedPairs());
+  }
+
+  /** Every outbound video stream (a simulcast layer each) of this page (getStats). */
+  outboundStats() {
+    return this.page.evaluate(() => window.oriel.outboundStats());
+  }
+
   peerConnections() {
     return this.page.evaluate(() => window.oriel.peerConnections());
   }

@@ -95,19 +95,21 @@ function tailOf(file, maxLines) {
 }
 
 /** `tls`: {cert, key} PEM files: the node serves https and wss with them. */
-export async function startServer({ name = 'oriel', tls = null } = {}) {
+/** `args`: more `oriel serve` flags (e.g. `['--public-ip', '127.0.0.2']`). */
+export async function startServer({ name = 'oriel', tls = null, args = [] } = {}) {
   if (!fs.existsSync(ORIEL_BIN)) {
     throw new Error(`oriel binary not found at ${ORIEL_BIN}: run \`cargo build --release\` or set ORIEL_BIN`);
   }
-  const server = new OrielServer(name, tls);
+  const server = new OrielServer(name, tls, args);
   await server.start();
   return server;
 }
 
 export class OrielServer {
-  constructor(name, tls = null) {
+  constructor(name, tls = null, extraArgs = []) {
     this.name = name;
     this.tls = tls;
+    this.extraArgs = extraArgs;
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'oriel-e2e-'));
     this.dataDir = path.join(this.root, 'data');
     fs.mkdirSync(this.dataDir);
@@ -149,6 +151,7 @@ export class OrielServer {
       '--media-ip', '127.0.0.1',
       '--media-port', String(this.mediaPort),
       ...(this.tls ? ['--tls-cert', this.tls.cert, '--tls-key', this.tls.key] : []),
+      ...this.extraArgs,
     ];
     fs.appendFileSync(this.logFile, `===== ${new Date().toISOString()} ${ORIEL_BIN} ${args.join(' ')}\n`);
     const out = fs.openSync(this.logFile, 'a');

@@ -16,6 +16,7 @@ use oriel_proto::{
 };
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::media::{Direction, KeyframeRequestKind, MediaAdded, MediaKind};
+use str0m::net::Protocol;
 use str0m::rtp::RtpPacket;
 use str0m::{Candidate, Event};
 
@@ -87,8 +88,8 @@ pub struct Space {
     producers: BTreeMap<ProducerId, Producer>,
     next_producer: u64,
     custom_event_sequence: u64,
-    /// Source address of a validated peer, so datagrams skip the ICE scan.
-    routes: HashMap<SocketAddr, PeerKey>,
+    /// Source (transport and address) of a validated peer, so datagrams skip the ICE scan.
+    routes: HashMap<(Protocol, SocketAddr), PeerKey>,
     speakers: oriel_media::ActiveSpeakerDetector<ProducerId>,
     announced_speakers: Vec<ProducerId>,
     next_speaker_poll: Option<Instant>,
@@ -224,21 +225,24 @@ impl Space {
     pub fn accepts(
         &self,
         now: Instant,
+        proto: Protocol,
         source: SocketAddr,
         destination: SocketAddr,
         contents: &[u8],
     ) -> bool {
-        self.find_peer(now, source, destination, contents).is_some()
+        self.find_peer(now, proto, source, destination, contents)
+            .is_some()
     }
 
     fn find_peer(
         &self,
         now: Instant,
+        proto: Protocol,
         source: SocketAddr,
         destination: SocketAddr,
         contents: &[u8],
     ) -> Option<PeerKey> {
-        if let Some(peer) = self.routes.get(&source) {
+        if let Some(peer) = self.routes.get(&(proto, source)) {
             return Some(*peer);
         }
         let publishers = self.publishers.iter().map(|(k, p)| {
@@ -261,32 +265,39 @@ impl Space {
         });
         publishers
             .chain(subscribers)
-            .find(|(_, peer)| peer.accepts(now, source, destination, contents))
+            .find(|(_, peer)| peer.accepts(now, proto, source, destination, contents))
             .map(|(key, _)| key)
     }
 
+    /// A datagram (or an ICE-TCP frame) from `source` that arrived at `destination`, one of
+    /// the candidate addresses of [`SpaceConfig::candidates`].
     pub fn handle_datagram(
         &mut self,
         now: Instant,
+        proto: Protocol,
         source: SocketAddr,
         destination: SocketAddr,
         contents: &[u8],
     ) {
-        let Some(key) = self.find_peer(now, source, destination, contents) else {
+        let Some(key) = self.find_peer(now, proto, source, destination, contents) else {
             return;
         };
         match key.kind {
             PeerKind::Publisher => {
                 if let Some(publisher) = self.publishers.get_mut(&key.connection) {
-                    publisher.peer.receive(now, source, destination, contents);
-                    self.routes.insert(source, key);
+                    publisher
+                        .peer
+                        .receive(now, proto, source, destination, contents);
+                    self.routes.insert((proto, source), key);
                     self.drive_publisher(now, key.connection);
                 }
             }
             PeerKind::Subscriber => {
                 if let Some(subscriber) = self.subscribers.get_mut(&key.connection) {
-                    subscriber.peer.receive(now, source, destination, contents);
-                    self.routes.insert(source, key);
+                    subscriber
+                        .peer
+                        .receive(now, proto, source, destination, contents);
+                    self.routes.insert((proto, source), key);
                     self.drive_subscriber(now, key.connection);
                 }
             }

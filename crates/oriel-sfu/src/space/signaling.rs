@@ -55,7 +55,7 @@ impl Space {
         self.connections.insert(key, connection);
 
         let sfu_id = format!("oriel-{}", key.0);
-        let mut subscriber = SubscriberPc::new(self.config.media_addr, sfu_id.clone(), now);
+        let mut subscriber = SubscriberPc::new(self.config.candidates, sfu_id.clone(), now);
         for producer in self.auto_subscription_targets(key) {
             let p = &self.producers[&producer];
             subscriber.subscribe(producer, media_kind(p.track.kind), &p.track.tid);
@@ -223,11 +223,11 @@ impl Space {
         if !self.is_publisher(key) {
             return self.refuse(key, ErrorType::Unknown, "subscribers cannot publish tracks");
         }
-        let media_addr = self.config.media_addr;
+        let candidates = self.config.candidates;
         let publisher = self
             .publishers
             .entry(key)
-            .or_insert_with(|| PublisherPc::new(media_addr, now));
+            .or_insert_with(|| PublisherPc::new(candidates, now));
         match publisher.accept_offer(now, sdp) {
             Ok(answer) => {
                 self.signal(key, ServerMessage::Answer(answer));

@@ -30,7 +30,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use oriel_proto::{ClientMessage, ServerMessage};
-use oriel_sfu::{ConnectionKey, JoinRequest, Output, Space, SpaceConfig};
+use oriel_sfu::{ConnectionKey, JoinRequest, Output, Protocol, Space, SpaceConfig};
 
 pub use client::{Client, ClientConfig, ClientState};
 pub use link::{Datagram, LinkConfig};
@@ -311,6 +311,7 @@ impl Sim {
         // The shell asks every space of the worker; this one is the only one.
         if !self.space.accepts(
             now,
+            Protocol::Udp,
             datagram.source,
             datagram.destination,
             &datagram.contents,
@@ -320,6 +321,7 @@ impl Sim {
         }
         self.space.handle_datagram(
             now,
+            Protocol::Udp,
             datagram.source,
             datagram.destination,
             &datagram.contents,
@@ -333,11 +335,13 @@ impl Sim {
         while let Some(output) = self.space.poll_output() {
             match output {
                 Output::Transmit {
+                    proto,
                     source,
                     destination,
                     contents,
                 } => {
                     assert_eq!(source, self.sfu_addr, "the SFU sends from its media socket");
+                    assert_eq!(proto, Protocol::Udp, "the simulated clients speak UDP only");
                     let Some(client) = self
                         .clients
                         .iter_mut()

@@ -214,6 +214,64 @@
     return out;
   }
 
+  /** Every outbound video stream (one per simulcast layer) of every peer connection. */
+  async function outboundStats() {
+    const out = [];
+    for (const [index, { pc }] of window.__orielPeerConnections.entries()) {
+      let report;
+      try {
+        report = await pc.getStats();
+      } catch {
+        continue;
+      }
+      report.forEach((s) => {
+        if (s.type !== 'outbound-rtp' || s.kind !== 'video') return;
+        out.push({
+          pc: index,
+          rid: s.rid,
+          active: s.active,
+          framesEncoded: s.framesEncoded,
+          framesPerSecond: s.framesPerSecond,
+          frameWidth: s.frameWidth,
+          frameHeight: s.frameHeight,
+          bytesSent: s.bytesSent,
+          qualityLimitationReason: s.qualityLimitationReason,
+          nackCount: s.nackCount,
+          pliCount: s.pliCount,
+        });
+      });
+    }
+    return out;
+  }
+
+  /** Every open peer connection's selected candidate pair: types, protocols, addresses. */
+  async function selectedPairs() {
+    const out = [];
+    for (const [index, { pc }] of window.__orielPeerConnections.entries()) {
+      if (pc.connectionState === 'closed') continue;
+      const stats = await pc.getStats();
+      let pair = null;
+      stats.forEach((s) => {
+        if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
+      });
+      const local = pair && stats.get(pair.localCandidateId);
+      const remote = pair && stats.get(pair.remoteCandidateId);
+      out.push({
+        pc: index,
+        state: pc.connectionState,
+        localType: local?.candidateType,
+        relayProtocol: local?.relayProtocol,
+        protocol: local?.protocol,
+        remoteType: remote?.candidateType,
+        remoteProtocol: remote?.protocol,
+        remoteAddress: remote?.address,
+        remotePort: remote?.port,
+        iceServers: pc.getConfiguration().iceServers?.map((s) => s.urls) ?? [],
+      });
+    }
+    return out;
+  }
+
   window.oriel = {
     /** Creates the Space (MUX_SPACES_BACKEND_URL is already set) and joins it. */
     async join(jwt, options, timeoutMs) {
@@ -287,6 +345,8 @@
      * {frames, fps, maxGapMs, gaps (those over 200 ms, as [atMs, gapMs]), sizes ([atMs, w, h] on
      * each change)}. Times are ms from the start of the watch.
      */
+    outboundStats,
+    selectedPairs,
     async watchFrames(participantId, ms) {
       const p = remoteById(participantId);
       const tid = p && [...p.videoTracks.values()].map((t) => t.tid).find((t) => elements.has(t));

@@ -1,17 +1,19 @@
-// TURN: a browser that can reach neither the UDP media ports nor the TCP media port still
-// calls, through the node's embedded TURN server, with the unmodified @mux/spaces-web 1.2.0.
+// Firewalls: a browser that cannot send UDP still calls, over ICE-TCP; one that reaches neither
+// the UDP nor the TCP media ports calls through the node's embedded TURN server, over UDP and,
+// with UDP to it blocked too, over TCP. All with the unmodified @mux/spaces-web 1.2.0.
 //
 // The file runs twice: as the outer test it makes a private network namespace and runs itself
 // inside it; inside, it starts oriel and Chromium (as uid `nobody`, see tests/lib/netns.mjs)
-// and firewalls the browser off the media ports, so only the HTTP listener and the TURN port
-// are left to it. The call must connect over a relay candidate and decode frames.
+// and firewalls the browser step by step, each test adding rules to the ones before. Each
+// call must connect over the path left open, shown by its selected candidate pair, and decode
+// frames.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 
-const INNER = process.env.ORIEL_TURN_E2E_INNER === '1';
+const INNER = process.env.ORIEL_FIREWALL_E2E_INNER === '1';
 const SELF = fileURLToPath(import.meta.url);
 /** Media workers use --media-port and up to 15 ports after it. */
 const MEDIA_PORTS = 16;
@@ -31,23 +33,23 @@ function nodeFlags() {
 
 if (!INNER) {
   const { createNetns, chromiumWrapper, ensureTools } = await import('../lib/netns.mjs');
-  describe('turn', () => {
-    test('with UDP and TCP to the media ports blocked, calls connect through TURN over UDP and over TCP and decode frames', { timeout: 180_000 }, () => {
+  describe('firewalled', () => {
+    test('without the media ports calls connect through TURN over UDP and over TCP; without UDP, over ICE-TCP; frames decode', { timeout: 240_000 }, () => {
       ensureTools();
-      const ns = createNetns('oriel-turn');
+      const ns = createNetns('oriel-fw');
       const chromium = chromiumWrapper(process.env.E2E_CHROMIUM || '/usr/bin/chromium');
       try {
         const [command, ...args] = ns.exec([process.execPath, ...nodeFlags(), '--test-reporter=spec', SELF]);
         const run = spawnSync(command, args, {
-            env: { ...innerEnv(), ORIEL_TURN_E2E_INNER: '1', ORIEL_TURN_NETNS: ns.name, E2E_CHROMIUM: chromium.path },
+            env: { ...innerEnv(), ORIEL_FIREWALL_E2E_INNER: '1', ORIEL_FIREWALL_NETNS: ns.name, E2E_CHROMIUM: chromium.path },
             encoding: 'utf8',
-            timeout: 170_000,
+            timeout: 230_000,
           cwd: process.cwd(),
         });
         process.stdout.write(run.stdout.replace(/^/gm, '  | '));
         process.stderr.write(run.stderr);
         assert.equal(run.status, 0, 'the call inside the namespace passed');
-        assert.match(run.stdout, /ℹ pass 2\b/, 'both inner tests ran');
+        assert.match(run.stdout, /ℹ pass 3\b/, 'the three inner tests ran');
       } finally {
         chromium.remove();
         ns.remove();
@@ -60,34 +62,25 @@ if (!INNER) {
   const { BROWSER_UID } = await import('../lib/netns.mjs');
   const e2e = useE2E();
 
-  /** Every peer connection's selected candidate pair: local candidate type and protocols. */
-  const selectedPairs = (p) =>
-    p.page.evaluate(async () => {
-      const out = [];
-      for (const { pc } of window.__orielPeerConnections) {
-        if (pc.connectionState === 'closed') continue;
-        const stats = await pc.getStats();
-        let pair = null;
-        stats.forEach((s) => {
-          if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
-        });
-        const local = pair && stats.get(pair.localCandidateId);
-        out.push({
-          state: pc.connectionState,
-          localType: local?.candidateType,
-          relayProtocol: local?.relayProtocol,
-          protocol: local?.protocol,
-          iceServers: pc.getConfiguration().iceServers.map((s) => s.urls),
-        });
-      }
-      return out;
-    });
+  const selectedPairs = (p) => p.selectedPairs();
 
-  describe('turn (inside the namespace)', () => {
-    e2e.test('the browser reaches the media ports only through TURN and frames decode', { timeout: 120_000 }, async () => {
+  const own = ['-m', 'owner', '--uid-owner', String(BROWSER_UID)];
+  /** How many of the browser's packets the REJECT rules of `proto` turned away so far
+   *  (`iptables -L` names protocols by number). */
+  const refused = (proto) => {
+    const number = { udp: 17, tcp: 6 }[proto];
+    const counters = execFileSync('iptables', ['-L', 'OUTPUT', '-v', '-n', '-x'], { encoding: 'utf8' });
+    return counters
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter(([, , target, prot]) => target === 'REJECT' && (prot === proto || prot === String(number)))
+      .reduce((sum, [pkts]) => sum + Number(pkts), 0);
+  };
+
+  describe('firewalled (inside the namespace)', () => {
+    e2e.test('with the UDP and TCP media ports blocked, the browser reaches the media ports only through TURN and frames decode', { timeout: 120_000 }, async () => {
       const media = e2e.server.mediaPort;
-      const own = ['-m', 'owner', '--uid-owner', String(BROWSER_UID)];
-      // The ICE-TCP media port is --media-tcp-port, by default --media-port: covered by the range.
+      // The TCP media ports (--media-tcp-port is by default --media-port) are in the range.
       const rules = [
         ['-A', 'OUTPUT', ...own, '-p', 'udp', '--dport', `${media}:${media + MEDIA_PORTS - 1}`, '-j', 'REJECT'],
         ['-A', 'OUTPUT', ...own, '-p', 'tcp', '--dport', `${media}:${media + MEDIA_PORTS - 1}`, '-j', 'REJECT'],
@@ -113,15 +106,14 @@ if (!INNER) {
         }
       }
       // The firewall really stood in the way: the browser's packets to the media ports were refused.
-      const counters = execFileSync('iptables', ['-L', 'OUTPUT', '-v', '-n', '-x'], { encoding: 'utf8' });
-      const udpRefused = Number(counters.split('\n').find((l) => /REJECT.*udp/.test(l))?.trim().split(/\s+/)[0] ?? 0);
-      assert.ok(udpRefused > 0, `the browser tried the media ports directly and was refused:\n${counters}`);
+      assert.ok(refused('udp') > 0, 'the browser tried the UDP media ports directly and was refused');
+      assert.ok(refused('tcp') > 0, 'the browser tried the TCP media ports directly and was refused');
     });
 
     e2e.test('with UDP to the TURN port blocked as well, the relay runs over TURN/TCP', { timeout: 120_000 }, async () => {
       // The rules of the test before stay; the TURN port is --media-port + 100 by default.
       const turnPort = e2e.server.mediaPort + 100;
-      execFileSync('iptables', ['-A', 'OUTPUT', '-m', 'owner', '--uid-owner', String(BROWSER_UID), '-p', 'udp', '--dport', String(turnPort), '-j', 'REJECT']);
+      execFileSync('iptables', ['-A', 'OUTPUT', ...own, '-p', 'udp', '--dport', String(turnPort), '-j', 'REJECT']);
       const space = await e2e.env.createSpace();
       const sub = await e2e.joined('viewer', space.id, { role: 'subscriber' });
       const pub = await e2e.joined('camera', space.id);
@@ -136,6 +128,33 @@ if (!INNER) {
           assert.equal(pair.relayProtocol, 'tcp', `${who}: relayed over TCP to the TURN server: ${JSON.stringify(pair)}`);
         }
       }
+    });
+
+    e2e.test('with all UDP from the browser blocked, the call connects over ICE-TCP and frames decode', { timeout: 120_000 }, async () => {
+      // The rules before go; all UDP is closed (the media ports, the TURN port, anything), and
+      // the TURN port's TCP too, so that ICE-TCP is the one path left. Last, as a browser that
+      // met a closed UDP path may not try it again in the tests after.
+      const turnPort = e2e.server.mediaPort + 100;
+      execFileSync('iptables', ['-F', 'OUTPUT']);
+      execFileSync('iptables', ['-A', 'OUTPUT', ...own, '-p', 'udp', '-j', 'REJECT']);
+      execFileSync('iptables', ['-A', 'OUTPUT', ...own, '-p', 'tcp', '--dport', `${turnPort}:${turnPort + 1}`, '-j', 'REJECT']);
+      const media = e2e.server.mediaPort;
+      const space = await e2e.env.createSpace();
+      const sub = await e2e.joined('viewer', space.id, { role: 'subscriber' });
+      const pub = await e2e.joined('camera', space.id);
+      const cam = await pub.p.publishCamera();
+      assert.equal(cam.ok, true, `publishCamera: ${JSON.stringify(cam.error)}`);
+      await sub.p.waitForFrames(pub.id, 10, 45_000);
+      for (const [who, p] of [['subscriber', sub.p], ['publisher', pub.p]]) {
+        const pairs = (await selectedPairs(p)).filter((s) => s.state === 'connected');
+        assert.ok(pairs.length >= 1, `${who}: a connected peer connection: ${JSON.stringify(pairs)}`);
+        for (const pair of pairs) {
+          assert.equal(pair.remoteType, 'host', `${who}: straight to the node: ${JSON.stringify(pair)}`);
+          assert.equal(pair.remoteProtocol, 'tcp', `${who}: over TCP: ${JSON.stringify(pair)}`);
+          assert.ok(pair.remotePort >= media && pair.remotePort < media + MEDIA_PORTS, `${who}: to a TCP media port: ${JSON.stringify(pair)}`);
+        }
+      }
+      assert.ok(refused('udp') > 0, 'the browser tried UDP and was refused');
     });
   });
 }
