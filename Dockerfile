@@ -13,6 +13,7 @@ RUN apt-get update -qq \
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY crates ./crates
+COPY vendor ./vendor
 COPY dashboard/dist ./dashboard/dist
 COPY sdk/web/dist ./sdk/web/dist
 COPY sdk/web/demo ./sdk/web/demo

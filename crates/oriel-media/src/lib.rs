@@ -29,6 +29,7 @@
 //! | [`rewriter`] | [`StreamRewriter`]: turns a simulcast Producer's layers into one continuous outgoing stream per Consumer (sequence numbers and timestamps), switching layers only at keyframes, and mapping late retransmissions back to the outgoing sequence number they were given. |
 //! | [`keyframe_throttle`] | [`KeyframeThrottle`]: when to send a PLI/FIR to a publisher, at most once per layer per interval, coalescing the requests of many Consumers, with bounded retries. |
 //! | [`layer_selector`] | [`LayerSelector`]: the target simulcast layer for one Consumer from its bandwidth estimate, with hysteresis. |
+//! | [`playout_delay`] | [`PlayoutDelay`]: the minimum playout delay a subscriber's browser is asked for while its link loses packets, so that NACK repairs arrive before their frame is played. |
 //! | [`bitrate_meter`] | [`BitrateMeter`]: the bitrate of one incoming layer over the last second, from a fixed ring of 100 ms buckets. |
 //! | [`active_speakers`] | [`ActiveSpeakerDetector`]: the ordered list of who is speaking, from RFC 6464 audio levels. |
 //! | [`subscription_priority`] | Which participants a subscriber should automatically receive when it can take only N: screen sharers, then recent speakers, then unmuted, then earliest joined, without churn. |
@@ -71,6 +72,7 @@ pub mod bitrate_meter;
 pub mod h264;
 pub mod keyframe_throttle;
 pub mod layer_selector;
+pub mod playout_delay;
 pub mod rewriter;
 pub mod subscription_priority;
 pub mod vp8;
@@ -79,6 +81,7 @@ pub use active_speakers::{ActiveSpeakerConfig, ActiveSpeakerDetector};
 pub use bitrate_meter::BitrateMeter;
 pub use keyframe_throttle::{KeyframeThrottle, KeyframeThrottleConfig};
 pub use layer_selector::{LayerSelector, LayerSelectorConfig};
+pub use playout_delay::{PlayoutDelay, PlayoutDelayConfig};
 pub use rewriter::{Rewritten, SourcePacket, StreamRewriter};
 pub use subscription_priority::Candidate;
 pub use vp8::{PictureId, Vp8Descriptor, Vp8PictureRewriter};

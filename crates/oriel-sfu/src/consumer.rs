@@ -1,10 +1,10 @@
 //! A consumer: one producer forwarded to one subscriber, as one continuous RTP stream.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use oriel_media::{LayerSelector, SourcePacket, StreamRewriter, Vp8PictureRewriter};
 use str0m::format::{Codec, PayloadParams};
-use str0m::media::{MediaKind, Mid, Pt};
+use str0m::media::{MediaKind, MediaTime, Mid, Pt};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, SeqNo, Ssrc};
 use str0m::Rtc;
 
@@ -12,6 +12,9 @@ use crate::ids::ProducerId;
 
 /// Layer a video consumer starts on: the lowest, whose keyframes are small and come first.
 const INITIAL_LAYER: u8 = 0;
+/// The maximum sent with a minimum playout delay: no limit the browser would ever reach (0 would
+/// mean "play at once, never buffer").
+const MAX_PLAYOUT_DELAY: MediaTime = MediaTime::from_secs(10);
 /// Highest spatial layer a subscriber may get.
 const PREFERRED_MAX_LAYER: u8 = 2;
 
@@ -35,6 +38,9 @@ pub(crate) struct Consumer {
     /// Whether str0m's pacer lets this video through as it comes (see [`Self::set_unpaced`]).
     unpaced: bool,
     pub(crate) packets_forwarded: u64,
+    /// The minimum playout delay told to the browser on every video packet, once there has
+    /// been one to tell (zero after it lifts: the browser keeps the last value it saw).
+    min_playout_delay: Option<Duration>,
 }
 
 impl Consumer {
@@ -54,6 +60,7 @@ impl Consumer {
             send_ssrc: None,
             unpaced: false,
             packets_forwarded: 0,
+            min_playout_delay: None,
         }
     }
 
@@ -133,6 +140,13 @@ impl Consumer {
         ext_vals.audio_level = packet.header.ext_vals.audio_level;
         ext_vals.voice_activity = packet.header.ext_vals.voice_activity;
         ext_vals.video_orientation = packet.header.ext_vals.video_orientation;
+        if let Some(min) = self
+            .min_playout_delay
+            .filter(|_| self.kind == MediaKind::Video)
+        {
+            ext_vals.play_delay_min = Some(MediaTime::from_millis(min.as_millis() as u64));
+            ext_vals.play_delay_max = Some(MAX_PLAYOUT_DELAY);
+        }
         let mut write = RtpWrite::new(
             pt_out,
             SeqNo::from(seq),
@@ -190,6 +204,13 @@ impl Consumer {
     /// tens of milliseconds behind the pacer's budget. Audio is never paced.
     pub(crate) fn set_unpaced(&mut self, unpaced: bool) {
         self.unpaced = unpaced;
+    }
+
+    /// The minimum playout delay from now on (see [`oriel_media::PlayoutDelay`]).
+    pub(crate) fn set_min_playout_delay(&mut self, delay: Duration) {
+        if self.min_playout_delay.is_some() || !delay.is_zero() {
+            self.min_playout_delay = Some(delay);
+        }
     }
 
     /// The layer being forwarded now, if any.

@@ -2,10 +2,11 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use str0m::bwe::Bitrate;
 use str0m::net::{Protocol, Receive, TcpType};
+use str0m::rtp::Extension;
 use str0m::{Candidate, Event, Input, Output as RtcOutput, Rtc, RtcConfig};
 
 use crate::config::MediaCandidates;
@@ -14,6 +15,11 @@ use crate::output::Output;
 /// Starting point of the bandwidth estimate towards a subscriber: enough for the middle
 /// simulcast layer plus audio, so first frames come quickly.
 const INITIAL_EGRESS_ESTIMATE_KBPS: u64 = 800;
+
+/// How often str0m reports a subscriber's link (loss, round trip).
+const LINK_STATS_INTERVAL: Duration = Duration::from_secs(1);
+/// Header extension id of playout-delay on subscriber connections (we offer, so we pick it).
+const PLAYOUT_DELAY_EXTENSION_ID: u8 = 6;
 
 pub(crate) struct Peer {
     pub(crate) rtc: Rtc,
@@ -34,7 +40,11 @@ impl Peer {
             .enable_vp8(true)
             .enable_h264(true);
         if sends_media {
-            config = config.enable_bwe(Some(Bitrate::kbps(INITIAL_EGRESS_ESTIMATE_KBPS)));
+            // Stats: the receiver's loss and the round trip, for the playout delay.
+            config = config
+                .enable_bwe(Some(Bitrate::kbps(INITIAL_EGRESS_ESTIMATE_KBPS)))
+                .set_extension(PLAYOUT_DELAY_EXTENSION_ID, Extension::PlayoutDelay)
+                .set_stats_interval(Some(LINK_STATS_INTERVAL));
         }
         let mut rtc = config.build(now);
         let udp = Candidate::host(candidates.udp, "udp");

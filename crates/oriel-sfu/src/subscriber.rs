@@ -28,6 +28,8 @@ pub(crate) struct SubscriberPc {
     to_remove: Vec<Mid>,
     /// Latest bandwidth estimate towards this subscriber, bits per second.
     pub(crate) egress_estimate_bps: u64,
+    /// The minimum playout delay its browser is asked for (raised while its link loses packets).
+    pub(crate) playout_delay: oriel_media::PlayoutDelay,
     /// Whether this subscriber is already in the space's list of peers to drain: a flag
     /// rather than a search of that list, which a fan-out would do once per subscriber.
     pub(crate) awaiting_drain: bool,
@@ -45,6 +47,7 @@ impl SubscriberPc {
             to_add: Vec::new(),
             to_remove: Vec::new(),
             egress_estimate_bps: 800_000,
+            playout_delay: oriel_media::PlayoutDelay::default(),
             awaiting_drain: false,
         }
     }

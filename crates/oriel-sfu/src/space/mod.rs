@@ -443,6 +443,26 @@ impl Space {
                 Event::IceConnectionStateChange(state) => {
                     tracing::debug!(?state, connection = key.0, "subscriber ICE state");
                 }
+                Event::MediaEgressStats(stats) => {
+                    let before = subscriber.playout_delay.min_delay(now);
+                    subscriber
+                        .playout_delay
+                        .on_report(now, stats.rtt, stats.loss);
+                    let delay = subscriber.playout_delay.min_delay(now);
+                    if delay != before {
+                        tracing::debug!(
+                            connection = key.0,
+                            delay_ms = delay.as_millis() as u64,
+                            loss = ?stats.loss,
+                            rtt = ?stats.rtt,
+                            "subscriber playout delay"
+                        );
+                    }
+                    // Every time, so that consumers added since get it too.
+                    for consumer in &mut subscriber.consumers {
+                        consumer.set_min_playout_delay(delay);
+                    }
+                }
                 _ => {}
             }
         }

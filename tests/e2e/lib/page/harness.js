@@ -197,6 +197,9 @@
           frameWidth: s.frameWidth,
           frameHeight: s.frameHeight,
           jitterBufferDelay: s.jitterBufferDelay,
+          jitterBufferTargetDelay: s.jitterBufferTargetDelay,
+          jitterBufferMinimumDelay: s.jitterBufferMinimumDelay,
+          jitterBufferEmittedCount: s.jitterBufferEmittedCount,
           totalSamplesReceived: s.totalSamplesReceived,
           audioLevel: s.audioLevel,
           // What a user notices on a bad network (Chromium's own counting).
@@ -206,6 +209,7 @@
           framesDropped: s.framesDropped,
           nackCount: s.nackCount,
           pliCount: s.pliCount,
+          retransmittedPacketsReceived: s.retransmittedPacketsReceived,
           concealedSamples: s.concealedSamples,
           concealmentEvents: s.concealmentEvents,
         });
@@ -236,6 +240,7 @@
           frameHeight: s.frameHeight,
           bytesSent: s.bytesSent,
           qualityLimitationReason: s.qualityLimitationReason,
+          retransmittedPacketsSent: s.retransmittedPacketsSent,
           nackCount: s.nackCount,
           pliCount: s.pliCount,
         });
