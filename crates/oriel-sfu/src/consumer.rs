@@ -41,6 +41,8 @@ pub(crate) struct Consumer {
     /// The minimum playout delay told to the browser on every video packet, once there has
     /// been one to tell (zero after it lifts: the browser keeps the last value it saw).
     min_playout_delay: Option<Duration>,
+    /// The link cannot carry the layer being forwarded (see [`Self::set_over_budget`]).
+    over_budget: bool,
 }
 
 impl Consumer {
@@ -61,6 +63,7 @@ impl Consumer {
             unpaced: false,
             packets_forwarded: 0,
             min_playout_delay: None,
+            over_budget: false,
         }
     }
 
@@ -117,6 +120,11 @@ impl Consumer {
             // Every audio packet can start a stream.
             is_keyframe_start: is_keyframe_start || self.kind == MediaKind::Audio,
         };
+        if self.over_budget && self.is_switching_down_from(layer) {
+            // The link is short of this layer: every packet of it now only queues ahead of
+            // the lower layer's keyframe, and its frames would not get through whole anyway.
+            return false;
+        }
         let Some(out) = self.rewriter.rewrite(&source) else {
             return false;
         };
@@ -210,6 +218,20 @@ impl Consumer {
     pub(crate) fn set_min_playout_delay(&mut self, delay: Duration) {
         if self.min_playout_delay.is_some() || !delay.is_zero() {
             self.min_playout_delay = Some(delay);
+        }
+    }
+
+    /// Whether the link to the subscriber carries less than the layer being forwarded now:
+    /// while a lower layer is on its way, that layer's packets are no longer sent.
+    pub(crate) fn set_over_budget(&mut self, over_budget: bool) {
+        self.over_budget = over_budget;
+    }
+
+    /// Whether `layer` is the one forwarded now while a lower one waits for its keyframe.
+    fn is_switching_down_from(&self, layer: u8) -> bool {
+        match (self.rewriter.current_layer(), self.rewriter.target_layer()) {
+            (Some(current), Some(target)) => current == layer && target < current,
+            _ => false,
         }
     }
 

@@ -159,7 +159,19 @@ impl Space {
             if !producer.simulcast {
                 continue;
             }
-            if let Some(layer) = consumer.retarget(now, budget, &producer.layer_bitrates(now)) {
+            let bitrates = producer.layer_bitrates(now);
+            let current_bps = consumer
+                .current_layer()
+                .map_or(0, |layer| bitrates[usize::from(layer).min(LAYER_COUNT - 1)]);
+            consumer.set_over_budget(budget < current_bps);
+            if let Some(layer) = consumer.retarget(now, budget, &bitrates) {
+                tracing::debug!(
+                    connection = key.0,
+                    layer,
+                    budget_bps = budget,
+                    layers_bps = ?bitrates,
+                    "subscriber layer target"
+                );
                 keyframes.push((consumer.producer, layer));
             }
         }

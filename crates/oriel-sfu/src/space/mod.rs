@@ -437,6 +437,11 @@ impl Space {
                     }
                 }
                 Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
+                    tracing::trace!(
+                        connection = key.0,
+                        estimate_bps = estimate.as_u64(),
+                        "subscriber estimate"
+                    );
                     subscriber.egress_estimate_bps = estimate.as_u64();
                     self.select_layers(now, key);
                 }

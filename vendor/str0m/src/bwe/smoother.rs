@@ -11,6 +11,12 @@ type TimeBitrate = (Instant, Bitrate);
 const TOLERANCE: f64 = 0.05;
 
 /// Smooths BWE estimates by averaging over a time window.
+///
+/// Only increases are smoothed. A decrease means the link already carries less than what is
+/// being sent: averaging it with the higher estimates before it would keep the application
+/// sending too much for seconds (a 3 s window takes over a second to follow a link that shrank
+/// from 2.6 to 0.4 Mbit/s), and every packet of that excess is queued or lost. So a decrease
+/// below the smoothed value restarts the window at the new estimate and is emitted at once.
 pub struct EstimateSmoother {
     estimates: VecDeque<TimeBitrate>,
     maybe_emit: bool,
@@ -33,6 +39,9 @@ impl EstimateSmoother {
 
         if do_update {
             self.maybe_emit = true;
+            if self.average().is_some_and(|avg| estimate < avg * (1.0 - TOLERANCE)) {
+                self.estimates.clear();
+            }
             self.estimates.push_back((now, estimate));
         }
 
@@ -62,9 +71,9 @@ impl EstimateSmoother {
             return None;
         }
 
-        let total: f64 = self.estimates.iter().map(|b| b.1.as_f64()).sum();
-        let avg = total / self.estimates.len() as f64;
-        let rate: Bitrate = avg.into();
+        let Some(rate) = self.average() else {
+            return None;
+        };
 
         // This forces emitting if we have the first ever value, or a last
         // where the rest of the window is gone (estimates stop coming).
@@ -86,6 +95,17 @@ impl EstimateSmoother {
 
         self.emitted = Some(rate);
         Some(rate)
+    }
+}
+
+impl EstimateSmoother {
+    /// The mean of the estimates in the window.
+    fn average(&self) -> Option<Bitrate> {
+        if self.estimates.is_empty() {
+            return None;
+        }
+        let total: f64 = self.estimates.iter().map(|b| b.1.as_f64()).sum();
+        Some((total / self.estimates.len() as f64).into())
     }
 }
 

@@ -1,0 +1,125 @@
+// Quality on bad networks, through the impairment relay (crates/oriel-impair): the node runs
+// with `--public-ip 127.0.0.2`, so its candidates send every client to the relay, which listens
+// on 127.0.0.2 at the media ports and forwards to the node on 127.0.0.1, impairing each way.
+// The unmodified @mux/spaces-web 1.2.0 in Chromium, its fake camera at 20 fps; what a user
+// judges is measured in the subscriber's page: frames presented (requestVideoFrameCallback),
+// the gaps between them, the resolution received.
+//
+// The impairment applies to every client: `up` is client to node, `down` node to client. The
+// publisher's downlink carries only RTCP, so a `down` cap narrows the subscriber's link.
+
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe } from 'node:test';
+import { useE2E, sleep } from './lib/fixture.mjs';
+import { startImpair } from '../lib/impair.mjs';
+
+const RELAY_IP = '127.0.0.2';
+/** Media workers use --media-port and up to 15 ports after it. */
+const MEDIA_PORTS = 16;
+
+// Only UDP through the relay: no ICE-TCP or TURN path around it.
+const e2e = useE2E({ serverArgs: ['--public-ip', RELAY_IP, '--media-tcp-port', '0', '--turn-port', '0'] });
+let relay;
+
+
+/** A subscriber watching a publisher's camera, frames flowing. */
+async function call() {
+  const space = await e2e.env.createSpace();
+  const sub = await e2e.joined('viewer', space.id, { role: 'subscriber' });
+  const pub = await e2e.joined('camera', space.id);
+  const cam = await pub.p.publishCamera();
+  assert.equal(cam.ok, true, `publishCamera: ${JSON.stringify(cam.error)}`);
+  await sub.p.waitForFrames(pub.id, 10, 20_000);
+  return { sub, pub };
+}
+
+/** Frames the publisher's browser encoded per second over `ms` (its busiest layer). */
+async function publisherFps(pub, ms) {
+  const count = async () => Math.max(0, ...(await pub.p.outboundStats()).map((s) => s.framesEncoded ?? 0));
+  const before = await count();
+  await sleep(ms);
+  return ((await count()) - before) / (ms / 1000);
+}
+
+/** The subscriber's frames over `ms`, with the publisher's encoding rate over the same time. */
+async function watch({ sub, pub }, ms) {
+  const [frames, sent] = await Promise.all([sub.p.watchFrames(pub.id, ms), publisherFps(pub, ms)]);
+  const video = (await sub.p.inboundStats()).filter((s) => s.kind === 'video');
+  return { ...frames, publisherFps: sent, inbound: video };
+}
+
+const widthAt = (sizes, t) => {
+  let width = 0;
+  for (const [at, w] of sizes) if (at <= t) width = w;
+  return width;
+};
+
+describe('quality through an impairment relay', () => {
+  // Inside the describe, so that they run after the file's server started.
+  before(async () => {
+    const ports = Array.from({ length: MEDIA_PORTS }, (_, i) => e2e.server.mediaPort + i);
+    relay = await startImpair({ listenIp: RELAY_IP, ports });
+  });
+  after(async () => relay?.stop());
+  afterEach(async () => relay?.set({ both: {} }));
+
+  e2e.test('with --public-ip, candidates lead to the relay and the call runs through it', async () => {
+    const { sub, pub } = await call();
+    for (const [who, p] of [['subscriber', sub.p], ['publisher', pub.p]]) {
+      const pairs = (await p.selectedPairs()).filter((s) => s.state === 'connected');
+      assert.ok(pairs.length >= 1, `${who}: connected: ${JSON.stringify(pairs)}`);
+      for (const pair of pairs) {
+        assert.equal(pair.remoteAddress, RELAY_IP, `${who}: the node's candidate is the public address: ${JSON.stringify(pair)}`);
+      }
+    }
+    const stats = await relay.stats();
+    assert.ok(stats.up.out > 50 && stats.down.out > 20, `media crossed the relay both ways: ${JSON.stringify(stats)}`);
+  });
+
+  e2e.test('5 % loss and 40 ± 20 ms jitter both ways: at least 80 % of the frames, no freeze over 1 s', { timeout: 120_000 }, async () => {
+    const c = await call();
+    await relay.set({ both: { loss: 0.05, delay_ms: 40, jitter_ms: 20 } });
+    await sleep(3000);
+    const seen = await watch(c, 30_000);
+    const [inbound] = seen.inbound;
+    console.log(`5 % loss, 40 ± 20 ms: ${JSON.stringify({ fps: seen.fps, publisherFps: seen.publisherFps, maxGapMs: seen.maxGapMs, gaps: seen.gaps, sizes: seen.sizes, freezes: inbound?.freezeCount, freezeSeconds: inbound?.totalFreezesDuration, nacks: inbound?.nackCount })}`);
+    assert.ok(seen.publisherFps > 10, `the publisher kept encoding: ${seen.publisherFps} fps`);
+    assert.ok(seen.fps >= 0.8 * seen.publisherFps, `decoded ${seen.fps.toFixed(1)} fps of the publisher's ${seen.publisherFps.toFixed(1)}`);
+    assert.ok(seen.maxGapMs <= 1000, `longest gap ${seen.maxGapMs} ms: ${JSON.stringify(seen.gaps)}`);
+  });
+
+  e2e.test('a 400 kbit/s downlink: a lower layer within 3 s without a freeze over 1 s, the top again within 15 s of the cap lifting', { timeout: 120_000 }, async () => {
+    const c = await call();
+    // Settle on the top layer first.
+    await sleep(4000);
+    const top = (await c.sub.p.watchFrames(c.pub.id, 1000)).sizes.at(-1)?.[1];
+    assert.ok(top >= 640, `the subscriber starts on the top layer: ${top}`);
+    await relay.set({ down: { rate_kbps: 400 } });
+    const capped = await c.sub.p.watchFrames(c.pub.id, 8000);
+    console.log(`capped: ${JSON.stringify(capped)}`);
+    const lower = capped.sizes.find(([, w]) => w < top);
+    assert.ok(lower && lower[0] <= 3000, `a lower layer within 3 s: ${JSON.stringify(capped.sizes)}`);
+    assert.ok(capped.maxGapMs <= 1000, `longest gap ${capped.maxGapMs} ms: ${JSON.stringify(capped.gaps)}`);
+    await relay.set({ down: {} });
+    const lifted = await c.sub.p.watchFrames(c.pub.id, 16_000);
+    console.log(`lifted: ${JSON.stringify(lifted)}`);
+    const back = lifted.sizes.find(([, w]) => w >= top);
+    assert.ok(back && back[0] <= 15_000, `the top layer within 15 s: ${JSON.stringify(lifted.sizes)}`);
+    assert.equal(widthAt(lifted.sizes, 16_000), top, 'and stays there');
+  });
+
+  e2e.test('a 2 s burst of 30 % loss: video recovers within 2 s of its end', { timeout: 120_000 }, async () => {
+    const c = await call();
+    await sleep(3000);
+    const watching = c.sub.p.watchFrames(c.pub.id, 8000);
+    await relay.set({ both: { loss: 0.3 } });
+    await sleep(2000);
+    await relay.set({ both: {} });
+    const seen = await watching;
+    console.log(`burst: ${JSON.stringify(seen)}`);
+    // The burst ends about 2 s into the watch; every gap must have closed 2 s after that.
+    const late = seen.gaps.filter(([at, len]) => at + len > 4000 && len > 300);
+    assert.deepEqual(late, [], `gaps ending more than 2 s after the burst: ${JSON.stringify(seen.gaps)}`);
+    assert.ok(seen.frames >= 0.5 * 20 * 8, `frames flowed: ${seen.frames}`);
+  });
+});
