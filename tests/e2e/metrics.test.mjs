@@ -36,6 +36,11 @@ describe('metrics', () => {
     assert.equal(sampleValue(second, 'oriel_media_connections'), 2);
     assert.ok(sampleValue(second, 'oriel_join_duration_seconds_count') >= 2);
     assert.ok(sampleValue(second, 'oriel_keyframe_requests_total') >= 1, 'the subscriber started from a requested keyframe');
+    assert.ok(sampleValue(second, 'oriel_media_egress_estimate_bps') > 100_000, 'a bandwidth estimate towards the subscriber');
+    // Loopback loses nothing, but the series exist (quality.test.mjs sees them move under loss).
+    const exposed = (name) => Object.values(second).some((f) => f.samples.some((s) => s.name === name));
+    assert.ok(exposed('oriel_media_nacks_received_total'), 'NACKs are exposed');
+    assert.ok(exposed('oriel_media_packets_lost_reported_total'), 'reported loss is exposed');
     assert.ok(sampleValue(second, 'oriel_http_requests_total', { route: '/video/v1/spaces', method: 'POST', status: '201' }) >= 1);
   });
 });

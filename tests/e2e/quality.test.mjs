@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe } from 'node:test';
 import { useE2E, sleep } from './lib/fixture.mjs';
 import { startImpair } from '../lib/impair.mjs';
+import { parseOpenMetrics, sampleValue } from '../lib/openmetrics.mjs';
 
 const RELAY_IP = '127.0.0.2';
 /** Media workers use --media-port and up to 15 ports after it. */
@@ -85,9 +86,16 @@ describe('quality through an impairment relay', () => {
 
   e2e.test('5 % loss and 40 ± 20 ms jitter both ways: at least 80 % of the frames, no freeze over 1 s', { timeout: 120_000 }, async () => {
     const c = await call();
+    const nacks = async () => {
+      const res = await fetch(`${e2e.server.baseUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+      return sampleValue(parseOpenMetrics(await res.text()), 'oriel_media_nacks_received_total');
+    };
+    const nacksBefore = await nacks();
     await relay.set({ both: { loss: 0.05, delay_ms: 40, jitter_ms: 20 } });
     await sleep(3000);
     const seen = await watch(c, 30_000);
+    const nacksDuring = (await nacks()) - nacksBefore;
+    assert.ok(nacksDuring > 10, `/metrics counted the subscriber's NACKs: ${nacksDuring}`);
     const [inbound] = seen.inbound;
     console.log(`5 % loss, 40 ± 20 ms: ${JSON.stringify({ fps: seen.fps, publisherFps: seen.publisherFps, maxGapMs: seen.maxGapMs, gaps: seen.gaps, sizes: seen.sizes, freezes: inbound?.freezeCount, freezeSeconds: inbound?.totalFreezesDuration, nacks: inbound?.nackCount, audioConcealed: seen.audioConcealed })}`);
     // Audio is not retransmitted: about the loss of both legs is concealed. Reported, and

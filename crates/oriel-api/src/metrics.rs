@@ -288,6 +288,16 @@ impl Collector for Live {
                 "PLIs sent to publishers for their subscribers",
                 m.keyframe_requests,
             ),
+            (
+                "media_nacks_received",
+                "NACKs subscribers sent (each asks for lost packets again)",
+                m.nacks_received,
+            ),
+            (
+                "media_packets_lost_reported",
+                "Packets subscribers reported lost before repair (RTCP receiver reports)",
+                m.packets_lost_reported,
+            ),
         ];
         for (name, help, value) in counters {
             let counter = ConstCounter::new(value);
@@ -314,6 +324,11 @@ impl Collector for Live {
                 "media_tcp_connections",
                 "ICE-TCP connections open on the media workers",
                 m.tcp_connections,
+            ),
+            (
+                "media_egress_estimate_bps",
+                "Sum of the bandwidth estimates towards every subscriber, bits per second",
+                m.egress_estimate_bps,
             ),
             (
                 "spaces_active",

@@ -17,6 +17,11 @@ pub struct MediaTotals {
     pub keyframe_requests: u64,
     /// ICE-TCP frames dropped: the connection's send queue was full, or it was gone.
     pub tcp_frames_dropped: u64,
+    /// NACKs subscribers sent, and packets they reported lost (before repair).
+    pub nacks_received: u64,
+    pub packets_lost_reported: u64,
+    /// Gauge: the sum of the bandwidth estimates towards every subscriber, bits per second.
+    pub egress_estimate_bps: u64,
     /// Gauges: spaces and connections on the worker now.
     pub spaces: u64,
     pub connections: u64,
@@ -36,6 +41,9 @@ impl MediaTotals {
         self.spaces += other.spaces;
         self.connections += other.connections;
         self.tcp_frames_dropped += other.tcp_frames_dropped;
+        self.nacks_received += other.nacks_received;
+        self.packets_lost_reported += other.packets_lost_reported;
+        self.egress_estimate_bps += other.egress_estimate_bps;
         self.tcp_connections += other.tcp_connections;
     }
 }
@@ -43,7 +51,7 @@ impl MediaTotals {
 /// The last totals a worker published.
 #[derive(Debug, Default)]
 pub struct WorkerMeters {
-    values: [AtomicU64; 10],
+    values: [AtomicU64; 13],
 }
 
 impl WorkerMeters {
@@ -59,6 +67,9 @@ impl WorkerMeters {
             totals.connections,
             totals.tcp_frames_dropped,
             totals.tcp_connections,
+            totals.nacks_received,
+            totals.packets_lost_reported,
+            totals.egress_estimate_bps,
         ];
         for (slot, value) in self.values.iter().zip(values) {
             slot.store(value, Ordering::Relaxed);
@@ -66,7 +77,7 @@ impl WorkerMeters {
     }
 
     pub fn read(&self) -> MediaTotals {
-        let [datagrams_in, bytes_in, datagrams_out, bytes_out, datagrams_unrouted, keyframe_requests, spaces, connections, tcp_frames_dropped, tcp_connections] =
+        let [datagrams_in, bytes_in, datagrams_out, bytes_out, datagrams_unrouted, keyframe_requests, spaces, connections, tcp_frames_dropped, tcp_connections, nacks_received, packets_lost_reported, egress_estimate_bps] =
             self.values.each_ref().map(|v| v.load(Ordering::Relaxed));
         MediaTotals {
             datagrams_in,
@@ -79,6 +90,9 @@ impl WorkerMeters {
             connections,
             tcp_frames_dropped,
             tcp_connections,
+            nacks_received,
+            packets_lost_reported,
+            egress_estimate_bps,
         }
     }
 }
@@ -101,6 +115,9 @@ mod tests {
             connections: 8,
             tcp_frames_dropped: 9,
             tcp_connections: 10,
+            nacks_received: 11,
+            packets_lost_reported: 12,
+            egress_estimate_bps: 13,
         };
         meters.publish(&a);
         assert_eq!(meters.read(), a);

@@ -21,6 +21,8 @@ const MAX_DATAGRAM: usize = 2048;
 /// Datagrams read per wake-up before their answers are flushed, so that a burst costs one
 /// batched send instead of one per packet; bounded so timers and commands are not starved.
 const MAX_READS_PER_WAKE: usize = 64;
+/// How often the spaces' link reports (NACKs, loss, estimates) are gathered for metrics.
+const LINK_REPORT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The sockets a worker is started with.
 pub(crate) struct WorkerSockets {
@@ -46,6 +48,8 @@ pub(crate) struct Worker {
     /// Counted here per datagram, published to `meters` once per wake-up.
     totals: MediaTotals,
     meters: Arc<WorkerMeters>,
+    /// When the spaces' link reports are next taken into `totals`.
+    next_link_report: Instant,
 }
 
 impl Worker {
@@ -92,6 +96,7 @@ impl Worker {
                 outgoing: SendBatch::default(),
                 totals: MediaTotals::default(),
                 meters,
+                next_link_report: Instant::now(),
             };
             worker.serve(inbox).await;
         });
@@ -160,6 +165,7 @@ impl Worker {
                 .map(Space::take_keyframe_requests)
                 .sum::<u64>();
             self.flush().await;
+            self.take_link_reports();
             self.totals.spaces = self.spaces.len() as u64;
             self.totals.connections = self.outboxes.len() as u64;
             if let Some(tcp) = &self.tcp {
@@ -169,6 +175,23 @@ impl Worker {
             self.meters.publish(&self.totals);
         }
         tracing::info!(index = self.index, "media worker stopped");
+    }
+
+    /// Once a second: what subscribers reported about their links, into the totals.
+    fn take_link_reports(&mut self) {
+        let now = Instant::now();
+        if now < self.next_link_report {
+            return;
+        }
+        self.next_link_report = now + LINK_REPORT_INTERVAL;
+        let mut estimates = 0;
+        for space in self.spaces.values_mut() {
+            let report = space.take_link_report();
+            self.totals.nacks_received += report.nacks_received;
+            self.totals.packets_lost_reported += report.packets_lost;
+            estimates += report.egress_estimate_bps;
+        }
+        self.totals.egress_estimate_bps = estimates;
     }
 
     fn next_timeout(&self) -> Option<Instant> {

@@ -43,6 +43,10 @@ pub(crate) struct Consumer {
     min_playout_delay: Option<Duration>,
     /// The link cannot carry the layer being forwarded (see [`Self::set_over_budget`]).
     over_budget: bool,
+    /// The subscriber's cumulative NACK and loss counts for this stream as last reported,
+    /// so that each report adds only what is new.
+    pub(crate) nacks_reported: u64,
+    pub(crate) lost_reported: u64,
 }
 
 impl Consumer {
@@ -64,6 +68,8 @@ impl Consumer {
             packets_forwarded: 0,
             min_playout_delay: None,
             over_budget: false,
+            nacks_reported: 0,
+            lost_reported: 0,
         }
     }
 

@@ -28,6 +28,6 @@ pub use config::{MediaCandidates, SpaceConfig};
 pub use ids::ConnectionKey;
 pub use output::Output;
 pub use snapshot::{ConnectionState, ParticipantSnapshot, SpaceSnapshot, TrackSnapshot};
-pub use space::{ConnectionStats, ConsumerStats, JoinRequest, Space};
+pub use space::{ConnectionStats, ConsumerStats, JoinRequest, LinkReport, Space};
 /// The transport a datagram came over (UDP, or a framed ICE-TCP connection).
 pub use str0m::net::Protocol;

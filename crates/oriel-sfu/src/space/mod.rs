@@ -101,6 +101,19 @@ pub struct Space {
     broadcasting: bool,
     /// PLIs sent to publishers since the I/O shell last took the count (for metrics).
     keyframe_requests: u64,
+    /// What subscribers reported since the shell last took a [`LinkReport`].
+    link: LinkReport,
+}
+
+/// What subscribers' browsers reported about their links, for metrics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LinkReport {
+    /// NACKs received from subscribers (counted since the last report was taken).
+    pub nacks_received: u64,
+    /// Packets subscribers reported lost, before repair (since the last report was taken).
+    pub packets_lost: u64,
+    /// The sum of the bandwidth estimates towards every subscriber now, bits per second.
+    pub egress_estimate_bps: u64,
 }
 
 impl Space {
@@ -122,6 +135,7 @@ impl Space {
             outputs: VecDeque::new(),
             broadcasting: false,
             keyframe_requests: 0,
+            link: LinkReport::default(),
         }
     }
 
@@ -175,6 +189,18 @@ impl Space {
     /// PLIs sent to publishers since the last call (the shell sums them into its metrics).
     pub fn take_keyframe_requests(&mut self) -> u64 {
         std::mem::take(&mut self.keyframe_requests)
+    }
+
+    /// What subscribers reported since the last call, and their estimates now. O(subscribers):
+    /// for a metrics scrape's pace, not per packet.
+    pub fn take_link_report(&mut self) -> LinkReport {
+        let mut report = std::mem::take(&mut self.link);
+        report.egress_estimate_bps = self
+            .subscribers
+            .values()
+            .map(|s| s.egress_estimate_bps)
+            .sum();
+        report
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {
@@ -449,6 +475,15 @@ impl Space {
                     tracing::debug!(?state, connection = key.0, "subscriber ICE state");
                 }
                 Event::MediaEgressStats(stats) => {
+                    if let Some(&index) = subscriber.by_mid.get(&stats.mid) {
+                        let consumer = &mut subscriber.consumers[index];
+                        let lost = stats.remote.as_ref().map_or(0, |r| r.packets_lost);
+                        self.link.nacks_received +=
+                            stats.nacks.saturating_sub(consumer.nacks_reported);
+                        self.link.packets_lost += lost.saturating_sub(consumer.lost_reported);
+                        consumer.nacks_reported = consumer.nacks_reported.max(stats.nacks);
+                        consumer.lost_reported = consumer.lost_reported.max(lost);
+                    }
                     let before = subscriber.playout_delay.min_delay(now);
                     subscriber
                         .playout_delay
