@@ -30,6 +30,7 @@
 //! | [`keyframe_throttle`] | [`KeyframeThrottle`]: when to send a PLI/FIR to a publisher, at most once per layer per interval, coalescing the requests of many Consumers, with bounded retries. |
 //! | [`layer_selector`] | [`LayerSelector`]: the target simulcast layer for one Consumer from its bandwidth estimate, with hysteresis. |
 //! | [`playout_delay`] | [`PlayoutDelay`]: the minimum playout delay a subscriber's browser is asked for while its link loses packets, so that NACK repairs arrive before their frame is played. |
+//! | [`stream_allocator`] | [`stream_allocator::allocate`]: one subscriber's bandwidth estimate shared among its videos by priority (screen share, then the active speaker), lowest layers first, then upgrades. |
 //! | [`bitrate_meter`] | [`BitrateMeter`]: the bitrate of one incoming layer over the last second, from a fixed ring of 100 ms buckets. |
 //! | [`active_speakers`] | [`ActiveSpeakerDetector`]: the ordered list of who is speaking, from RFC 6464 audio levels. |
 //! | [`subscription_priority`] | Which participants a subscriber should automatically receive when it can take only N: screen sharers, then recent speakers, then unmuted, then earliest joined, without churn. |
@@ -74,6 +75,7 @@ pub mod keyframe_throttle;
 pub mod layer_selector;
 pub mod playout_delay;
 pub mod rewriter;
+pub mod stream_allocator;
 pub mod subscription_priority;
 pub mod vp8;
 

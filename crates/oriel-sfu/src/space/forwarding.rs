@@ -2,6 +2,8 @@
 //! back to the publisher, and the simulcast layer each subscriber gets.
 
 use super::*;
+use oriel_media::stream_allocator::{self, Demand};
+use oriel_proto::TrackSource;
 
 impl Space {
     pub(super) fn forward(&mut self, now: Instant, key: ConnectionKey, packet: &RtpPacket) {
@@ -128,12 +130,7 @@ impl Space {
                 .iter()
                 .filter(move |c| c.is_open() && c.kind == kind)
         };
-        let videos = open(MediaKind::Video).count().max(1) as u64;
         let audios = open(MediaKind::Audio).count() as u64;
-        let budget = subscriber
-            .egress_estimate_bps
-            .saturating_sub(audios * AUDIO_BPS)
-            / videos;
         // Ask the estimator to probe towards the top layer of every video. No padding floor:
         // padding on a link already at capacity only causes loss.
         let videos_open = open(MediaKind::Video).count() as u64;
@@ -146,12 +143,42 @@ impl Space {
             .set_bitrate(Bitrate::bps(0), Bitrate::bps(desired));
         // Once the estimate reaches everything asked for, there is headroom for bursts.
         let unpaced = subscriber.egress_estimate_bps >= desired;
-        let mut keyframes = Vec::new();
-        for consumer in subscriber
+        // The estimate left after audio, shared among the videos by priority.
+        let video_estimate = subscriber
+            .egress_estimate_bps
+            .saturating_sub(audios * AUDIO_BPS);
+        let speaker = self
+            .announced_speakers
+            .first()
+            .and_then(|id| self.producers.get(id))
+            .map(|p| p.connection);
+        let videos: Vec<(usize, [u64; LAYER_COUNT])> = subscriber
             .consumers
-            .iter_mut()
-            .filter(|c| c.is_open() && c.kind == MediaKind::Video)
-        {
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_open() && c.kind == MediaKind::Video)
+            .filter_map(|(i, c)| Some((i, self.producers.get(&c.producer)?)))
+            .map(|(i, p)| (i, p.layer_bitrates(now)))
+            .collect();
+        let demands: Vec<Demand<'_>> = videos
+            .iter()
+            .map(|(i, bitrates)| {
+                let producer = &self.producers[&subscriber.consumers[*i].producer];
+                Demand {
+                    priority: video_priority(producer, speaker),
+                    layer_bitrates: if producer.simulcast {
+                        bitrates
+                    } else {
+                        &bitrates[..1]
+                    },
+                }
+            })
+            .collect();
+        let mut budgets = Vec::with_capacity(demands.len());
+        stream_allocator::allocate(video_estimate, &demands, &mut budgets);
+        let mut keyframes = Vec::new();
+        for ((index, bitrates), budget) in videos.iter().zip(budgets) {
+            let consumer = &mut subscriber.consumers[*index];
             consumer.set_unpaced(unpaced);
             let Some(producer) = self.producers.get(&consumer.producer) else {
                 continue;
@@ -159,12 +186,11 @@ impl Space {
             if !producer.simulcast {
                 continue;
             }
-            let bitrates = producer.layer_bitrates(now);
             let current_bps = consumer
                 .current_layer()
                 .map_or(0, |layer| bitrates[usize::from(layer).min(LAYER_COUNT - 1)]);
             consumer.set_over_budget(budget < current_bps);
-            if let Some(layer) = consumer.retarget(now, budget, &bitrates) {
+            if let Some(layer) = consumer.retarget(now, budget, bitrates) {
                 tracing::debug!(
                     connection = key.0,
                     layer,
@@ -178,5 +204,17 @@ impl Space {
         for (producer, layer) in keyframes {
             self.request_keyframe(now, producer, layer);
         }
+    }
+}
+
+/// How much a video matters when a subscriber's link is short: screen shares first (slides
+/// must stay legible), then the active speaker's camera, then everyone else.
+fn video_priority(producer: &Producer, speaker: Option<ConnectionKey>) -> u8 {
+    if producer.track.source == TrackSource::Screenshare {
+        2
+    } else if speaker == Some(producer.connection) {
+        1
+    } else {
+        0
     }
 }
