@@ -108,10 +108,13 @@ describe('quality through an impairment relay', () => {
 
   e2e.test('a 400 kbit/s downlink: a lower layer within 3 s without a freeze over 1 s, the top again within 15 s of the cap lifting', { timeout: 120_000 }, async () => {
     const c = await call();
-    // Settle on the top layer first.
-    await sleep(4000);
-    const top = (await c.sub.p.watchFrames(c.pub.id, 1000)).sizes.at(-1)?.[1];
-    assert.ok(top >= 640, `the subscriber starts on the top layer: ${top}`);
+    // Settle on the top layer first: the width the publisher encodes its widest layer at.
+    const top = Math.max(...(await c.pub.p.outboundStats()).map((s) => s.frameWidth ?? 0));
+    let width = 0;
+    for (const until = Date.now() + 20_000; width < top && Date.now() < until; ) {
+      width = (await c.sub.p.watchFrames(c.pub.id, 1000)).sizes.at(-1)?.[1] ?? 0;
+    }
+    assert.equal(width, top, 'the subscriber reaches the top layer before the cap');
     await relay.set({ down: { rate_kbps: 400 } });
     const capped = await c.sub.p.watchFrames(c.pub.id, 8000);
     console.log(`capped: ${JSON.stringify(capped)}`);
