@@ -7,7 +7,9 @@
 # up to 20 publishers, Opus + VP8 (simulcast as the publisher offers it), no bitrate cap, no
 # periodic FIR (Oriel sends none either), audio levels and transport-wide CC negotiated.
 # EVENT_LOOPS (default 0): 0 keeps Janus's default of one thread per handle; N > 0 makes N
-# shared event loops (`event_loops`).
+# shared event loops (`event_loops`). For bench/quality.sh, JANUS_NAT_1_1 (an address to
+# advertise instead of the local one, like Oriel's --public-ip) and JANUS_RTP_RANGE (`A-B`,
+# the media ports) put Janus behind the impairment relay.
 set -euo pipefail
 DIR="$1"
 LOOPS="${2:-0}"
@@ -47,8 +49,11 @@ certificates: {
 }
 media: {
 	ipv6 = false
+	${JANUS_RTP_RANGE:+rtp_port_range = \"$JANUS_RTP_RANGE\"}
 }
 nat: {
+	${JANUS_NAT_1_1:+nat_1_1_mapping = \"$JANUS_NAT_1_1\"}
+	${JANUS_NAT_1_1:+keep_private_host = false}
 	nice_debug = false
 	ice_enforce_list = "d0"
 	ignore_mdns = true
