@@ -148,7 +148,8 @@ export class OrielServer {
       'serve',
       '--listen', `127.0.0.1:${this.port}`,
       '--data-dir', this.dataDir,
-      '--media-ip', '127.0.0.1',
+      // `args` may give another --media-ip (e.g. ::1).
+      ...(this.extraArgs.includes('--media-ip') ? [] : ['--media-ip', '127.0.0.1']),
       '--media-port', String(this.mediaPort),
       ...(this.tls ? ['--tls-cert', this.tls.cert, '--tls-key', this.tls.key] : []),
       ...this.extraArgs,
