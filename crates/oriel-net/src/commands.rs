@@ -1,5 +1,5 @@
 use oriel_proto::{ClientMessage, ServerMessage};
-use oriel_sfu::{ConnectionKey, JoinRequest, SpaceSnapshot};
+use oriel_sfu::{ConnectionKey, JoinRequest, PreparedPeers, SpaceSnapshot};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 
@@ -14,6 +14,8 @@ pub enum Command {
         /// Whether the store has a broadcast of the space running: the state a space the
         /// worker does not hold yet starts in (one it holds keeps its own).
         broadcasting: bool,
+        /// Its connections, built off the worker's thread; the worker builds them if `None`.
+        peers: Option<Box<PreparedPeers>>,
     },
     /// A broadcast of the space started or stopped.
     SetBroadcasting {

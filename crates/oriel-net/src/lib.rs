@@ -15,5 +15,5 @@ mod workers;
 
 pub use commands::{Command, Outgoing};
 pub use meters::{MediaTotals, WorkerMeters};
-pub use oriel_sfu::{ConnectionKey, JoinRequest, SpaceSnapshot};
+pub use oriel_sfu::{ConnectionKey, JoinRequest, PreparedPeers, SpaceSnapshot};
 pub use workers::{MediaSettings, MediaWorkers, WorkerHandle};

@@ -206,6 +206,7 @@ impl Worker {
                 request,
                 outbox,
                 broadcasting,
+                peers,
             } => {
                 self.outboxes.insert(request.connection, outbox);
                 let config = SpaceConfig {
@@ -219,7 +220,7 @@ impl Worker {
                         space.set_broadcasting(broadcasting);
                         space
                     })
-                    .join(now, request);
+                    .join_prepared(now, request, peers.map(|p| *p));
             }
             Command::SetBroadcasting {
                 space_id,

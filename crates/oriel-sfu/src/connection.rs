@@ -37,6 +37,8 @@ pub(crate) struct Connection {
     pub(crate) last_display_name_change: Option<Instant>,
     /// Seen by no one (a broadcast's compositor): never announced, never listed.
     pub(crate) hidden: bool,
+    /// The publisher connection built ahead of its first offer (see `PreparedPeers`).
+    pub(crate) prepared_publisher: Option<str0m::Rtc>,
 }
 
 impl Connection {

@@ -27,6 +27,7 @@ mod subscriber;
 pub use config::{MediaCandidates, SpaceConfig};
 pub use ids::ConnectionKey;
 pub use output::Output;
+pub use peer::PreparedPeers;
 pub use snapshot::{ConnectionState, ParticipantSnapshot, SpaceSnapshot, TrackSnapshot};
 pub use space::{ConnectionStats, ConsumerStats, JoinRequest, LinkReport, Space};
 /// The transport a datagram came over (UDP, or a framed ICE-TCP connection).

@@ -29,43 +29,8 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    /// A peer in RTP mode (we forward packets, never decode), ICE-lite (we only answer
-    /// connectivity checks, on known addresses), with the codecs Oriel forwards.
-    pub(crate) fn new(candidates: MediaCandidates, sends_media: bool, now: Instant) -> Self {
-        let mut config = RtcConfig::new()
-            .set_rtp_mode(true)
-            .set_ice_lite(true)
-            .clear_codecs()
-            .enable_opus(true, false)
-            .enable_vp8(true)
-            .enable_h264(true);
-        if sends_media {
-            // Stats: the receiver's loss and the round trip, for the playout delay.
-            config = config
-                .enable_bwe(Some(Bitrate::kbps(INITIAL_EGRESS_ESTIMATE_KBPS)))
-                .set_extension(PLAYOUT_DELAY_EXTENSION_ID, Extension::PlayoutDelay)
-                .set_stats_interval(Some(LINK_STATS_INTERVAL));
-        }
-        let mut rtc = config.build(now);
-        let udp = Candidate::host(candidates.udp, "udp");
-        // Passive: the browser opens the connection (its candidates are active TCP ones).
-        let tcp = candidates.tcp.map(|addr| {
-            Candidate::builder()
-                .tcp()
-                .host(addr)
-                .tcptype(TcpType::Passive)
-                .build()
-        });
-        for candidate in std::iter::once(udp).chain(tcp) {
-            match candidate {
-                Ok(candidate) => {
-                    rtc.add_local_candidate(candidate);
-                }
-                Err(error) => {
-                    tracing::error!(%error, ?candidates, "media address cannot be a candidate")
-                }
-            }
-        }
+    /// A peer on a connection built for it (see [`build_rtc`]).
+    pub(crate) fn from_rtc(rtc: Rtc, now: Instant) -> Self {
         Self {
             rtc,
             next_timeout: Some(now),
@@ -167,5 +132,74 @@ impl Peer {
     pub(crate) fn close(&mut self) {
         self.alive = false;
         self.rtc.disconnect();
+    }
+}
+
+/// A connection in RTP mode (we forward packets, never decode), ICE-lite (we only answer
+/// connectivity checks, on known addresses), with the codecs Oriel forwards. About a
+/// millisecond of work (DTLS and ICE setup): see [`PreparedPeers`].
+pub(crate) fn build_rtc(candidates: MediaCandidates, sends_media: bool, now: Instant) -> Rtc {
+    let mut config = RtcConfig::new()
+        .set_rtp_mode(true)
+        .set_ice_lite(true)
+        .clear_codecs()
+        .enable_opus(true, false)
+        .enable_vp8(true)
+        .enable_h264(true);
+    if sends_media {
+        // Stats: the receiver's loss and the round trip, for the playout delay.
+        config = config
+            .enable_bwe(Some(Bitrate::kbps(INITIAL_EGRESS_ESTIMATE_KBPS)))
+            .set_extension(PLAYOUT_DELAY_EXTENSION_ID, Extension::PlayoutDelay)
+            .set_stats_interval(Some(LINK_STATS_INTERVAL));
+    }
+    let mut rtc = config.build(now);
+    let udp = Candidate::host(candidates.udp, "udp");
+    // Passive: the browser opens the connection (its candidates are active TCP ones).
+    let tcp = candidates.tcp.map(|addr| {
+        Candidate::builder()
+            .tcp()
+            .host(addr)
+            .tcptype(TcpType::Passive)
+            .build()
+    });
+    for candidate in std::iter::once(udp).chain(tcp) {
+        match candidate {
+            Ok(candidate) => {
+                rtc.add_local_candidate(candidate);
+            }
+            Err(error) => {
+                tracing::error!(%error, ?candidates, "media address cannot be a candidate")
+            }
+        }
+    }
+    rtc
+}
+
+/// The connections of one participant, built before it reaches its worker, so that a worker
+/// forwarding everyone's media never spends a millisecond per connection on a join (200 joins
+/// at once would stall its media for a third of a second). The publisher connection is built
+/// only for a publisher; the core builds whatever it was not given.
+pub struct PreparedPeers {
+    pub(crate) subscriber: Rtc,
+    pub(crate) publisher: Option<Rtc>,
+}
+
+impl PreparedPeers {
+    /// Builds them for a worker that advertises `candidates`; `publisher` for a participant
+    /// that may publish.
+    pub fn build(candidates: MediaCandidates, publisher: bool, now: Instant) -> Self {
+        Self {
+            subscriber: build_rtc(candidates, true, now),
+            publisher: publisher.then(|| build_rtc(candidates, false, now)),
+        }
+    }
+}
+
+impl std::fmt::Debug for PreparedPeers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedPeers")
+            .field("publisher", &self.publisher.is_some())
+            .finish_non_exhaustive()
     }
 }

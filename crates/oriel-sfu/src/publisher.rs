@@ -10,7 +10,8 @@ use str0m::rtp::Ssrc;
 
 use crate::config::{layer_of_rid, MediaCandidates};
 use crate::ids::ProducerId;
-use crate::peer::Peer;
+use crate::peer::{build_rtc, Peer};
+use str0m::Rtc;
 
 pub(crate) struct PublisherPc {
     pub(crate) peer: Peer,
@@ -20,9 +21,11 @@ pub(crate) struct PublisherPc {
 }
 
 impl PublisherPc {
-    pub(crate) fn new(candidates: MediaCandidates, now: Instant) -> Self {
+    /// On `rtc` when one was built ahead (see [`crate::PreparedPeers`]).
+    pub(crate) fn new(candidates: MediaCandidates, rtc: Option<Rtc>, now: Instant) -> Self {
+        let rtc = rtc.unwrap_or_else(|| build_rtc(candidates, false, now));
         Self {
-            peer: Peer::new(candidates, false, now),
+            peer: Peer::from_rtc(rtc, now),
             by_mid: HashMap::new(),
             ssrcs: HashMap::new(),
         }

@@ -13,7 +13,8 @@ use str0m::media::{Direction, MediaKind, Mid};
 use crate::config::MediaCandidates;
 use crate::consumer::Consumer;
 use crate::ids::ProducerId;
-use crate::peer::Peer;
+use crate::peer::{build_rtc, Peer};
+use str0m::Rtc;
 
 pub(crate) struct SubscriberPc {
     pub(crate) peer: Peer,
@@ -36,9 +37,16 @@ pub(crate) struct SubscriberPc {
 }
 
 impl SubscriberPc {
-    pub(crate) fn new(candidates: MediaCandidates, sfu_id: String, now: Instant) -> Self {
+    /// On `rtc` when one was built ahead (see [`crate::PreparedPeers`]).
+    pub(crate) fn new(
+        candidates: MediaCandidates,
+        rtc: Option<Rtc>,
+        sfu_id: String,
+        now: Instant,
+    ) -> Self {
+        let rtc = rtc.unwrap_or_else(|| build_rtc(candidates, true, now));
         Self {
-            peer: Peer::new(candidates, true, now),
+            peer: Peer::from_rtc(rtc, now),
             sfu_id,
             consumers: Vec::new(),
             by_producer: HashMap::new(),

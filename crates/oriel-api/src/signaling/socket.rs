@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::Router;
 use futures_util::{SinkExt, StreamExt};
 use oriel_jointoken::Role;
-use oriel_net::{Command, ConnectionKey, JoinRequest, Outgoing, WorkerHandle};
+use oriel_net::{Command, ConnectionKey, JoinRequest, Outgoing, PreparedPeers, WorkerHandle};
 use oriel_proto::{
     ClientMessage, ErrorType, IceServer, ParticipantRole, ServerMessage, SignalError,
     MAX_DISPLAY_NAME_CHARS,
@@ -181,11 +181,25 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
         role = grant.role.as_str(),
         "participant joined"
     );
+    // The connections' DTLS and ICE setup (about a millisecond each) happens here, on a
+    // blocking thread, not on the media worker that forwards everyone's packets.
+    let candidates = worker.candidates;
+    let publishes = request.role == ParticipantRole::Publisher;
+    let peers = tokio::task::spawn_blocking(move || {
+        Box::new(PreparedPeers::build(
+            candidates,
+            publishes,
+            std::time::Instant::now(),
+        ))
+    })
+    .await
+    .ok();
     if worker.send(Command::Join {
         space_id: membership.space_id.clone(),
         request,
         outbox: outbox_sender,
         broadcasting,
+        peers,
     }) {
         relay(
             &state,

@@ -13,6 +13,20 @@ impl Space {
     }
 
     pub fn join(&mut self, now: Instant, request: JoinRequest) {
+        self.join_prepared(now, request, None);
+    }
+
+    /// [`Self::join`] on connections built ahead, off the worker's thread.
+    pub fn join_prepared(
+        &mut self,
+        now: Instant,
+        request: JoinRequest,
+        peers: Option<crate::PreparedPeers>,
+    ) {
+        let (prepared_subscriber, prepared_publisher) = match peers {
+            Some(peers) => (Some(peers.subscriber), peers.publisher),
+            None => (None, None),
+        };
         let key = request.connection;
         // A reconnection that took over this participant id: its old connection goes first, so
         // that the others hear "left" before "joined", as for any reconnection.
@@ -44,6 +58,7 @@ impl Space {
             custom_event_refill_at: now,
             last_display_name_change: None,
             hidden: request.hidden,
+            prepared_publisher,
         };
         let participants = self
             .connections
@@ -55,7 +70,12 @@ impl Space {
         self.connections.insert(key, connection);
 
         let sfu_id = format!("oriel-{}", key.0);
-        let mut subscriber = SubscriberPc::new(self.config.candidates, sfu_id.clone(), now);
+        let mut subscriber = SubscriberPc::new(
+            self.config.candidates,
+            prepared_subscriber,
+            sfu_id.clone(),
+            now,
+        );
         for producer in self.auto_subscription_targets(key) {
             let p = &self.producers[&producer];
             subscriber.subscribe(producer, media_kind(p.track.kind), &p.track.tid);
@@ -224,10 +244,14 @@ impl Space {
             return self.refuse(key, ErrorType::Unknown, "subscribers cannot publish tracks");
         }
         let candidates = self.config.candidates;
+        let prepared = self
+            .connections
+            .get_mut(&key)
+            .and_then(|c| c.prepared_publisher.take());
         let publisher = self
             .publishers
             .entry(key)
-            .or_insert_with(|| PublisherPc::new(candidates, now));
+            .or_insert_with(|| PublisherPc::new(candidates, prepared, now));
         match publisher.accept_offer(now, sdp) {
             Ok(answer) => {
                 self.signal(key, ServerMessage::Answer(answer));
