@@ -5,9 +5,9 @@
 set -euo pipefail
 WORK="$1"
 RESULTS="$2"
-# Sections other benchmarks own (bench/compositor.sh, bench/webhooks.sh: between their markers)
-# survive a rewrite of this one's.
-KEPT="$(sed -n -e '/^<!-- compositor:begin/,/^<!-- compositor:end -->/p' -e '/^<!-- webhooks:begin/,/^<!-- webhooks:end -->/p' "$RESULTS" 2>/dev/null || true)"
+# Sections other benchmarks own (bench/compositor.sh, bench/webhooks.sh, bench/quality.sh:
+# between their markers) survive a rewrite of this one's.
+KEPT="$(sed -n -e '/^<!-- compositor:begin/,/^<!-- compositor:end -->/p' -e '/^<!-- webhooks:begin/,/^<!-- webhooks:end -->/p' -e '/^<!-- quality:begin/,/^<!-- quality:end -->/p' "$RESULTS" 2>/dev/null || true)"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=loads.sh
 . "$HERE/loads.sh"
