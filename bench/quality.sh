@@ -99,40 +99,13 @@ if [ ! -x "$ORIEL_BIN" ] || [ ! -x "$ORIEL_IMPAIR_BIN" ]; then
 fi
 
 # ---- A quiet machine ----------------------------------------------------------------------------
-# Busy jiffies of all CPUs (user nice system irq softirq steal).
-machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
-HZ="$(getconf CLK_TCK 2>/dev/null || echo 100)"
-quiet_start="$SECONDS"
-while :; do
-  b0="$(machine_busy)"
-  sleep 3
-  b1="$(machine_busy)"
-  [ $(((b1 - b0) * 100 / HZ / 3)) -lt 10 ] && break
-  if [ $((SECONDS - quiet_start)) -ge "${QUALITY_QUIET_WAIT:-120}" ]; then
-    log "the machine stayed busy for ${QUALITY_QUIET_WAIT:-120}s; measuring anyway (see 'other CPU')"
-    break
-  fi
-done
+# shellcheck source=lib/netns.sh
+. "$ROOT/bench/lib/netns.sh"
+wait_quiet "${QUALITY_QUIET_WAIT:-120}" "'other CPU'"
 
 # ---- The namespace ------------------------------------------------------------------------------
-ip netns add "$NS"
+janus_netns "$NS" 127.0.0.2
 in_ns() { ip netns exec "$NS" "$@"; }
-in_ns sh -ec '
-  ip link set lo up
-  ip addr del 127.0.0.1/8 dev lo
-  ip link add d0 type veth peer name d1
-  ip link set d0 up
-  ip link set d1 up
-  ip addr add 127.0.0.1/8 dev d0
-  ip addr add 127.0.0.2/8 dev d1
-  sysctl -qw net.ipv4.conf.all.route_localnet=1
-  sysctl -qw net.ipv6.conf.all.disable_ipv6=1 || true
-'
-# Janus lists its addresses once, at start: wait for the veth to carry traffic.
-for _ in $(seq 50); do
-  in_ns ip -o link show d0 | grep -q LOWER_UP && break
-  sleep 0.1
-done
 # The browser (uid nobody) reaches the servers' media only through the relay on 127.0.0.2.
 in_ns iptables -A OUTPUT -m owner --uid-owner 65534 -p udp -d 127.0.0.1 -j DROP
 

@@ -101,18 +101,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ip netns add "$NS"
+# shellcheck source=lib/netns.sh
+. "$ROOT/bench/lib/netns.sh"
+janus_netns "$NS"
 in_ns() { ip netns exec "$NS" "$@"; }
-in_ns sh -ec '
-  ip link set lo up
-  ip addr del 127.0.0.1/8 dev lo
-  ip link add d0 type veth peer name d1
-  ip link set d0 up
-  ip link set d1 up
-  ip addr add 127.0.0.1/8 dev d0
-  sysctl -qw net.ipv4.conf.all.route_localnet=1
-  sysctl -qw net.ipv6.conf.all.disable_ipv6=1 || true
-'
 log "network namespace $NS: 127.0.0.1 on veth d0"
 
 # `ip netns exec` execs the command, so $! of `ip netns exec ... &` (not of a shell function,
@@ -157,7 +149,6 @@ start_janus() { # DIR -> sets SERVER_PID
 }
 
 # Busy jiffies of the whole machine (user nice system irq softirq steal), all CPUs.
-machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 # utime + stime of a process, in jiffies (fields after the command name's ")").
 process_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # Jiffies of the kernel's softirq threads (packet processing deferred from interrupts): real
@@ -218,22 +209,6 @@ report_of() { # DIR
     '. + $other + {loadavg_at_start: $load}' <<<"$line"
 }
 
-# Waits (at most BENCH_QUIET_WAIT seconds, default 60) until the machine has been nearly idle
-# (under 10 % of one core busy) for 3 s, so that a load does not start beside someone else's
-# build or test run. Says so and goes on when the machine stays busy.
-wait_quiet() {
-  local limit="${BENCH_QUIET_WAIT:-60}" start b0 b1 hz
-  hz="$(getconf CLK_TCK 2>/dev/null || echo 100)"
-  start="$SECONDS"
-  while [ $((SECONDS - start)) -lt "$limit" ]; do
-    b0="$(machine_busy)"
-    sleep 3
-    b1="$(machine_busy)"
-    if [ $(((b1 - b0) * 100 / hz / 3)) -lt 10 ]; then return 0; fi
-  done
-  log "the machine stayed busy for ${limit}s; measuring anyway (see the other CPU column)"
-}
-
 run_load() { # NAME
   local load="$1" pubs subs audio dir flags=() bound
   read -r pubs subs audio <<<"$(load_spec "$load")"
@@ -243,7 +218,7 @@ run_load() { # NAME
   dir="$WORK/$load"
   mkdir -p "$dir/oriel" "$dir/janus"
 
-  wait_quiet
+  wait_quiet "${BENCH_QUIET_WAIT:-60}" "the other CPU column"
   log "$load: Oriel ($pubs publishers, $subs subscribers, ${DURATION}s)"
   start_oriel "$dir/oriel"
   run_generator "$dir/oriel" "$bound" "$ORIEL" load-test --api "http://127.0.0.1:$HTTP_PORT" \
@@ -255,7 +230,7 @@ run_load() { # NAME
   report_of "$dir/oriel" >"$dir/oriel.report"
   sleep 1
 
-  wait_quiet
+  wait_quiet "${BENCH_QUIET_WAIT:-60}" "the other CPU column"
   log "$load: Janus ($pubs publishers, $subs subscribers, ${DURATION}s, event_loops=$JANUS_LOOPS)"
   start_janus "$dir/janus"
   run_generator "$dir/janus" "$bound" "$JANUS_LOAD" --janus "ws://127.0.0.1:$JANUS_WS_PORT" \

@@ -57,12 +57,10 @@ if (!INNER) {
     });
   });
 } else {
-  const { useE2E } = await import('./lib/fixture.mjs');
+  const { useE2E, checkSelectedPairs } = await import('./lib/fixture.mjs');
   const { execFileSync } = await import('node:child_process');
   const { BROWSER_UID } = await import('../lib/netns.mjs');
   const e2e = useE2E();
-
-  const selectedPairs = (p) => p.selectedPairs();
 
   const own = ['-m', 'owner', '--uid-owner', String(BROWSER_UID)];
   /** How many of the browser's packets the REJECT rules of `proto` turned away so far
@@ -87,24 +85,15 @@ if (!INNER) {
       ];
       for (const rule of rules) execFileSync('iptables', rule);
 
-      const space = await e2e.env.createSpace();
-      const sub = await e2e.joined('viewer', space.id, { role: 'subscriber' });
-      const pub = await e2e.joined('camera', space.id);
-      const cam = await pub.p.publishCamera();
-      assert.equal(cam.ok, true, `publishCamera: ${JSON.stringify(cam.error)}`);
-      await sub.p.waitForFrames(pub.id, 10, 45_000);
+      const call = await e2e.cameraCall({ timeoutMs: 45_000 });
 
-      for (const [who, p] of [['subscriber', sub.p], ['publisher', pub.p]]) {
-        const pairs = (await selectedPairs(p)).filter((s) => s.state === 'connected');
-        assert.ok(pairs.length >= 1, `${who}: a connected peer connection: ${JSON.stringify(pairs)}`);
-        for (const pair of pairs) {
-          assert.equal(pair.localType, 'relay', `${who}: connected through a relay candidate: ${JSON.stringify(pair)}`);
-          assert.ok(
-            pair.iceServers.flat().every((url) => /^turns?:127\.0\.0\.1:/.test(url)),
-            `${who}: only the node's own TURN server is configured: ${JSON.stringify(pair.iceServers)}`,
-          );
-        }
-      }
+      await checkSelectedPairs(call, (pair, who) => {
+        assert.equal(pair.localType, 'relay', `${who}: connected through a relay candidate: ${JSON.stringify(pair)}`);
+        assert.ok(
+          pair.iceServers.flat().every((url) => /^turns?:127\.0\.0\.1:/.test(url)),
+          `${who}: only the node's own TURN server is configured: ${JSON.stringify(pair.iceServers)}`,
+        );
+      });
       // The firewall really stood in the way: the browser's packets to the media ports were refused.
       assert.ok(refused('udp') > 0, 'the browser tried the UDP media ports directly and was refused');
       assert.ok(refused('tcp') > 0, 'the browser tried the TCP media ports directly and was refused');
@@ -114,20 +103,11 @@ if (!INNER) {
       // The rules of the test before stay; the TURN port is --media-port + 100 by default.
       const turnPort = e2e.server.mediaPort + 100;
       execFileSync('iptables', ['-A', 'OUTPUT', ...own, '-p', 'udp', '--dport', String(turnPort), '-j', 'REJECT']);
-      const space = await e2e.env.createSpace();
-      const sub = await e2e.joined('viewer', space.id, { role: 'subscriber' });
-      const pub = await e2e.joined('camera', space.id);
-      const cam = await pub.p.publishCamera();
-      assert.equal(cam.ok, true, `publishCamera: ${JSON.stringify(cam.error)}`);
-      await sub.p.waitForFrames(pub.id, 10, 45_000);
-      for (const [who, p] of [['subscriber', sub.p], ['publisher', pub.p]]) {
-        const pairs = (await selectedPairs(p)).filter((s) => s.state === 'connected');
-        assert.ok(pairs.length >= 1, `${who}: a connected peer connection: ${JSON.stringify(pairs)}`);
-        for (const pair of pairs) {
-          assert.equal(pair.localType, 'relay', `${who}: ${JSON.stringify(pair)}`);
-          assert.equal(pair.relayProtocol, 'tcp', `${who}: relayed over TCP to the TURN server: ${JSON.stringify(pair)}`);
-        }
-      }
+      const call = await e2e.cameraCall({ timeoutMs: 45_000 });
+      await checkSelectedPairs(call, (pair, who) => {
+        assert.equal(pair.localType, 'relay', `${who}: ${JSON.stringify(pair)}`);
+        assert.equal(pair.relayProtocol, 'tcp', `${who}: relayed over TCP to the TURN server: ${JSON.stringify(pair)}`);
+      });
     });
 
     e2e.test('with all UDP from the browser blocked, the call connects over ICE-TCP and frames decode', { timeout: 120_000 }, async () => {
@@ -139,21 +119,12 @@ if (!INNER) {
       execFileSync('iptables', ['-A', 'OUTPUT', ...own, '-p', 'udp', '-j', 'REJECT']);
       execFileSync('iptables', ['-A', 'OUTPUT', ...own, '-p', 'tcp', '--dport', `${turnPort}:${turnPort + 1}`, '-j', 'REJECT']);
       const media = e2e.server.mediaPort;
-      const space = await e2e.env.createSpace();
-      const sub = await e2e.joined('viewer', space.id, { role: 'subscriber' });
-      const pub = await e2e.joined('camera', space.id);
-      const cam = await pub.p.publishCamera();
-      assert.equal(cam.ok, true, `publishCamera: ${JSON.stringify(cam.error)}`);
-      await sub.p.waitForFrames(pub.id, 10, 45_000);
-      for (const [who, p] of [['subscriber', sub.p], ['publisher', pub.p]]) {
-        const pairs = (await selectedPairs(p)).filter((s) => s.state === 'connected');
-        assert.ok(pairs.length >= 1, `${who}: a connected peer connection: ${JSON.stringify(pairs)}`);
-        for (const pair of pairs) {
-          assert.equal(pair.remoteType, 'host', `${who}: straight to the node: ${JSON.stringify(pair)}`);
-          assert.equal(pair.remoteProtocol, 'tcp', `${who}: over TCP: ${JSON.stringify(pair)}`);
-          assert.ok(pair.remotePort >= media && pair.remotePort < media + MEDIA_PORTS, `${who}: to a TCP media port: ${JSON.stringify(pair)}`);
-        }
-      }
+      const call = await e2e.cameraCall({ timeoutMs: 45_000 });
+      await checkSelectedPairs(call, (pair, who) => {
+        assert.equal(pair.remoteType, 'host', `${who}: straight to the node: ${JSON.stringify(pair)}`);
+        assert.equal(pair.remoteProtocol, 'tcp', `${who}: over TCP: ${JSON.stringify(pair)}`);
+        assert.ok(pair.remotePort >= media && pair.remotePort < media + MEDIA_PORTS, `${who}: to a TCP media port: ${JSON.stringify(pair)}`);
+      });
       assert.ok(refused('udp') > 0, 'the browser tried UDP and was refused');
     });
   });

@@ -10,7 +10,7 @@
 
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe } from 'node:test';
-import { useE2E, sleep } from './lib/fixture.mjs';
+import { useE2E, sleep, checkSelectedPairs } from './lib/fixture.mjs';
 import { startImpair } from '../lib/impair.mjs';
 import { parseOpenMetrics, sampleValue } from '../lib/openmetrics.mjs';
 
@@ -23,16 +23,8 @@ const e2e = useE2E({ serverArgs: ['--public-ip', RELAY_IP, '--media-tcp-port', '
 let relay;
 
 
-/** A subscriber watching a publisher's camera, frames flowing. */
-async function call() {
-  const space = await e2e.env.createSpace();
-  const sub = await e2e.joined('viewer', space.id, { role: 'subscriber' });
-  const pub = await e2e.joined('camera', space.id);
-  const cam = await pub.p.publishCameraAndMic();
-  assert.equal(cam.ok, true, `publishCameraAndMic: ${JSON.stringify(cam.error)}`);
-  await sub.p.waitForFrames(pub.id, 10, 20_000);
-  return { sub, pub };
-}
+/** A subscriber watching a publisher's camera and microphone, frames flowing. */
+const call = () => e2e.cameraCall({ mic: true });
 
 /** Frames the publisher's browser encoded per second over `ms` (its busiest layer). */
 async function publisherFps(pub, ms) {
@@ -72,14 +64,9 @@ describe('quality through an impairment relay', () => {
   afterEach(async () => relay?.set({ both: {} }));
 
   e2e.test('with --public-ip, candidates lead to the relay and the call runs through it', async () => {
-    const { sub, pub } = await call();
-    for (const [who, p] of [['subscriber', sub.p], ['publisher', pub.p]]) {
-      const pairs = (await p.selectedPairs()).filter((s) => s.state === 'connected');
-      assert.ok(pairs.length >= 1, `${who}: connected: ${JSON.stringify(pairs)}`);
-      for (const pair of pairs) {
-        assert.equal(pair.remoteAddress, RELAY_IP, `${who}: the node's candidate is the public address: ${JSON.stringify(pair)}`);
-      }
-    }
+    await checkSelectedPairs(await call(), (pair, who) => {
+      assert.equal(pair.remoteAddress, RELAY_IP, `${who}: the node's candidate is the public address: ${JSON.stringify(pair)}`);
+    });
     const stats = await relay.stats();
     assert.ok(stats.up.out > 50 && stats.down.out > 20, `media crossed the relay both ways: ${JSON.stringify(stats)}`);
   });

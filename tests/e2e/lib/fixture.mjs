@@ -49,6 +49,19 @@ export function useE2E({ environment = 'e2e', enabled = true, browserArgs = [], 
       if (!joined.ok) throw new Error(`${name}: join() did not resolve: ${JSON.stringify(joined)}`);
       return { p, id, joined, jwt };
     },
+    /**
+     * A subscriber watching a publisher's camera (and microphone, with `mic`) in a new space,
+     * 10 frames decoded within `timeoutMs`. Resolves with {space, sub, pub} as joined() gives.
+     */
+    async cameraCall({ mic = false, timeoutMs = 20_000 } = {}) {
+      const space = await e2e.env.createSpace();
+      const sub = await e2e.joined('viewer', space.id, { role: 'subscriber' });
+      const pub = await e2e.joined('camera', space.id);
+      const published = mic ? await pub.p.publishCameraAndMic() : await pub.p.publishCamera();
+      if (!published.ok) throw new Error(`camera: publishing failed: ${JSON.stringify(published.error)}`);
+      await sub.p.waitForFrames(pub.id, 10, timeoutMs);
+      return { space, sub, pub };
+    },
     rawSockets: [],
     /** A raw `ws` signaling client (lib/raw-signal.mjs) with `jwt`; closed after the test. */
     async raw(jwt, options) {
@@ -136,5 +149,17 @@ export async function eventually(probe, check, { timeoutMs = 2000, intervalMs = 
       throw new Error(`${what} not reached within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
     }
     await sleep(intervalMs);
+  }
+}
+
+/**
+ * Runs `check(pair, who)` on every connected peer connection's selected candidate pair of a
+ * cameraCall()'s subscriber and publisher, after asserting each has at least one.
+ */
+export async function checkSelectedPairs({ sub, pub }, check) {
+  for (const [who, p] of [['subscriber', sub.p], ['publisher', pub.p]]) {
+    const pairs = (await p.selectedPairs()).filter((s) => s.state === 'connected');
+    if (pairs.length === 0) throw new Error(`${who}: no connected peer connection: ${JSON.stringify(pairs)}`);
+    for (const pair of pairs) check(pair, who);
   }
 }

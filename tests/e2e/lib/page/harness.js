@@ -173,7 +173,8 @@
     }
   }
 
-  async function inboundStats() {
+  /** `pick(stats, index, pc)` of every peer connection's getStats() report that could be read. */
+  async function eachReport(pick) {
     const out = [];
     for (const [index, { pc }] of window.__orielPeerConnections.entries()) {
       let report;
@@ -182,86 +183,80 @@
       } catch {
         continue;
       }
-      report.forEach((s) => {
-        if (s.type !== 'inbound-rtp') return;
-        out.push({
-          pc: index,
-          kind: s.kind,
-          mid: s.mid,
-          trackIdentifier: s.trackIdentifier,
-          packetsReceived: s.packetsReceived,
-          packetsLost: s.packetsLost,
-          bytesReceived: s.bytesReceived,
-          framesDecoded: s.framesDecoded,
-          framesReceived: s.framesReceived,
-          frameWidth: s.frameWidth,
-          frameHeight: s.frameHeight,
-          jitterBufferDelay: s.jitterBufferDelay,
-          jitterBufferTargetDelay: s.jitterBufferTargetDelay,
-          jitterBufferMinimumDelay: s.jitterBufferMinimumDelay,
-          jitterBufferEmittedCount: s.jitterBufferEmittedCount,
-          totalSamplesReceived: s.totalSamplesReceived,
-          audioLevel: s.audioLevel,
-          // What a user notices on a bad network (Chromium's own counting).
-          freezeCount: s.freezeCount,
-          totalFreezesDuration: s.totalFreezesDuration,
-          framesPerSecond: s.framesPerSecond,
-          framesDropped: s.framesDropped,
-          nackCount: s.nackCount,
-          pliCount: s.pliCount,
-          retransmittedPacketsReceived: s.retransmittedPacketsReceived,
-          concealedSamples: s.concealedSamples,
-          concealmentEvents: s.concealmentEvents,
-        });
-      });
+      out.push(...pick(report, index, pc));
     }
     return out;
+  }
+
+  /** The stats entries of `type` (and `kind`, if given) of every peer connection, mapped. */
+  const eachStat = (type, kind, map) =>
+    eachReport((report, index) => {
+      const out = [];
+      report.forEach((s) => {
+        if (s.type === type && (!kind || s.kind === kind)) out.push({ pc: index, ...map(s) });
+      });
+      return out;
+    });
+
+  function inboundStats() {
+    return eachStat('inbound-rtp', null, (s) => ({
+      kind: s.kind,
+      mid: s.mid,
+      trackIdentifier: s.trackIdentifier,
+      packetsReceived: s.packetsReceived,
+      packetsLost: s.packetsLost,
+      bytesReceived: s.bytesReceived,
+      framesDecoded: s.framesDecoded,
+      framesReceived: s.framesReceived,
+      frameWidth: s.frameWidth,
+      frameHeight: s.frameHeight,
+      jitterBufferDelay: s.jitterBufferDelay,
+      jitterBufferTargetDelay: s.jitterBufferTargetDelay,
+      jitterBufferMinimumDelay: s.jitterBufferMinimumDelay,
+      jitterBufferEmittedCount: s.jitterBufferEmittedCount,
+      totalSamplesReceived: s.totalSamplesReceived,
+      audioLevel: s.audioLevel,
+      // What a user notices on a bad network (Chromium's own counting).
+      freezeCount: s.freezeCount,
+      totalFreezesDuration: s.totalFreezesDuration,
+      framesPerSecond: s.framesPerSecond,
+      framesDropped: s.framesDropped,
+      nackCount: s.nackCount,
+      pliCount: s.pliCount,
+      retransmittedPacketsReceived: s.retransmittedPacketsReceived,
+      concealedSamples: s.concealedSamples,
+      concealmentEvents: s.concealmentEvents,
+    }));
   }
 
   /** Every outbound video stream (one per simulcast layer) of every peer connection. */
-  async function outboundStats() {
-    const out = [];
-    for (const [index, { pc }] of window.__orielPeerConnections.entries()) {
-      let report;
-      try {
-        report = await pc.getStats();
-      } catch {
-        continue;
-      }
-      report.forEach((s) => {
-        if (s.type !== 'outbound-rtp' || s.kind !== 'video') return;
-        out.push({
-          pc: index,
-          rid: s.rid,
-          active: s.active,
-          framesEncoded: s.framesEncoded,
-          framesPerSecond: s.framesPerSecond,
-          frameWidth: s.frameWidth,
-          frameHeight: s.frameHeight,
-          bytesSent: s.bytesSent,
-          qualityLimitationReason: s.qualityLimitationReason,
-          retransmittedPacketsSent: s.retransmittedPacketsSent,
-          nackCount: s.nackCount,
-          pliCount: s.pliCount,
-        });
-      });
-    }
-    return out;
+  function outboundStats() {
+    return eachStat('outbound-rtp', 'video', (s) => ({
+      rid: s.rid,
+      active: s.active,
+      framesEncoded: s.framesEncoded,
+      framesPerSecond: s.framesPerSecond,
+      frameWidth: s.frameWidth,
+      frameHeight: s.frameHeight,
+      bytesSent: s.bytesSent,
+      qualityLimitationReason: s.qualityLimitationReason,
+      retransmittedPacketsSent: s.retransmittedPacketsSent,
+      nackCount: s.nackCount,
+      pliCount: s.pliCount,
+    }));
   }
 
   /** Every open peer connection's selected candidate pair: types, protocols, addresses. */
-  async function selectedPairs() {
-    const out = [];
-    for (const [index, { pc }] of window.__orielPeerConnections.entries()) {
-      if (pc.connectionState === 'closed') continue;
-      const stats = await pc.getStats();
+  function selectedPairs() {
+    return eachReport((stats, index, pc) => {
+      if (pc.connectionState === 'closed') return [];
       let pair = null;
       stats.forEach((s) => {
         if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
       });
       const local = pair && stats.get(pair.localCandidateId);
       const remote = pair && stats.get(pair.remoteCandidateId);
-      out.push({
+      return [{
         pc: index,
         state: pc.connectionState,
         localType: local?.candidateType,
@@ -272,9 +267,8 @@
         remoteAddress: remote?.address,
         remotePort: remote?.port,
         iceServers: pc.getConfiguration().iceServers?.map((s) => s.urls) ?? [],
-      });
-    }
-    return out;
+      }];
+    });
   }
 
   window.oriel = {
