@@ -119,6 +119,7 @@ enum Command {
         connection_id: String,
         track_ids: Vec<String>,
         subscribe: bool,
+        max_height: Option<u32>,
     },
     RequestKeyframe(String),
     Leave(Option<oneshot::Sender<()>>),
@@ -281,6 +282,24 @@ impl Client {
             connection_id: connection_id.to_owned(),
             track_ids,
             subscribe: true,
+            max_height: None,
+        });
+    }
+
+    /// [`Self::subscribe_tracks`] for videos drawn at most `max_height` pixels tall: an Oriel
+    /// SFU forwards the smallest simulcast layer that fills that height (asking again with
+    /// another height moves the layer), saving the link and the decoder the larger ones.
+    pub fn subscribe_tracks_fitting(
+        &self,
+        connection_id: &str,
+        track_ids: Vec<String>,
+        max_height: u32,
+    ) {
+        let _ = self.commands.send(Command::Subscribe {
+            connection_id: connection_id.to_owned(),
+            track_ids,
+            subscribe: true,
+            max_height: Some(max_height),
         });
     }
 
@@ -295,6 +314,7 @@ impl Client {
             connection_id: connection_id.to_owned(),
             track_ids,
             subscribe: false,
+            max_height: None,
         });
     }
 
@@ -516,10 +536,11 @@ impl Driver {
                 connection_id,
                 track_ids,
                 subscribe,
+                max_height,
             } => {
-                let _ = self
-                    .session
-                    .subscribe_tracks(connection_id, track_ids, subscribe);
+                let _ =
+                    self.session
+                        .subscribe_tracks(connection_id, track_ids, subscribe, max_height);
             }
             Command::RequestKeyframe(tid) => self.session.request_keyframe(&tid),
             Command::Leave(ack) => {

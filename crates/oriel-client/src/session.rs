@@ -1102,17 +1102,20 @@ impl Session {
     }
 
     /// Manual mode: asks for (or drops) tracks of a participant; the reply comes as
-    /// [`ClientEvent::SubscriptionReply`].
+    /// [`ClientEvent::SubscriptionReply`]. `max_height` (Oriel only): the tallest picture
+    /// drawn of these videos, so the SFU forwards the smallest simulcast layer that fills it.
     pub fn subscribe_tracks(
         &mut self,
         connection_id: String,
         track_ids: Vec<String>,
         subscribe: bool,
+        max_height: Option<u32>,
     ) -> Result<(), ClientError> {
         self.joined_limits()?;
         let request = vec![SubscriptionRequest {
             connection_id,
             track_ids,
+            max_height,
         }];
         self.signal(if subscribe {
             ClientMessage::SubscribeTracks(request)

@@ -225,6 +225,19 @@ pub fn arrange(
     out
 }
 
+/// How tall a camera's picture (16:9, as both SDKs capture) must be to fill `tile` without
+/// being scaled up: letterboxed, it is drawn no taller than the tile nor wider than it;
+/// cropped, it must cover both. The compositor asks the SFU for the smallest simulcast layer
+/// of this height, so it decodes no more than it draws.
+pub fn wanted_height(layout: Layout, tile: Rect) -> u32 {
+    let from_width = tile.w * 9 / 16;
+    if layout.crops() {
+        tile.h.max(from_width)
+    } else {
+        tile.h.min(from_width)
+    }
+}
+
 /// The part of a `src_w` x `src_h` tile a letterboxed picture covers (centered, aspect kept).
 pub fn fit(src_w: u32, src_h: u32, tile: Rect) -> Rect {
     if src_w == 0 || src_h == 0 {
@@ -443,5 +456,31 @@ mod tests {
         assert!(parse_resolution("axb").is_err());
         assert_eq!("crop".parse(), Ok(Layout::Crop));
         assert!("grid".parse::<Layout>().is_err());
+    }
+
+    #[test]
+    fn wanted_height_fills_the_tile_without_upscaling() {
+        let wide = Rect {
+            x: 0,
+            y: 0,
+            w: 640,
+            h: 200,
+        };
+        let tall = Rect {
+            x: 0,
+            y: 0,
+            w: 200,
+            h: 640,
+        };
+        // Letterboxed: as tall as the picture is drawn.
+        assert_eq!(wanted_height(Layout::Gallery, wide), 200);
+        assert_eq!(wanted_height(Layout::Gallery, tall), 112);
+        // Cropped: tall enough to cover the tile both ways.
+        assert_eq!(wanted_height(Layout::Crop, wide), 360);
+        assert_eq!(wanted_height(Layout::Crop, tall), 640);
+        // Four tiles at 720p: a 360p layer suffices.
+        let quarter = gallery(4, 1280, 720)[0];
+        assert!(wanted_height(Layout::Gallery, quarter) <= 360);
+        assert!(wanted_height(Layout::Gallery, quarter) > 180);
     }
 }

@@ -7,6 +7,7 @@
 //!   --hls-dir DIR [--rtmp URL]...
 //! ```
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,7 +19,7 @@ use anyhow::{anyhow, Context, Result};
 use clap::Parser;
 use gst::prelude::*;
 use oriel_client::{connect, Client, ClientEvent, ClientOptions, MediaDelivery, ReceivedPacket};
-use oriel_compositor::layout::{parse_resolution, Layout};
+use oriel_compositor::layout::{self, parse_resolution, Layout, TileKind};
 use oriel_compositor::pipeline::{is_branch_element, Codec, Compositor, Config, Rtp, Tile};
 use oriel_compositor::roster::Roster;
 use oriel_compositor::{background, rtmp, status};
@@ -194,6 +195,7 @@ async fn in_space(
         compositor,
         roster: Roster::default(),
         shown: None,
+        asked_heights: HashMap::new(),
     };
     for participant in &client.info().participants {
         space.join(participant);
@@ -236,6 +238,8 @@ struct Space<'a> {
     roster: Roster,
     /// The scene last applied.
     shown: Option<(Vec<Tile>, Option<usize>)>,
+    /// The height last asked of each video (see [`Space::fit_layers`]).
+    asked_heights: HashMap<String, u32>,
 }
 
 impl Space<'_> {
@@ -250,6 +254,10 @@ impl Space<'_> {
             .map(|t| t.tid.clone())
             .collect();
         if !tids.is_empty() {
+            // A plain subscription drops the height asked before: ask it again.
+            for tid in &tids {
+                self.asked_heights.remove(tid);
+            }
             self.client
                 .subscribe_tracks(&participant.connection_id, tids);
         }
@@ -277,18 +285,21 @@ impl Space<'_> {
             ClientEvent::ParticipantLeft { connection_id } => {
                 for tid in self.roster.leave(&connection_id) {
                     self.compositor.remove_track(&tid);
+                    self.asked_heights.remove(&tid);
                 }
             }
             ClientEvent::TrackAdded {
                 connection_id,
                 track,
             } if self.roster.add_track(&connection_id, &track) && self.add_branch(&track) => {
+                self.asked_heights.remove(&track.tid);
                 self.client
                     .subscribe_tracks(&connection_id, vec![track.tid.clone()]);
             }
             ClientEvent::TrackRemoved { connection_id, tid } => {
                 self.roster.remove_track(&connection_id, &tid);
                 self.compositor.remove_track(&tid);
+                self.asked_heights.remove(&tid);
             }
             ClientEvent::TrackMuted {
                 connection_id,
@@ -318,9 +329,38 @@ impl Space<'_> {
     /// Hands the scene to the pipeline when it changed.
     fn apply(&mut self) {
         let scene = self.roster.scene();
+        self.fit_layers(&scene.0, scene.1);
         if self.shown.as_ref() != Some(&scene) {
             self.compositor.set_scene(&scene.0, scene.1);
             self.shown = Some(scene);
+        }
+    }
+
+    /// Asks the SFU for the simulcast layer of each video that fills its tile (the lowest for
+    /// one not shown, as the active-speaker layout's others): four publishers in a 720p gallery
+    /// are decoded at 360p rather than 720p, a quarter of the decoding and scaling.
+    fn fit_layers(&mut self, tiles: &[Tile], focus: Option<usize>) {
+        let config = self.compositor.config();
+        let kinds: Vec<TileKind> = tiles
+            .iter()
+            .map(|t| TileKind {
+                screenshare: t.screenshare,
+            })
+            .collect();
+        let rects = layout::arrange(config.layout, &kinds, focus, config.width, config.height);
+        for (tile, rect) in tiles.iter().zip(rects) {
+            let Some(tid) = &tile.video else {
+                continue;
+            };
+            let height = rect.map_or(1, |r| layout::wanted_height(config.layout, r).max(1));
+            if self.asked_heights.get(tid) == Some(&height) {
+                continue;
+            }
+            if let Some(connection_id) = self.roster.owner_of(tid) {
+                self.client
+                    .subscribe_tracks_fitting(connection_id, vec![tid.clone()], height);
+                self.asked_heights.insert(tid.clone(), height);
+            }
         }
     }
 }

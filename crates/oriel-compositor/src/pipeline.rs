@@ -506,6 +506,7 @@ impl Compositor {
         if codec.is_video() {
             // Hidden until placed; the letterbox keeps the picture's aspect in gallery.
             mixer_pad.set_property("alpha", 0.0f64);
+            mixer_pad.set_property("converter-config", tile_scaler());
             mixer_pad.set_property_from_str(
                 "sizing-policy",
                 if self.config.layout.crops() {
@@ -842,6 +843,22 @@ fn slack() -> Result<gst::Element> {
         .property("max-size-time", 2_000_000_000u64)
         .build()
         .context("queue is missing")
+}
+
+/// How a tile is scaled: bilinear. The converter's default (4-tap cubic) costs about twice as
+/// much, over a third of the mixer's time, for no difference visible on a downscaled camera.
+fn tile_scaler() -> gst::Structure {
+    gst::Structure::builder("GstVideoConverter")
+        .field(
+            "GstVideoConverter.resampler-method",
+            gst_video::VideoResamplerMethod::Linear,
+        )
+        .field(
+            "GstVideoConverter.chroma-resampler-method",
+            gst_video::VideoResamplerMethod::Linear,
+        )
+        .field("GstVideoConverter.resampler-taps", 2u32)
+        .build()
 }
 
 fn caps_filter(caps: gst::Caps) -> Result<gst::Element> {

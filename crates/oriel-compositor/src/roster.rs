@@ -54,6 +54,14 @@ impl Roster {
         true
     }
 
+    /// The connection that publishes track `tid`.
+    pub fn owner_of(&self, tid: &str) -> Option<&str> {
+        self.members
+            .iter()
+            .find(|m| m.tracks.iter().any(|t| t.tid == tid))
+            .map(|m| m.connection_id.as_str())
+    }
+
     /// Removes a participant; returns the ids of its tracks.
     pub fn leave(&mut self, connection_id: &str) -> Vec<String> {
         let Some(i) = self

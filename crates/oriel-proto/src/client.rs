@@ -54,6 +54,11 @@ pub struct SubscriptionRequest {
     pub connection_id: String,
     #[serde(default)]
     pub track_ids: Vec<String>,
+    /// Oriel's extension (the Mux SDK never sends it): the tallest picture the subscriber
+    /// draws of these videos, in pixels. The SFU then forwards the lowest simulcast layer at
+    /// least that tall instead of the largest the link carries; asking again changes it.
+    #[serde(default)]
+    pub max_height: Option<u32>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -278,9 +283,24 @@ mod tests {
             ClientMessage::parse(subscribe).unwrap(),
             ClientMessage::SubscribeTracks(vec![SubscriptionRequest {
                 connection_id: "c".into(),
-                track_ids: vec!["a".into(), "b".into()]
+                track_ids: vec!["a".into(), "b".into()],
+                max_height: None,
             }])
         );
+        let fitting =
+            r#"{"subscribe_tracks":{"connections":[{"connection_id":"c","max_height":360}]}}"#;
+        assert_eq!(
+            ClientMessage::parse(fitting).unwrap(),
+            ClientMessage::SubscribeTracks(vec![SubscriptionRequest {
+                connection_id: "c".into(),
+                track_ids: vec![],
+                max_height: Some(360),
+            }])
+        );
+        assert!(ClientMessage::parse(
+            r#"{"subscribe_tracks":{"connections":[{"connection_id":"c","max_height":-1}]}}"#
+        )
+        .is_err());
         assert_eq!(
             ClientMessage::parse(r#"{"mute_track":"t1"}"#).unwrap(),
             ClientMessage::MuteTrack("t1".into())

@@ -69,7 +69,13 @@ impl ClientMessage {
 fn connections(requests: &[crate::SubscriptionRequest]) -> Vec<Value> {
     requests
         .iter()
-        .map(|r| json!({ "connection_id": r.connection_id, "track_ids": r.track_ids }))
+        .map(|r| {
+            let mut request = json!({ "connection_id": r.connection_id, "track_ids": r.track_ids });
+            if let Some(height) = r.max_height {
+                request["max_height"] = json!(height);
+            }
+            request
+        })
         .collect()
 }
 
@@ -110,10 +116,18 @@ mod tests {
             }),
             ClientMessage::MuteTrack("t".into()),
             ClientMessage::UnmuteTrack("t".into()),
-            ClientMessage::SubscribeTracks(vec![SubscriptionRequest {
-                connection_id: "c".into(),
-                track_ids: vec!["a".into()],
-            }]),
+            ClientMessage::SubscribeTracks(vec![
+                SubscriptionRequest {
+                    connection_id: "c".into(),
+                    track_ids: vec!["a".into()],
+                    max_height: None,
+                },
+                SubscriptionRequest {
+                    connection_id: "d".into(),
+                    track_ids: vec!["b".into()],
+                    max_height: Some(360),
+                },
+            ]),
             ClientMessage::UnsubscribeTracks(vec![]),
             ClientMessage::SetDisplayName {
                 name: "Al".into(),

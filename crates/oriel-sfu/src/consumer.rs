@@ -15,8 +15,6 @@ const INITIAL_LAYER: u8 = 0;
 /// The maximum sent with a minimum playout delay: no limit the browser would ever reach (0 would
 /// mean "play at once, never buffer").
 const MAX_PLAYOUT_DELAY: MediaTime = MediaTime::from_secs(10);
-/// Highest spatial layer a subscriber may get.
-const PREFERRED_MAX_LAYER: u8 = 2;
 
 pub(crate) struct Consumer {
     pub(crate) producer: ProducerId,
@@ -246,17 +244,19 @@ impl Consumer {
         self.rewriter.current_layer()
     }
 
-    /// Picks the layer that fits `budget_bps` given what each layer measures; returns it when
-    /// it changed, so that the caller asks the publisher for a keyframe of it.
+    /// Picks the layer, at most `max_layer`, that fits `budget_bps` given what each layer
+    /// measures; returns it when it changed, so that the caller asks the publisher for a
+    /// keyframe of it.
     pub(crate) fn retarget(
         &mut self,
         now: Instant,
         budget_bps: u64,
         layer_bitrates: &[u64],
+        max_layer: u8,
     ) -> Option<u8> {
         let target = self
             .selector
-            .select(budget_bps, layer_bitrates, PREFERRED_MAX_LAYER, now)?;
+            .select(budget_bps, layer_bitrates, max_layer, now)?;
         if target == self.wanted_layer() {
             return None;
         }

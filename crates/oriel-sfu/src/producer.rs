@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use oriel_media::{BitrateMeter, KeyframeThrottle};
 use oriel_proto::Track;
-use str0m::format::PayloadParams;
+use str0m::format::{Codec, PayloadParams};
 use str0m::media::{Mid, Pt};
 
 use crate::ids::ProducerId;
@@ -29,6 +29,9 @@ pub(crate) struct Producer {
     pub(crate) payload_types: Vec<(Pt, PayloadParams)>,
     /// When this track was last among the active speakers (audio only).
     pub(crate) last_spoke_at: Option<Instant>,
+    /// Height of each layer as its latest keyframe announced it; 0 until one did (VP8 only:
+    /// H.264 layers keep the estimate from the announced track height).
+    pub(crate) layer_heights: [u16; LAYER_COUNT],
 }
 
 impl Producer {
@@ -50,7 +53,35 @@ impl Producer {
             keyframes: KeyframeThrottle::default(),
             payload_types: Vec::new(),
             last_spoke_at: None,
+            layer_heights: [0; LAYER_COUNT],
         }
+    }
+
+    /// Notes the picture height a keyframe of `layer` announces.
+    pub(crate) fn keyframe_seen(&mut self, layer: u8, params: PayloadParams, payload: &[u8]) {
+        if params.spec().codec == Codec::Vp8 {
+            if let Some((_, height)) = oriel_media::vp8::keyframe_dimensions(payload) {
+                self.layer_heights[usize::from(layer)] = height;
+            }
+        }
+    }
+
+    /// The lowest layer at least `height` pixels tall, or the top one when none is. A layer
+    /// whose height no keyframe told yet is taken as the announced track height halved once
+    /// per layer below the top (the simulcast encodings both SDKs use).
+    pub(crate) fn layer_fitting(&self, height: u32) -> u8 {
+        if !self.simulcast {
+            return 0;
+        }
+        let top = LAYER_COUNT - 1;
+        (0..top)
+            .find(|&layer| {
+                let known = u32::from(self.layer_heights[layer]);
+                let estimate = self.track.height >> (top - layer);
+                let layer_height = if known > 0 { known } else { estimate };
+                layer_height > 0 && layer_height >= height
+            })
+            .unwrap_or(top) as u8
     }
 
     /// Current bitrate of every layer, in bits per second.

@@ -29,6 +29,9 @@ pub(crate) struct SubscriberPc {
     to_remove: Vec<Mid>,
     /// Latest bandwidth estimate towards this subscriber, bits per second.
     pub(crate) egress_estimate_bps: u64,
+    /// The tallest picture it draws of a video, when it said so (Oriel's `max_height`): the
+    /// layer forwarded is the smallest that fills it.
+    pub(crate) max_heights: HashMap<ProducerId, u32>,
     /// The minimum playout delay its browser is asked for (raised while its link loses packets).
     pub(crate) playout_delay: oriel_media::PlayoutDelay,
     /// Whether this subscriber is already in the space's list of peers to drain: a flag
@@ -55,6 +58,7 @@ impl SubscriberPc {
             to_add: Vec::new(),
             to_remove: Vec::new(),
             egress_estimate_bps: 800_000,
+            max_heights: HashMap::new(),
             playout_delay: oriel_media::PlayoutDelay::default(),
             awaiting_drain: false,
         }
@@ -71,6 +75,7 @@ impl SubscriberPc {
     }
 
     pub(crate) fn unsubscribe(&mut self, producer: ProducerId) {
+        self.max_heights.remove(&producer);
         self.to_add.retain(|(p, ..)| *p != producer);
         if let Some(index) = self.by_producer.remove(&producer) {
             let mid = self.consumers[index].mid;

@@ -123,10 +123,12 @@ fn garbage_datagrams_and_malformed_messages_do_not_disturb_others() {
         ClientMessage::SubscribeTracks(vec![SubscriptionRequest {
             connection_id: alice_cid.clone(),
             track_ids: vec!["nothing".into()],
+            max_height: Some(u32::MAX),
         }]),
         ClientMessage::UnsubscribeTracks(vec![SubscriptionRequest {
             connection_id: "nobody".into(),
             track_ids: vec![],
+            max_height: Some(0),
         }]),
         ClientMessage::SetDisplayName {
             name: "m".repeat(1_000),

@@ -54,6 +54,7 @@ impl Space {
         let keyframe = crate::consumer::is_keyframe(params, &packet.payload);
         if keyframe {
             producer.keyframes.keyframe_received(layer, now);
+            producer.keyframe_seen(layer, params, &packet.payload);
         }
         for &subscriber_key in &producer.consumers {
             let Some(subscriber) = self.subscribers.get_mut(&subscriber_key) else {
@@ -131,11 +132,23 @@ impl Space {
                 .filter(move |c| c.is_open() && c.kind == kind)
         };
         let audios = open(MediaKind::Audio).count() as u64;
-        // Ask the estimator to probe towards the top layer of every video. No padding floor:
-        // padding on a link already at capacity only causes loss.
-        let videos_open = open(MediaKind::Video).count() as u64;
-        let desired =
-            audios * AUDIO_BPS + videos_open * u64::from(LAYERS[LAYER_COUNT - 1].max_bitrate);
+        // The highest layer each video may get: the top, or the smallest that fills the
+        // height the subscriber draws it at.
+        let max_layer = |producer: &Producer| {
+            subscriber
+                .max_heights
+                .get(&producer.id)
+                .map_or(LAYER_COUNT as u8 - 1, |&height| {
+                    producer.layer_fitting(height)
+                })
+        };
+        // Ask the estimator to probe towards the highest layer of every video. No padding
+        // floor: padding on a link already at capacity only causes loss.
+        let desired = audios * AUDIO_BPS
+            + open(MediaKind::Video)
+                .filter_map(|c| self.producers.get(&c.producer))
+                .map(|p| u64::from(LAYERS[usize::from(max_layer(p))].max_bitrate))
+                .sum::<u64>();
         subscriber
             .peer
             .rtc
@@ -152,22 +165,22 @@ impl Space {
             .first()
             .and_then(|id| self.producers.get(id))
             .map(|p| p.connection);
-        let videos: Vec<(usize, [u64; LAYER_COUNT])> = subscriber
+        let videos: Vec<(usize, [u64; LAYER_COUNT], u8)> = subscriber
             .consumers
             .iter()
             .enumerate()
             .filter(|(_, c)| c.is_open() && c.kind == MediaKind::Video)
             .filter_map(|(i, c)| Some((i, self.producers.get(&c.producer)?)))
-            .map(|(i, p)| (i, p.layer_bitrates(now)))
+            .map(|(i, p)| (i, p.layer_bitrates(now), max_layer(p)))
             .collect();
         let demands: Vec<Demand<'_>> = videos
             .iter()
-            .map(|(i, bitrates)| {
+            .map(|(i, bitrates, max_layer)| {
                 let producer = &self.producers[&subscriber.consumers[*i].producer];
                 Demand {
                     priority: video_priority(producer, speaker),
                     layer_bitrates: if producer.simulcast {
-                        bitrates
+                        &bitrates[..=usize::from(*max_layer)]
                     } else {
                         &bitrates[..1]
                     },
@@ -177,7 +190,7 @@ impl Space {
         let mut budgets = Vec::with_capacity(demands.len());
         stream_allocator::allocate(video_estimate, &demands, &mut budgets);
         let mut keyframes = Vec::new();
-        for ((index, bitrates), budget) in videos.iter().zip(budgets) {
+        for ((index, bitrates, max_layer), budget) in videos.iter().zip(budgets) {
             let consumer = &mut subscriber.consumers[*index];
             consumer.set_unpaced(unpaced);
             let Some(producer) = self.producers.get(&consumer.producer) else {
@@ -190,7 +203,7 @@ impl Space {
                 .current_layer()
                 .map_or(0, |layer| bitrates[usize::from(layer).min(LAYER_COUNT - 1)]);
             consumer.set_over_budget(budget < current_bps);
-            if let Some(layer) = consumer.retarget(now, budget, bitrates) {
+            if let Some(layer) = consumer.retarget(now, budget, bitrates, *max_layer) {
                 tracing::debug!(
                     connection = key.0,
                     layer,

@@ -47,6 +47,10 @@ impl Space {
                     if subscribe {
                         let p = &self.producers[&producer];
                         subscriber.subscribe(producer, media_kind(p.track.kind), &p.track.tid);
+                        match request.max_height {
+                            Some(height) => subscriber.max_heights.insert(producer, height),
+                            None => subscriber.max_heights.remove(&producer),
+                        };
                     } else {
                         subscriber.unsubscribe(producer);
                     }
@@ -68,6 +72,8 @@ impl Space {
         self.signal(key, reply);
         self.attach_consumers(key);
         self.send_offers(now);
+        // A new max_height moves the layers of videos already received.
+        self.select_layers(now, key);
     }
 
     pub(super) fn on_media_added(&mut self, now: Instant, key: ConnectionKey, added: MediaAdded) {
