@@ -33,8 +33,15 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What a connection's reader tells the worker.
 pub(crate) enum TcpEvent {
-    Frame { source: SocketAddr, frame: Vec<u8> },
-    Closed { source: SocketAddr },
+    /// A frame from `source`, on the listener advertised as `candidate`.
+    Frame {
+        source: SocketAddr,
+        candidate: SocketAddr,
+        frame: Vec<u8>,
+    },
+    Closed {
+        source: SocketAddr,
+    },
 }
 
 struct Link {
@@ -43,7 +50,8 @@ struct Link {
 }
 
 pub(crate) struct TcpMedia {
-    listener: TcpListener,
+    /// One listener per media IP, with the candidate address it is advertised as.
+    listeners: Vec<(TcpListener, SocketAddr)>,
     links: HashMap<SocketAddr, Link>,
     events: mpsc::Receiver<TcpEvent>,
     events_sender: mpsc::Sender<TcpEvent>,
@@ -52,10 +60,10 @@ pub(crate) struct TcpMedia {
 }
 
 impl TcpMedia {
-    pub(crate) fn new(listener: TcpListener) -> Self {
+    pub(crate) fn new(listeners: Vec<(TcpListener, SocketAddr)>) -> Self {
         let (events_sender, events) = mpsc::channel(READ_QUEUE);
         Self {
-            listener,
+            listeners,
             links: HashMap::new(),
             events,
             events_sender,
@@ -63,8 +71,11 @@ impl TcpMedia {
         }
     }
 
-    pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+    pub(crate) fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(|(listener, _)| listener.local_addr().ok())
+            .collect()
     }
 
     pub(crate) fn connections(&self) -> usize {
@@ -75,8 +86,8 @@ impl TcpMedia {
     pub(crate) async fn next_event(&mut self) -> TcpEvent {
         loop {
             tokio::select! {
-                accepted = self.listener.accept() => match accepted {
-                    Ok((stream, source)) => self.adopt(stream, source),
+                (accepted, candidate) = accept_any(&self.listeners) => match accepted {
+                    Ok((stream, source)) => self.adopt(stream, source, candidate),
                     Err(error) => {
                         tracing::debug!(%error, "ICE-TCP accept failed");
                         // Out of descriptors, say: do not spin on it.
@@ -93,7 +104,7 @@ impl TcpMedia {
         }
     }
 
-    fn adopt(&mut self, stream: TcpStream, source: SocketAddr) {
+    fn adopt(&mut self, stream: TcpStream, source: SocketAddr, candidate: SocketAddr) {
         if self.links.len() >= MAX_CONNECTIONS {
             tracing::warn!(%source, "too many ICE-TCP connections; refusing one");
             return;
@@ -102,7 +113,12 @@ impl TcpMedia {
         let (read_half, write_half) = stream.into_split();
         let (frames, queue) = mpsc::channel(WRITE_QUEUE);
         tokio::spawn(write_frames(write_half, queue));
-        let reader = tokio::spawn(read_frames(read_half, source, self.events_sender.clone()));
+        let reader = tokio::spawn(read_frames(
+            read_half,
+            source,
+            candidate,
+            self.events_sender.clone(),
+        ));
         let old = self.links.insert(
             source,
             Link {
@@ -143,13 +159,37 @@ impl Drop for TcpMedia {
     }
 }
 
-async fn read_frames(half: OwnedReadHalf, source: SocketAddr, events: mpsc::Sender<TcpEvent>) {
+/// The next connection on any of `listeners`, with the candidate its listener stands for.
+async fn accept_any(
+    listeners: &[(TcpListener, SocketAddr)],
+) -> (io::Result<(TcpStream, SocketAddr)>, SocketAddr) {
+    std::future::poll_fn(|cx| {
+        for (listener, candidate) in listeners {
+            if let std::task::Poll::Ready(accepted) = listener.poll_accept(cx) {
+                return std::task::Poll::Ready((accepted, *candidate));
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+async fn read_frames(
+    half: OwnedReadHalf,
+    source: SocketAddr,
+    candidate: SocketAddr,
+    events: mpsc::Sender<TcpEvent>,
+) {
     let mut reader = BufReader::new(half);
     loop {
         match tokio::time::timeout(IDLE_TIMEOUT, read_frame(&mut reader)).await {
             Ok(Ok(frame)) => {
                 if events
-                    .send(TcpEvent::Frame { source, frame })
+                    .send(TcpEvent::Frame {
+                        source,
+                        candidate,
+                        frame,
+                    })
                     .await
                     .is_err()
                 {
@@ -197,10 +237,9 @@ mod tests {
 
     async fn pair() -> (TcpMedia, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let media = TcpMedia::new(listener);
-        let client = TcpStream::connect(media.local_addr().unwrap())
-            .await
-            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let media = TcpMedia::new(vec![(listener, addr)]);
+        let client = TcpStream::connect(addr).await.unwrap();
         (media, client)
     }
 
@@ -220,6 +259,7 @@ mod tests {
                 TcpEvent::Frame {
                     source: from,
                     frame,
+                    ..
                 } => {
                     assert_eq!(from, source);
                     assert_eq!(frame, expected);
@@ -228,6 +268,38 @@ mod tests {
             }
         }
         assert_eq!(media.connections(), 1);
+    }
+
+    #[tokio::test]
+    async fn each_frame_names_the_candidate_of_its_listener() {
+        let first = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let second = TcpListener::bind("127.0.0.2:0").await.unwrap();
+        let (a, b) = (first.local_addr().unwrap(), second.local_addr().unwrap());
+        // Advertised as other addresses, as behind a 1:1 NAT.
+        let (public_a, public_b): (SocketAddr, SocketAddr) = (
+            "203.0.113.1:1".parse().unwrap(),
+            "[2001:db8::1]:2".parse().unwrap(),
+        );
+        let mut media = TcpMedia::new(vec![(first, public_a), (second, public_b)]);
+        for (addr, candidate) in [(b, public_b), (a, public_a)] {
+            let mut client = TcpStream::connect(addr).await.unwrap();
+            client.write_all(&[0, 1, 7]).await.unwrap();
+            match media.next_event().await {
+                TcpEvent::Frame {
+                    candidate: got,
+                    frame,
+                    ..
+                } => {
+                    assert_eq!(got, candidate);
+                    assert_eq!(frame, [7]);
+                }
+                TcpEvent::Closed { .. } => panic!("closed early"),
+            }
+            drop(client);
+            let TcpEvent::Closed { .. } = media.next_event().await else {
+                panic!("the connection did not end");
+            };
+        }
     }
 
     #[tokio::test]

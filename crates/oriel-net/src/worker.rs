@@ -1,5 +1,5 @@
-//! One media worker thread: a UDP socket (and an ICE-TCP listener), the spaces assigned to it,
-//! their timers.
+//! One media worker thread: a UDP socket (and an ICE-TCP listener) on each media IP, the
+//! spaces assigned to it, their timers.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -24,8 +24,13 @@ const MAX_READS_PER_WAKE: usize = 64;
 /// How often the spaces' link reports (NACKs, loss, estimates) are gathered for metrics.
 const LINK_REPORT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The sockets a worker is started with.
+/// The sockets a worker is started with: one [`BoundAddress`] per media IP.
 pub(crate) struct WorkerSockets {
+    pub(crate) addresses: Vec<BoundAddress>,
+}
+
+/// A worker's sockets on one media IP.
+pub(crate) struct BoundAddress {
     pub(crate) udp: std::net::UdpSocket,
     /// The ICE-TCP listener, unless ICE-TCP is off.
     pub(crate) tcp: Option<std::net::TcpListener>,
@@ -33,18 +38,28 @@ pub(crate) struct WorkerSockets {
     pub(crate) candidates: MediaCandidates,
 }
 
+/// A UDP socket of the worker, the candidate it is advertised as (the destination str0m's ICE
+/// sees on what arrives on it, and the source str0m names for what leaves by it), and what
+/// waits to leave by it.
+struct MediaSocket {
+    socket: UdpSocket,
+    candidate: SocketAddr,
+    outgoing: SendBatch,
+}
+
 pub(crate) struct Worker {
     index: usize,
-    socket: UdpSocket,
+    udp: Vec<MediaSocket>,
     tcp: Option<TcpMedia>,
-    /// Where clients send: the destination str0m's ICE sees on what arrives on our sockets.
-    candidates: MediaCandidates,
+    /// Every candidate, for the spaces' config.
+    candidates: Arc<[MediaCandidates]>,
+    /// Which socket the next drain reads first, so that one busy socket cannot starve another.
+    next_read: usize,
     spaces: HashMap<String, Space>,
     outboxes: HashMap<ConnectionKey, mpsc::UnboundedSender<Outgoing>>,
     /// Which space a remote (transport and address) belongs to, once a space accepted a
     /// datagram from it.
     routes: HashMap<(Protocol, SocketAddr), String>,
-    outgoing: SendBatch,
     /// Counted here per datagram, published to `meters` once per wake-up.
     totals: MediaTotals,
     meters: Arc<WorkerMeters>,
@@ -70,30 +85,44 @@ impl Worker {
             }
         };
         runtime.block_on(async move {
-            let socket = match UdpSocket::from_std(sockets.udp) {
-                Ok(socket) => socket,
-                Err(error) => {
-                    tracing::error!(%error, index, "media socket cannot join the runtime");
-                    return;
+            let candidates: Arc<[MediaCandidates]> =
+                sockets.addresses.iter().map(|a| a.candidates).collect();
+            let mut udp = Vec::new();
+            let mut listeners = Vec::new();
+            for address in sockets.addresses {
+                match UdpSocket::from_std(address.udp) {
+                    Ok(socket) => udp.push(MediaSocket {
+                        socket,
+                        candidate: address.candidates.udp,
+                        outgoing: SendBatch::default(),
+                    }),
+                    Err(error) => {
+                        tracing::error!(%error, index, "media socket cannot join the runtime");
+                        return;
+                    }
                 }
-            };
-            let tcp = match sockets.tcp.map(tokio::net::TcpListener::from_std) {
-                None => None,
-                Some(Ok(listener)) => Some(TcpMedia::new(listener)),
-                Some(Err(error)) => {
-                    tracing::error!(%error, index, "ICE-TCP listener cannot join the runtime");
-                    return;
+                let (Some(listener), Some(candidate)) = (address.tcp, address.candidates.tcp)
+                else {
+                    continue;
+                };
+                match tokio::net::TcpListener::from_std(listener) {
+                    Ok(listener) => listeners.push((listener, candidate)),
+                    Err(error) => {
+                        tracing::error!(%error, index, "ICE-TCP listener cannot join the runtime");
+                        return;
+                    }
                 }
-            };
+            }
+            let tcp = (!listeners.is_empty()).then(|| TcpMedia::new(listeners));
             let worker = Self {
                 index,
-                socket,
+                udp,
                 tcp,
-                candidates: sockets.candidates,
+                candidates,
+                next_read: 0,
                 spaces: HashMap::new(),
                 outboxes: HashMap::new(),
                 routes: HashMap::new(),
-                outgoing: SendBatch::default(),
                 totals: MediaTotals::default(),
                 meters,
                 next_link_report: Instant::now(),
@@ -105,8 +134,8 @@ impl Worker {
     async fn serve(mut self, mut inbox: mpsc::UnboundedReceiver<Command>) {
         tracing::info!(
             index = self.index,
-            udp = ?self.socket.local_addr().ok(),
-            tcp = ?self.tcp.as_ref().and_then(|tcp| tcp.local_addr().ok()),
+            udp = ?self.udp.iter().filter_map(|s| s.socket.local_addr().ok()).collect::<Vec<_>>(),
+            tcp = ?self.tcp.as_ref().map(TcpMedia::local_addrs),
             candidates = ?self.candidates,
             "media worker started"
         );
@@ -124,10 +153,11 @@ impl Worker {
                     Some(command) => self.handle_command(command),
                     None => break,
                 },
-                received = self.socket.recv_from(&mut buffer) => {
+                (index, received) = recv_any(&self.udp, &mut buffer) => {
                     match received {
                         Ok((length, source)) => {
-                            self.handle_datagram(Protocol::Udp, source, &buffer[..length])
+                            let candidate = self.udp[index].candidate;
+                            self.handle_datagram(Protocol::Udp, source, candidate, &buffer[..length])
                         }
                         Err(error) => tracing::debug!(%error, "media socket receive failed"),
                     }
@@ -136,20 +166,25 @@ impl Worker {
                         // Send once a batch is full rather than after the whole burst: the
                         // first subscribers should not wait for the last packet's fan-out.
                         self.collect_outputs();
-                        if self.outgoing.len() >= BATCH {
-                            self.outgoing.flush(&self.socket).await;
-                        }
-                        match self.socket.try_recv_from(&mut buffer) {
-                            Ok((length, source)) => {
-                                self.handle_datagram(Protocol::Udp, source, &buffer[..length])
+                        for socket in &mut self.udp {
+                            if socket.outgoing.len() >= BATCH {
+                                socket.outgoing.flush(&socket.socket).await;
                             }
-                            Err(_) => break,
+                        }
+                        match self.try_recv_any(&mut buffer) {
+                            Some((length, source, candidate)) => self.handle_datagram(
+                                Protocol::Udp,
+                                source,
+                                candidate,
+                                &buffer[..length],
+                            ),
+                            None => break,
                         }
                     }
                 }
                 event = next_tcp_event(&mut self.tcp) => match event {
-                    TcpEvent::Frame { source, frame } => {
-                        self.handle_datagram(Protocol::Tcp, source, &frame)
+                    TcpEvent::Frame { source, candidate, frame } => {
+                        self.handle_datagram(Protocol::Tcp, source, candidate, &frame)
                     }
                     TcpEvent::Closed { source } => {
                         self.routes.remove(&(Protocol::Tcp, source));
@@ -210,8 +245,8 @@ impl Worker {
             } => {
                 self.outboxes.insert(request.connection, outbox);
                 let config = SpaceConfig {
-                    candidates: self.candidates,
-                    ..SpaceConfig::new(self.candidates.udp)
+                    candidates: Arc::clone(&self.candidates),
+                    ..SpaceConfig::new(self.candidates[0].udp)
                 };
                 self.spaces
                     .entry(space_id)
@@ -255,20 +290,34 @@ impl Worker {
         }
     }
 
-    /// A UDP datagram, or one frame of an ICE-TCP connection.
-    fn handle_datagram(&mut self, proto: Protocol, source: SocketAddr, contents: &[u8]) {
+    /// The next datagram already queued on any UDP socket, taking the sockets in turn: its
+    /// length, source and the candidate of the socket it arrived on.
+    fn try_recv_any(&mut self, buffer: &mut [u8]) -> Option<(usize, SocketAddr, SocketAddr)> {
+        let count = self.udp.len();
+        for k in 0..count {
+            let index = (self.next_read + k) % count;
+            let socket = &self.udp[index];
+            if let Ok((length, source)) = socket.socket.try_recv_from(buffer) {
+                self.next_read = (index + 1) % count;
+                return Some((length, source, socket.candidate));
+            }
+        }
+        None
+    }
+
+    /// A UDP datagram, or one frame of an ICE-TCP connection, from `source` to the candidate
+    /// `destination` (ICE matches what arrives to the candidate it was sent to, which behind a
+    /// 1:1 NAT is not our socket's address).
+    fn handle_datagram(
+        &mut self,
+        proto: Protocol,
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: &[u8],
+    ) {
         let now = Instant::now();
         self.totals.datagrams_in += 1;
         self.totals.bytes_in += contents.len() as u64;
-        // ICE matches what arrives to the candidate it was sent to, which behind a 1:1 NAT is
-        // not our socket's address.
-        let destination = match proto {
-            Protocol::Udp => self.candidates.udp,
-            _ => match self.candidates.tcp {
-                Some(tcp) => tcp,
-                None => return,
-            },
-        };
         let remote = (proto, source);
         if let Some(space_id) = self.routes.get(&remote) {
             if let Some(space) = self.spaces.get_mut(space_id) {
@@ -314,8 +363,10 @@ impl Worker {
     /// Sends what the spaces produced and forgets spaces nobody is in any more.
     async fn flush(&mut self) {
         self.collect_outputs();
-        if !self.outgoing.is_empty() {
-            self.outgoing.flush(&self.socket).await;
+        for socket in &mut self.udp {
+            if !socket.outgoing.is_empty() {
+                socket.outgoing.flush(&socket.socket).await;
+            }
         }
         let before = self.spaces.len();
         self.spaces.retain(|_, space| !space.is_empty());
@@ -333,14 +384,23 @@ impl Worker {
                 match output {
                     Output::Transmit {
                         proto,
+                        source,
                         destination,
                         contents,
-                        ..
                     } => {
                         self.totals.datagrams_out += 1;
                         self.totals.bytes_out += contents.len() as u64;
                         match (proto, &mut self.tcp) {
-                            (Protocol::Udp, _) => self.outgoing.push(destination, contents),
+                            (Protocol::Udp, _) => {
+                                // By the socket of the candidate ICE chose (a short scan: one
+                                // socket per media IP).
+                                let socket =
+                                    match self.udp.iter().position(|s| s.candidate == source) {
+                                        Some(index) => &mut self.udp[index],
+                                        None => &mut self.udp[0],
+                                    };
+                                socket.outgoing.push(destination, contents);
+                            }
                             (_, Some(tcp)) => tcp.send(destination, &contents),
                             (_, None) => {}
                         }
@@ -365,6 +425,24 @@ impl Worker {
             }
         }
     }
+}
+
+/// The next datagram on any of `sockets`: which socket, and its length and source.
+async fn recv_any(
+    sockets: &[MediaSocket],
+    buffer: &mut [u8],
+) -> (usize, std::io::Result<(usize, SocketAddr)>) {
+    std::future::poll_fn(|cx| {
+        for (index, socket) in sockets.iter().enumerate() {
+            let mut read = tokio::io::ReadBuf::new(buffer);
+            if let std::task::Poll::Ready(result) = socket.socket.poll_recv_from(cx, &mut read) {
+                let length = read.filled().len();
+                return std::task::Poll::Ready((index, result.map(|source| (length, source))));
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 /// The next event of the ICE-TCP listener; never, when ICE-TCP is off.

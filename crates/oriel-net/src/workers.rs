@@ -7,7 +7,7 @@ use oriel_sfu::{ConnectionKey, MediaCandidates};
 use tokio::sync::mpsc;
 
 use crate::meters::{MediaTotals, WorkerMeters};
-use crate::worker::{Worker, WorkerSockets};
+use crate::worker::{BoundAddress, Worker, WorkerSockets};
 use crate::Command;
 
 /// The contract allows a node at most 16 media ports.
@@ -16,14 +16,15 @@ const MAX_WORKERS: usize = 16;
 /// Where a node's media workers listen, and what clients are told.
 #[derive(Clone, Debug)]
 pub struct MediaSettings {
-    /// The address the media sockets bind.
-    pub ip: IpAddr,
+    /// The addresses the media sockets bind (several for dual stack or several NICs): every
+    /// worker binds each of them on its ports and offers a candidate on each.
+    pub ips: Vec<IpAddr>,
     /// Worker `i` takes UDP on `udp_port + i`.
     pub udp_port: u16,
     /// Worker `i` takes ICE-TCP on `tcp_port + i`; `None` turns ICE-TCP off.
     pub tcp_port: Option<u16>,
-    /// The address clients reach `ip` at when a 1:1 NAT stands between (a cloud VM's public
-    /// IP): advertised in candidates instead of `ip`.
+    /// The address clients reach the media IP of its family at when a 1:1 NAT stands between
+    /// (a cloud VM's public IP): advertised in candidates instead of that IP.
     pub public_ip: Option<IpAddr>,
     /// Worker threads; capped at 16.
     pub workers: usize,
@@ -32,8 +33,8 @@ pub struct MediaSettings {
 /// A running media worker: where its commands go.
 #[derive(Clone, Debug)]
 pub struct WorkerHandle {
-    /// What the worker advertises to clients.
-    pub candidates: MediaCandidates,
+    /// What the worker advertises to clients, per media IP.
+    pub candidates: Arc<[MediaCandidates]>,
     commands: mpsc::UnboundedSender<Command>,
     meters: Arc<WorkerMeters>,
 }
@@ -53,33 +54,44 @@ pub struct MediaWorkers {
 }
 
 impl MediaWorkers {
-    /// Binds one UDP socket (and one ICE-TCP listener) per worker and starts the worker
-    /// threads.
+    /// Binds, per worker, one UDP socket (and one ICE-TCP listener) on each media IP and
+    /// starts the worker threads.
     pub fn start(settings: &MediaSettings) -> std::io::Result<Self> {
+        if settings.ips.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "no media IP",
+            ));
+        }
         let count = settings.workers.clamp(1, MAX_WORKERS);
-        let advertised = settings.public_ip.unwrap_or(settings.ip);
         let mut workers = Vec::with_capacity(count);
         for index in 0..count {
             let udp_port = nth_port(settings.udp_port, index)?;
-            let udp = std::net::UdpSocket::bind(SocketAddr::new(settings.ip, udp_port))?;
-            udp.set_nonblocking(true)?;
-            enlarge_buffers(&udp);
             let tcp_port = settings
                 .tcp_port
                 .map(|first| nth_port(first, index))
                 .transpose()?;
-            let tcp = tcp_port
-                .map(|port| bind_tcp(SocketAddr::new(settings.ip, port)))
-                .transpose()?;
-            let candidates = MediaCandidates {
-                udp: SocketAddr::new(advertised, udp_port),
-                tcp: tcp_port.map(|port| SocketAddr::new(advertised, port)),
-            };
-            let sockets = WorkerSockets {
-                udp,
-                tcp,
-                candidates,
-            };
+            let mut addresses = Vec::with_capacity(settings.ips.len());
+            for &ip in &settings.ips {
+                let udp = std::net::UdpSocket::bind(SocketAddr::new(ip, udp_port))?;
+                udp.set_nonblocking(true)?;
+                enlarge_buffers(&udp);
+                let tcp = tcp_port
+                    .map(|port| bind_tcp(SocketAddr::new(ip, port)))
+                    .transpose()?;
+                let advertised = settings.advertised(ip);
+                addresses.push(BoundAddress {
+                    udp,
+                    tcp,
+                    candidates: MediaCandidates {
+                        udp: SocketAddr::new(advertised, udp_port),
+                        tcp: tcp_port.map(|port| SocketAddr::new(advertised, port)),
+                    },
+                });
+            }
+            let candidates: Arc<[MediaCandidates]> =
+                addresses.iter().map(|a| a.candidates).collect();
+            let sockets = WorkerSockets { addresses };
             let (commands, inbox) = mpsc::unbounded_channel();
             let meters = Arc::new(WorkerMeters::default());
             let worker_meters = Arc::clone(&meters);
@@ -123,6 +135,16 @@ impl MediaWorkers {
     /// A key for a new connection, unique in this node.
     pub fn next_connection_key(&self) -> ConnectionKey {
         ConnectionKey(self.next_connection.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl MediaSettings {
+    /// What clients are told for media IP `ip`: the public IP of its family, if any.
+    pub fn advertised(&self, ip: IpAddr) -> IpAddr {
+        match self.public_ip {
+            Some(public) if public.is_ipv4() == ip.is_ipv4() => public,
+            _ => ip,
+        }
     }
 }
 

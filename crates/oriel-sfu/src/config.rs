@@ -1,12 +1,14 @@
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use oriel_proto::{Limits, SimulcastEncoding, SimulcastSettings};
 
 /// Settings shared by every space of a worker.
 #[derive(Clone, Debug)]
 pub struct SpaceConfig {
-    /// The addresses browsers reach this worker's media at, advertised as its ICE candidates.
-    pub candidates: MediaCandidates,
+    /// The addresses browsers reach this worker's media at (one entry per media IP: dual
+    /// stack, several NICs), advertised as its ICE candidates.
+    pub candidates: Arc<[MediaCandidates]>,
     /// Limits sent in `joined` and enforced by the server.
     pub limits: Limits,
     /// Tracks per source a connection may publish.
@@ -17,10 +19,10 @@ impl SpaceConfig {
     /// A worker with one UDP address and no TCP candidate.
     pub fn new(media_addr: SocketAddr) -> Self {
         Self {
-            candidates: MediaCandidates {
+            candidates: Arc::new([MediaCandidates {
                 udp: media_addr,
                 tcp: None,
-            },
+            }]),
             limits: Limits {
                 custom_events_per_second: 5,
                 default_track_limit: 2,
@@ -48,7 +50,7 @@ impl SpaceConfig {
     }
 }
 
-/// Where a worker takes media, as clients are told in candidates. These are the addresses the
+/// Where a worker takes media on one of its IPs, as clients are told in candidates. These are the addresses the
 /// clients send to: behind a 1:1 NAT, the public ones. The shell hands every datagram in with
 /// the candidate address it arrived on, so ICE matches it to the right candidate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

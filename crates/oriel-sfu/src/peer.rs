@@ -138,7 +138,7 @@ impl Peer {
 /// A connection in RTP mode (we forward packets, never decode), ICE-lite (we only answer
 /// connectivity checks, on known addresses), with the codecs Oriel forwards. About a
 /// millisecond of work (DTLS and ICE setup): see [`PreparedPeers`].
-pub(crate) fn build_rtc(candidates: MediaCandidates, sends_media: bool, now: Instant) -> Rtc {
+pub(crate) fn build_rtc(candidates: &[MediaCandidates], sends_media: bool, now: Instant) -> Rtc {
     let mut config = RtcConfig::new()
         .set_rtp_mode(true)
         .set_ice_lite(true)
@@ -154,16 +154,17 @@ pub(crate) fn build_rtc(candidates: MediaCandidates, sends_media: bool, now: Ins
             .set_stats_interval(Some(LINK_STATS_INTERVAL));
     }
     let mut rtc = config.build(now);
-    let udp = Candidate::host(candidates.udp, "udp");
-    // Passive: the browser opens the connection (its candidates are active TCP ones).
-    let tcp = candidates.tcp.map(|addr| {
+    // UDP on every address first, then passive TCP (the browser opens the connection: its
+    // candidates are active TCP ones).
+    let udp = candidates.iter().map(|c| Candidate::host(c.udp, "udp"));
+    let tcp = candidates.iter().filter_map(|c| c.tcp).map(|addr| {
         Candidate::builder()
             .tcp()
             .host(addr)
             .tcptype(TcpType::Passive)
             .build()
     });
-    for candidate in std::iter::once(udp).chain(tcp) {
+    for candidate in udp.chain(tcp) {
         match candidate {
             Ok(candidate) => {
                 rtc.add_local_candidate(candidate);
@@ -188,7 +189,7 @@ pub struct PreparedPeers {
 impl PreparedPeers {
     /// Builds them for a worker that advertises `candidates`; `publisher` for a participant
     /// that may publish.
-    pub fn build(candidates: MediaCandidates, publisher: bool, now: Instant) -> Self {
+    pub fn build(candidates: &[MediaCandidates], publisher: bool, now: Instant) -> Self {
         Self {
             subscriber: build_rtc(candidates, true, now),
             publisher: publisher.then(|| build_rtc(candidates, false, now)),

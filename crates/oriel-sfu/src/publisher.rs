@@ -22,7 +22,7 @@ pub(crate) struct PublisherPc {
 
 impl PublisherPc {
     /// On `rtc` when one was built ahead (see [`crate::PreparedPeers`]).
-    pub(crate) fn new(candidates: MediaCandidates, rtc: Option<Rtc>, now: Instant) -> Self {
+    pub(crate) fn new(candidates: &[MediaCandidates], rtc: Option<Rtc>, now: Instant) -> Self {
         let rtc = rtc.unwrap_or_else(|| build_rtc(candidates, false, now));
         Self {
             peer: Peer::from_rtc(rtc, now),

@@ -42,7 +42,7 @@ pub(crate) struct SubscriberPc {
 impl SubscriberPc {
     /// On `rtc` when one was built ahead (see [`crate::PreparedPeers`]).
     pub(crate) fn new(
-        candidates: MediaCandidates,
+        candidates: &[MediaCandidates],
         rtc: Option<Rtc>,
         sfu_id: String,
         now: Instant,

@@ -23,9 +23,17 @@ pub struct ServeArgs {
     /// Directory holding all durable state (the embedded SQLite database).
     #[arg(long, env = "ORIEL_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
-    /// IP address WebRTC media is received on and advertised in ICE candidates.
-    #[arg(long, env = "ORIEL_MEDIA_IP", default_value = "127.0.0.1")]
-    pub media_ip: IpAddr,
+    /// IP address WebRTC media is received on and advertised in ICE candidates. Repeat it (or
+    /// separate with commas) for several: dual stack (an IPv4 and an IPv6 address) or several
+    /// NICs; each media port is bound on every one, and the embedded TURN server relays to
+    /// the first.
+    #[arg(
+        long,
+        env = "ORIEL_MEDIA_IP",
+        default_value = "127.0.0.1",
+        value_delimiter = ','
+    )]
+    pub media_ip: Vec<IpAddr>,
     /// First UDP port for media; media workers use it and the ports after it (at most 16).
     #[arg(long, env = "ORIEL_MEDIA_PORT", default_value_t = 50000)]
     pub media_port: u16,
@@ -35,7 +43,8 @@ pub struct ServeArgs {
     #[arg(long, env = "ORIEL_MEDIA_TCP_PORT")]
     pub media_tcp_port: Option<u16>,
     /// The address clients reach --media-ip at, when a 1:1 NAT stands between them (a cloud
-    /// VM's public IP): advertised in ICE candidates instead of --media-ip.
+    /// VM's public IP): advertised in ICE candidates instead of the --media-ip of its family
+    /// (there must be exactly one).
     #[arg(long, env = "ORIEL_PUBLIC_IP")]
     pub public_ip: Option<IpAddr>,
     /// Sustained API requests per second allowed to each access token.
@@ -141,19 +150,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     // The media address is advertised to browsers as our ICE candidate: it must be one they
     // can reach, never a wildcard.
-    anyhow::ensure!(
-        !args.media_ip.is_unspecified(),
-        "--media-ip must be an address clients can reach (it is advertised in ICE candidates), not {}",
-        args.media_ip
-    );
-    if let Some(public_ip) = args.public_ip {
-        anyhow::ensure!(
-            !public_ip.is_unspecified() && public_ip.is_ipv4() == args.media_ip.is_ipv4(),
-            "--public-ip must be a reachable address of the same family as --media-ip, not {public_ip}"
-        );
-    }
+    check_media_ips(&args.media_ip, args.public_ip)?;
+    // TURN relays to one media address: the first, or the one --public-ip stands for.
+    let turn_media_ip = args
+        .media_ip
+        .iter()
+        .copied()
+        .find(|ip| args.public_ip.is_some_and(|p| p.is_ipv4() == ip.is_ipv4()))
+        .unwrap_or(args.media_ip[0]);
     let media_settings = MediaSettings {
-        ip: args.media_ip,
+        ips: args.media_ip.clone(),
         udp_port: args.media_port,
         tcp_port: match args.media_tcp_port {
             Some(0) => None,
@@ -165,8 +171,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let media = MediaWorkers::start(&media_settings).with_context(|| {
         format!(
-            "cannot bind media ports from {}:{} (ICE-TCP from {:?})",
-            args.media_ip, args.media_port, media_settings.tcp_port
+            "cannot bind media ports from {} on {:?} (ICE-TCP from {:?})",
+            args.media_port, args.media_ip, media_settings.tcp_port
         )
     })?;
     let tls = match (&args.tls_cert, &args.tls_key) {
@@ -201,7 +207,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &args.turn,
         crate::turn::NodeAddresses {
             data_dir: &args.data_dir,
-            media_ip: args.media_ip,
+            media_ip: turn_media_ip,
             media_port: args.media_port,
             public_ip: args.public_ip,
             // turns: with the --listen certificate.
@@ -255,7 +261,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(
         listen = %args.listen,
         data_dir = %args.data_dir.display(),
-        media = %SocketAddr::new(args.media_ip, args.media_port),
+        media_ips = ?args.media_ip,
+        media_port = args.media_port,
         ice_tcp = ?media_settings.tcp_port,
         public_ip = ?args.public_ip,
         tls = tls.is_some(),
@@ -392,5 +399,73 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = interrupt => {}
         _ = terminate => {}
+    }
+}
+
+/// The media addresses are advertised to browsers as ICE candidates: each must be one they can
+/// reach (never a wildcard), given once; a --public-ip stands for the one media IP of its
+/// family.
+fn check_media_ips(media_ips: &[IpAddr], public_ip: Option<IpAddr>) -> anyhow::Result<()> {
+    anyhow::ensure!(!media_ips.is_empty(), "--media-ip is needed");
+    for (i, ip) in media_ips.iter().enumerate() {
+        anyhow::ensure!(
+            !ip.is_unspecified(),
+            "--media-ip must be an address clients can reach (it is advertised in ICE candidates), not {ip}"
+        );
+        anyhow::ensure!(
+            !media_ips[..i].contains(ip),
+            "--media-ip {ip} is given twice"
+        );
+    }
+    if let Some(public_ip) = public_ip {
+        let same_family = media_ips
+            .iter()
+            .filter(|ip| ip.is_ipv4() == public_ip.is_ipv4())
+            .count();
+        anyhow::ensure!(
+            !public_ip.is_unspecified() && same_family == 1,
+            "--public-ip must be a reachable address standing for exactly one --media-ip of its family, not {public_ip}"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_media_ips;
+
+    fn ips(list: &[&str]) -> Vec<std::net::IpAddr> {
+        list.iter().map(|ip| ip.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn media_ips_are_reachable_distinct_and_a_public_ip_names_one() {
+        assert!(check_media_ips(&ips(&["10.0.0.5"]), None).is_ok());
+        assert!(check_media_ips(&ips(&["10.0.0.5", "2001:db8::5"]), None).is_ok());
+        assert!(check_media_ips(
+            &ips(&["10.0.0.5", "2001:db8::5"]),
+            Some("203.0.113.9".parse().unwrap())
+        )
+        .is_ok());
+        assert!(
+            check_media_ips(&ips(&["0.0.0.0"]), None).is_err(),
+            "a wildcard"
+        );
+        assert!(
+            check_media_ips(&ips(&["10.0.0.5", "10.0.0.5"]), None).is_err(),
+            "twice"
+        );
+        assert!(
+            check_media_ips(
+                &ips(&["10.0.0.5", "10.0.0.6"]),
+                Some("203.0.113.9".parse().unwrap())
+            )
+            .is_err(),
+            "ambiguous"
+        );
+        assert!(
+            check_media_ips(&ips(&["10.0.0.5"]), Some("2001:db8::9".parse().unwrap())).is_err(),
+            "no IPv6 to stand for"
+        );
     }
 }

@@ -190,6 +190,11 @@ export class Participant {
     return this.page.evaluate(() => window.oriel.selectedPairs());
   }
 
+  /** Every candidate pair whose connectivity checks succeeded (remote address and protocol). */
+  succeededPairs() {
+    return this.page.evaluate(() => window.oriel.succeededPairs());
+  }
+
   /** Every outbound video stream (a simulcast layer each) of this page (getStats). */
   outboundStats() {
     return this.page.evaluate(() => window.oriel.outboundStats());

@@ -183,11 +183,11 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
     );
     // The connections' DTLS and ICE setup (about a millisecond each) happens here, on a
     // blocking thread, not on the media worker that forwards everyone's packets.
-    let candidates = worker.candidates;
+    let candidates = std::sync::Arc::clone(&worker.candidates);
     let publishes = request.role == ParticipantRole::Publisher;
     let peers = tokio::task::spawn_blocking(move || {
         Box::new(PreparedPeers::build(
-            candidates,
+            &candidates,
             publishes,
             std::time::Instant::now(),
         ))

@@ -71,7 +71,7 @@ impl Space {
 
         let sfu_id = format!("oriel-{}", key.0);
         let mut subscriber = SubscriberPc::new(
-            self.config.candidates,
+            &self.config.candidates,
             prepared_subscriber,
             sfu_id.clone(),
             now,
@@ -243,7 +243,7 @@ impl Space {
         if !self.is_publisher(key) {
             return self.refuse(key, ErrorType::Unknown, "subscribers cannot publish tracks");
         }
-        let candidates = self.config.candidates;
+        let candidates = &self.config.candidates;
         let prepared = self
             .connections
             .get_mut(&key)

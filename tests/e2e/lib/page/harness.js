@@ -271,6 +271,20 @@
     });
   }
 
+  /** Every candidate pair whose connectivity checks succeeded, on every open peer connection. */
+  function succeededPairs() {
+    return eachReport((stats, index, pc) => {
+      if (pc.connectionState === 'closed') return [];
+      const out = [];
+      stats.forEach((s) => {
+        if (s.type !== 'candidate-pair' || s.state !== 'succeeded') return;
+        const remote = stats.get(s.remoteCandidateId);
+        out.push({ pc: index, remoteAddress: remote?.address, remoteProtocol: remote?.protocol });
+      });
+      return out;
+    });
+  }
+
   window.oriel = {
     /** Creates the Space (MUX_SPACES_BACKEND_URL is already set) and joins it. */
     async join(jwt, options, timeoutMs) {
@@ -346,6 +360,7 @@
      */
     outboundStats,
     selectedPairs,
+    succeededPairs,
     async watchFrames(participantId, ms) {
       const p = remoteById(participantId);
       const tid = p && [...p.videoTracks.values()].map((t) => t.tid).find((t) => elements.has(t));
