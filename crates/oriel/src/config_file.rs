@@ -160,6 +160,7 @@ mod tests {
             tls-cert = "/etc/oriel/cert.pem"
             tls-key = "/etc/oriel/key.pem"
             log-format = "json"
+            media-ip = ["10.0.0.5", "2001:db8::5"]
         "#;
         let cli = parse_with(toml, &["serve", "--media-port", "42000"]);
         assert!(matches!(cli.log_format, crate::logging::LogFormat::Json));
@@ -167,6 +168,14 @@ mod tests {
         assert_eq!(args.listen, "127.0.0.1:9443".parse().unwrap());
         assert_eq!(args.media_port, 42000, "the flag wins over the file");
         assert_eq!(args.header_timeout, 5);
+        assert_eq!(
+            args.media_ip,
+            [
+                "10.0.0.5".parse::<std::net::IpAddr>().unwrap(),
+                "2001:db8::5".parse().unwrap()
+            ],
+            "a list gives several media IPs"
+        );
         assert_eq!(args.tls_cert, Some(PathBuf::from("/etc/oriel/cert.pem")));
         assert_eq!(
             args.max_connections.get(),
