@@ -95,6 +95,8 @@ if [ "$BUILD_OK" -eq 1 ] && [ "$NPM_OK" -eq 1 ]; then
   # The API tests read /metrics with Prometheus's own OpenMetrics parser (Python).
   python3 -c 'import prometheus_client' 2>/dev/null ||
     python3 -m pip install --quiet --disable-pip-version-check prometheus_client || true
+  # Pebble, Let's Encrypt's test CA, for the automatic-certificate test (tests/api/acme.test.mjs).
+  ensure_apt_packages pebble openssl
   step api-tests node --test --test-concurrency=1 --test-reporter=spec tests/api/*.test.mjs || true
   read -r API_PASSED API_FAILED < <(node_counts api-tests)
 else

@@ -138,14 +138,17 @@ export class OrielServer {
    * extraArgs: more `oriel serve` flags; env: more environment variables for the server;
    * viaEnv: pass listen/data-dir/media settings as ORIEL_* variables instead of flags.
    * tls: {cert, key} PEM files (the certificate is also the CA trusted here): serve https/wss.
+   * acmeClient: {ca (PEM), servername}: the server gets its certificate itself (ACME flags in
+   *   extraArgs); it is healthy once /healthz answers over https for that name and CA.
    */
-  constructor({ extraArgs = [], env = {}, name, viaEnv = false, tls = null } = {}) {
+  constructor({ extraArgs = [], env = {}, name, viaEnv = false, tls = null, acmeClient = null } = {}) {
     serverCounter += 1;
     this.name = name || `oriel#${serverCounter}`;
     this.extraArgs = extraArgs;
     this.extraEnv = env;
     this.viaEnv = viaEnv;
     this.tls = tls;
+    this.acmeClient = acmeClient;
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'oriel-test-'));
     this.dataDir = path.join(this.root, 'data');
     fs.mkdirSync(this.dataDir);
@@ -160,11 +163,11 @@ export class OrielServer {
   }
 
   get baseUrl() {
-    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
+    return `${this.tls || this.acmeClient ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   get wsUrl() {
-    return `${this.tls ? 'wss' : 'ws'}://127.0.0.1:${this.port}`;
+    return `${this.tls || this.acmeClient ? 'wss' : 'ws'}://127.0.0.1:${this.port}`;
   }
 
   /** Starts `oriel serve` and waits until GET /healthz answers 200. Retries on a port clash. */
@@ -240,7 +243,9 @@ export class OrielServer {
         );
       }
       try {
-        const { status, text } = this.tls
+        const { status, text } = this.acmeClient
+          ? await httpsGet(`${this.baseUrl}/healthz`, this.acmeClient.ca, 2000, this.acmeClient.servername)
+          : this.tls
           ? await httpsGet(`${this.baseUrl}/healthz`, fs.readFileSync(this.tls.cert))
           : await fetch(`${this.baseUrl}/healthz`, { signal: AbortSignal.timeout(1000) }).then(async (r) => ({ status: r.status, text: await r.text() }));
         if (status === 200) return;
@@ -409,10 +414,13 @@ export function basicAuth(token) {
  *   rawBody: string/Buffer sent as is (set your own content-type in headers)
  * Returns {status, headers (Headers), json (parsed or null), text}.
  */
-/** GET over https trusting `ca` (PEM): {status, text, certificate (the server's, as Node shows it)}. */
-export function httpsGet(url, ca, timeoutMs = 2000) {
+/**
+ * GET over https trusting `ca` (PEM), naming `servername` in SNI and checking the certificate
+ * against it when given: {status, text, certificate (the server's, as Node shows it)}.
+ */
+export function httpsGet(url, ca, timeoutMs = 2000, servername = undefined) {
   return new Promise((resolve, reject) => {
-    const req = https.get(url, { ca, agent: false, timeout: timeoutMs }, (res) => {
+    const req = https.get(url, { ca, servername, agent: false, timeout: timeoutMs }, (res) => {
       const certificate = res.socket.getPeerCertificate();
       let text = '';
       res.setEncoding('utf8');

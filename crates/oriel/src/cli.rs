@@ -27,7 +27,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a node: REST API, signaling and health on --listen, media on UDP.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage API access tokens (HTTP Basic credentials).
     #[command(subcommand)]
     AccessToken(AccessTokenCommand),
@@ -78,7 +78,7 @@ pub enum AccessTokenCommand {
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve(args) => crate::serve::serve(args).await,
+        Command::Serve(args) => crate::serve::serve(*args).await,
         Command::LoadTest(args) => oriel_loadtest::main(args).await,
         Command::Admin(AdminCommand::CreateUser {
             data_dir,

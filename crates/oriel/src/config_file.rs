@@ -140,7 +140,7 @@ mod tests {
 
     fn serve(cli: Cli) -> crate::serve::ServeArgs {
         match cli.command {
-            Sub::Serve(args) => args,
+            Sub::Serve(args) => *args,
             other => panic!("not serve: {other:?}"),
         }
     }

@@ -112,6 +112,11 @@ pub async fn serve(
                                 // A client that opens and never completes a handshake is
                                 // closed like one that never sends a request head.
                                 match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
+                                    // A CA validating an ACME order: the handshake was
+                                    // the answer (see acme.rs).
+                                    Ok(Ok(stream)) if stream.get_ref().1.alpn_protocol() == Some(crate::acme::CHALLENGE_ALPN) => {
+                                        tracing::info!(%peer, "answered an ACME TLS-ALPN-01 validation");
+                                    }
                                     Ok(Ok(stream)) => connection(stream, peer, app, limits, draining).await,
                                     Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
                                     Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),

@@ -1,6 +1,7 @@
 //! The `oriel` binary: `oriel serve` runs a node; the other subcommands administer a data
 //! directory, with or without a server running on it.
 
+mod acme;
 mod cli;
 mod config_file;
 mod handover;

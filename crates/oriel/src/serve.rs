@@ -80,6 +80,21 @@ pub struct ServeArgs {
     /// PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert.
     #[arg(long, env = "ORIEL_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// A public name of this node to get a certificate for automatically (ACME, proven with
+    /// TLS-ALPN-01 on --listen, which the name's port 443 must reach), instead of --tls-cert
+    /// and --tls-key; repeat (or separate with commas) for several names. Kept under
+    /// --data-dir/acme and renewed before it expires.
+    #[arg(long, env = "ORIEL_ACME_DOMAIN", value_delimiter = ',')]
+    pub acme_domain: Vec<String>,
+    /// An email address the CA may write to about the certificate (expiry, revocation).
+    #[arg(long, env = "ORIEL_ACME_EMAIL", value_delimiter = ',')]
+    pub acme_email: Vec<String>,
+    /// The CA's ACME directory URL.
+    #[arg(long, env = "ORIEL_ACME_DIRECTORY", default_value = crate::acme::LETS_ENCRYPT)]
+    pub acme_directory: String,
+    /// Extra root certificates (PEM) to trust when talking to the CA: a private CA's.
+    #[arg(long, env = "ORIEL_ACME_CA_FILE")]
+    pub acme_ca_file: Option<PathBuf>,
     /// A TOML file every other flag of `oriel serve` may also come from, by its long name
     /// (`listen = "0.0.0.0:443"`, `media-port = 50000`); a flag or environment variable wins.
     #[arg(long, env = "ORIEL_CONFIG")]
@@ -108,6 +123,10 @@ const COMPOSITORS_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 const RECONNECT_GRACE: Duration = Duration::from_secs(10);
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.acme_domain.is_empty() || (args.tls_cert.is_none() && args.tls_key.is_none()),
+        "--acme-domain gets the certificate itself: give it or --tls-cert and --tls-key, not both"
+    );
     if args.check_config {
         if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
             tls::check(&TlsFiles {
@@ -176,6 +195,22 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )
     })?;
     let tls = match (&args.tls_cert, &args.tls_key) {
+        (None, None) if !args.acme_domain.is_empty() => Some(
+            crate::acme::acceptor(
+                &crate::acme::AcmeSettings {
+                    domains: args.acme_domain.clone(),
+                    contacts: args
+                        .acme_email
+                        .iter()
+                        .map(|email| format!("mailto:{}", email.trim_start_matches("mailto:")))
+                        .collect(),
+                    directory: args.acme_directory.clone(),
+                    ca_file: args.acme_ca_file.clone(),
+                },
+                &args.data_dir,
+            )
+            .context("cannot set up automatic certificates")?,
+        ),
         (Some(cert), Some(key)) => Some(
             tls::acceptor(TlsFiles {
                 cert: cert.clone(),
