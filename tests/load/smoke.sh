@@ -3,7 +3,8 @@
 #
 # Starts `oriel serve` on free loopback ports with a fresh data directory, creates an access
 # token with `oriel access-token create`, runs a short load test (1 publisher, 3 subscribers,
-# 5 seconds, through the real REST API, signaling and WebRTC) and checks its JSON report:
+# 5 seconds, 3 more joining during them, through the real REST API, signaling and WebRTC) and
+# checks its JSON report:
 # everyone connected, media received, loss under 5%. Then checks that the load test deleted
 # the space and the signing key it made.
 #
@@ -18,6 +19,8 @@ BIN="${ORIEL_BIN:-$PWD/target/release/oriel}"
 PUBLISHERS=1
 SUBSCRIBERS=3
 DURATION=5
+# Subscribers that join during the window (a small join storm), reported apart.
+STORM=3
 MAX_LOSS=0.05
 
 if [ ! -x "$BIN" ]; then
@@ -134,6 +137,7 @@ echo "smoke: oriel serving on $API, media on udp 127.0.0.1:$MEDIA_PORT (pid $SER
 set +e
 timeout 180 "$BIN" load-test --api "$API" --token-id "$TOKEN_ID" --token-secret "$TOKEN_SECRET" \
   --publishers "$PUBLISHERS" --subscribers "$SUBSCRIBERS" --duration "$DURATION" \
+  --storm-subscribers "$STORM" --storm-seconds 2 \
   --server-pid "$SERVER_PID" --json >"$WORK/out.json" 2>"$WORK/load.log"
 RC=$?
 set -e
@@ -152,7 +156,9 @@ LOSS="$(json_field loss_ratio "$REPORT")"
 [ -n "$PACKETS" ] && [ "$PACKETS" -gt 0 ] || fail "packets_received is '$PACKETS'"
 awk -v loss="$LOSS" -v max="$MAX_LOSS" 'BEGIN { exit !(loss != "" && loss + 0 < max + 0) }' ||
   fail "loss_ratio is '$LOSS', expected under $MAX_LOSS"
-for key in delay_ms join_ms first_media_ms; do
+STORMED="$(json_field storm_subscribers_connected "$REPORT")"
+[ "$STORMED" = "$STORM" ] || fail "storm_subscribers_connected is '$STORMED', expected $STORM"
+for key in delay_ms join_ms first_media_ms storm_join_ms storm_first_media_ms; do
   grep -q "\"$key\":{\"p50\":[0-9]" <<<"$REPORT" || fail "$key has no p50 in the report"
 done
 

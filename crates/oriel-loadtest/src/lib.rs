@@ -17,6 +17,7 @@ mod cpu;
 mod metrics;
 mod progress;
 mod run;
+mod storm;
 mod tally;
 mod token;
 

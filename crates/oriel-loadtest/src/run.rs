@@ -74,6 +74,15 @@ pub struct LoadTestArgs {
     /// Joins in flight at once.
     #[arg(long, default_value_t = 16)]
     pub join_concurrency: usize,
+    /// A join storm: this many more subscribers join during the measurement, evenly spread
+    /// over --storm-seconds, while the others are measured (their figures are the window's;
+    /// the storm's joiners are reported apart).
+    #[arg(long, default_value_t = 0)]
+    pub storm_subscribers: usize,
+    /// Seconds the storm's joins are spread over, from the start of the measurement (at most
+    /// --duration).
+    #[arg(long, default_value_t = 10)]
+    pub storm_seconds: u64,
 }
 
 impl LoadTestArgs {
@@ -98,6 +107,14 @@ impl LoadTestArgs {
         }
         if !(1..=256).contains(&self.join_concurrency) {
             bail!("--join-concurrency must be 1 to 256");
+        }
+        if self.subscribers + self.storm_subscribers > MAX_SUBSCRIBERS {
+            bail!(
+                "--subscribers and --storm-subscribers must together be at most {MAX_SUBSCRIBERS}"
+            );
+        }
+        if self.storm_subscribers > 0 && !(1..=self.duration).contains(&self.storm_seconds) {
+            bail!("--storm-seconds must be 1 to --duration");
         }
         Ok(())
     }
@@ -170,15 +187,21 @@ pub struct Report {
     /// Packets received by subscribers per second of server CPU.
     pub packets_per_server_cpu_second: Option<f64>,
     pub loadtest_cpu_percent: Option<f64>,
+    /// The join storm (`--storm-subscribers`): how many joined and connected, WebSocket open
+    /// to `joined` and to first media, ms.
+    pub storm_subscribers: usize,
+    pub storm_subscribers_connected: usize,
+    pub storm_join_ms: Percentiles,
+    pub storm_first_media_ms: Percentiles,
     pub interrupted: bool,
     pub errors: Vec<String>,
 }
 
-struct Joined {
-    client: Client,
-    publisher: bool,
-    connected: Arc<AtomicBool>,
-    first_media: Arc<AtomicU64>,
+pub(crate) struct Joined {
+    pub(crate) client: Client,
+    pub(crate) publisher: bool,
+    pub(crate) connected: Arc<AtomicBool>,
+    pub(crate) first_media: Arc<AtomicU64>,
 }
 
 /// Runs the load test; the report is returned even when interrupted.
@@ -316,6 +339,25 @@ async fn run_in_space(
     let sent_before = sent(&everyone);
     let server_before = server_cpu.as_ref().and_then(CpuClock::seconds);
     let own_before = own_cpu.seconds();
+    let storm = (args.storm_subscribers > 0 && !cancelled(&cancel)).then(|| {
+        eprintln!(
+            "load-test: join storm: {} subscribers over {}s",
+            args.storm_subscribers, args.storm_seconds
+        );
+        tokio::spawn(crate::storm::run(
+            crate::storm::Storm {
+                subscribers: args.storm_subscribers,
+                over: Duration::from_secs(args.storm_seconds),
+                first_index: args.subscribers,
+                managed_subscriptions: args.managed_subscriptions,
+                audio_only: args.audio_only,
+            },
+            pluto.clone(),
+            Arc::clone(&signer),
+            Arc::clone(&shared),
+            cancel.clone(),
+        ))
+    });
     if !cancelled(&cancel) {
         eprintln!(
             "load-test: everyone joined and connected in {:.1}s; measuring for {}s",
@@ -331,6 +373,25 @@ async fn run_in_space(
     let server_after = server_cpu.as_ref().and_then(CpuClock::seconds);
     let own_after = own_cpu.seconds();
     let interrupted = cancelled(&cancel);
+    let stormed = match storm {
+        Some(task) => task.await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let mut storm_join_ms = Vec::new();
+    let mut storm_first_media_ms = Vec::new();
+    let mut storm_connected = 0;
+    for joined in &stormed {
+        let info = joined.client.info();
+        storm_join_ms.push(ms(info.joined_at.saturating_duration_since(info.opened_at)));
+        storm_connected +=
+            usize::from(joined.connected.load(Ordering::Relaxed) && joined.client.is_running());
+        let first = joined.first_media.load(Ordering::Relaxed);
+        if first > 0 {
+            let first_at = stamp::epoch() + Duration::from_nanos(first);
+            storm_first_media_ms.push(ms(first_at.saturating_duration_since(info.opened_at)));
+        }
+    }
+    everyone.extend(stormed);
 
     // Who is connected at the end, and the joins' timing.
     let mut connected_publishers = 0;
@@ -338,7 +399,7 @@ async fn run_in_space(
     let mut receiving = 0;
     let mut join_ms = Vec::new();
     let mut first_media_ms = Vec::new();
-    for joined in &everyone {
+    for joined in everyone.iter().take(everyone.len() - storm_join_ms.len()) {
         let info = joined.client.info();
         join_ms.push(ms(info.joined_at.saturating_duration_since(info.opened_at)));
         let connected = joined.connected.load(Ordering::Relaxed) && joined.client.is_running();
@@ -384,6 +445,10 @@ async fn run_in_space(
         packets_sent: sent_after.0.saturating_sub(sent_before.0),
         keyframe_requests_received: sent_after.1,
         plis_sent: sent_after.2,
+        storm_subscribers: args.storm_subscribers,
+        storm_subscribers_connected: storm_connected,
+        storm_join_ms: Percentiles::of(storm_join_ms),
+        storm_first_media_ms: Percentiles::of(storm_first_media_ms),
         interrupted,
         errors,
         ..Report::default()
@@ -515,7 +580,7 @@ async fn join_all(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn join_one(
+pub(crate) async fn join_one(
     index: usize,
     publisher: bool,
     pluto: &str,

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# A join storm into a space that forwards: what 200 subscribers joining in 10 s do to the delay
+# and loss of the 100 already receiving, against the same space without the storm and against
+# the 300 subscribers it ends with, in one run.
+#
+#   bench/join-storm.sh                  # updates the join-storm section of bench/RESULTS.md
+#
+# Runs (each on a fresh node on 127.0.0.1, 1 publisher of Opus + VP8 simulcast, `oriel
+# load-test`, 5 s of warm-up, a 10 s window):
+#   fan-out 100             100 subscribers, no storm
+#   fan-out 100 + storm     100 subscribers measured while 200 more join, evenly over the window
+#   fan-out 300             300 subscribers, no storm (where the storm ends)
+# The load generator runs on the same machine: its CPU is reported beside the server's.
+# Every run is bounded by timeout; all traffic stays on 127.0.0.1.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+RESULTS="${BENCH_RESULTS:-$ROOT/bench/RESULTS.md}"
+ORIEL="${ORIEL_BIN:-$ROOT/target/release/oriel}"
+WINDOW=10
+log() { printf '[join-storm] %s\n' "$*" >&2; }
+[[ -x "$ORIEL" ]] || cargo build --release -q -p oriel
+command -v jq >/dev/null || { log "jq is missing (apt-get install jq)"; exit 1; }
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/oriel-join-storm.XXXXXX")"
+SERVER_PID=""
+cleanup() {
+  [[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+run() { # NAME SUBSCRIBERS STORM
+  local name="$1" subs="$2" storm="$3" dir="$WORK/$1" port media token
+  mkdir -p "$dir/data"
+  port="$(free_port)"
+  media=$((30000 + RANDOM % 20000))
+  "$ORIEL" serve --listen "127.0.0.1:$port" --data-dir "$dir/data" --media-ip 127.0.0.1 \
+    --media-port "$media" --max-connections-per-ip 1000 >"$dir/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  token="$("$ORIEL" access-token create --data-dir "$dir/data" --environment bench)"
+  log "$name: $subs subscribers, storm $storm"
+  timeout 300 "$ORIEL" load-test --api "http://127.0.0.1:$port" \
+    --token-id "$(jq -r .id <<<"$token")" --token-secret "$(jq -r .secret <<<"$token")" \
+    --publishers 1 --subscribers "$subs" --storm-subscribers "$storm" --storm-seconds "$WINDOW" \
+    --duration "$WINDOW" --warmup 5 --server-pid "$SERVER_PID" --json 2>"$dir/load.log" |
+    tail -n 1 >"$dir/report.json"
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+  jq -e 'type == "object"' "$dir/report.json" >/dev/null || { tail -5 "$dir/load.log" >&2; exit 1; }
+  jq -r --arg name "$name" '"| \($name) | \(.subscribers_connected)/\(.subscribers) | \(.loss_ratio * 100 | . * 100 | round / 100) % | \(.delay_ms.p50) / \(.delay_ms.p99) / \(.delay_ms.max) | \(if .storm_subscribers > 0 then "\(.storm_subscribers_connected)/\(.storm_subscribers), join p99 \(.storm_join_ms.p99) ms, first media p99 \(.storm_first_media_ms.p99) ms" else "-" end) | \(.server_cpu_percent) % | \(.loadtest_cpu_percent) % |"' \
+    "$dir/report.json" >>"$WORK/rows"
+}
+
+run "fan-out 100" 100 0
+run "fan-out 100 + storm of 200" 100 200
+run "fan-out 300" 300 0
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+section=$(cat <<MD
+<!-- join-storm:begin (bench/join-storm.sh) -->
+## Join storm: 200 subscribers joining a space that forwards to 100
+
+Written by \`bench/join-storm.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD).
+Machine: ${cpu}, $(nproc) CPUs; the load generator shares it with the server. One publisher
+(Opus + VP8 simulcast), \`oriel load-test\` with 5 s of warm-up, then a ${WINDOW} s window;
+in the storm run 200 more subscribers join evenly over that window while the first 100 are
+measured. Delay: publisher send stamp to the subscriber socket's kernel receive time.
+
+| run | measured subscribers connected | loss | delay p50 / p99 / max (ms) | storm joiners connected | server CPU | load generator CPU |
+|---|---|---|---|---|---|---|
+$(cat "$WORK/rows")
+
+Reading it: the storm's joins themselves cost the media worker little (connections are built
+off it, see issue 16); what the storm does is grow the fan-out to 300 on one worker thread, and
+a keyframe fanned out 300 times leaves in one burst, which is what the delay's tail shows
+(compare the fan-out 300 row, no storm). Issue 16's target (p99 under 20 ms through the storm)
+needs the space spread over every worker. Figures on this shared 2-CPU machine vary a lot from
+run to run (the fan-out 100 p99 has read 4 to 20 ms).
+
+<!-- join-storm:end -->
+MD
+)
+touch "$RESULTS"
+python3 - "$RESULTS" "$section" <<'PY'
+import re, sys
+path, section = sys.argv[1], sys.argv[2]
+text = open(path).read()
+pattern = re.compile(r"<!-- join-storm:begin.*?<!-- join-storm:end -->", re.S)
+text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
+open(path, "w").write(text)
+PY
+log "wrote $RESULTS"
+cat "$WORK/rows"
