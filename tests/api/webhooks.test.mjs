@@ -140,7 +140,11 @@ test('live streams and broadcasts are told too: created, disabled, enabled, dele
   assert.equal(target.body.data.url, 'rtmp://127.0.0.1:1/live');
   await r.waitFor(() => r.types(broadcast.id).includes('video.space.broadcast.deleted'), { what: 'the broadcast deletion' });
   assert.deepEqual(r.types(broadcast.id), ['video.space.broadcast.created', 'video.space.broadcast.deleted']);
-  const updates = r.deliveries.filter((d) => d.body.object.id === space.id).map((d) => [d.body.type, d.body.data.broadcasts?.length ?? 0]);
+  // Ordered per object, not across objects: the space's last update may come after the
+  // broadcast's deletion.
+  const spaceUpdates = () => r.deliveries.filter((d) => d.body.object.id === space.id).map((d) => [d.body.type, d.body.data.broadcasts?.length ?? 0]);
+  await r.waitFor(() => spaceUpdates().length >= 3, { what: "the space's update after the broadcast deletion" });
+  const updates = spaceUpdates();
   assert.deepEqual(updates, [
     ['video.space.created', 0],
     ['video.space.updated', 1],

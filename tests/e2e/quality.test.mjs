@@ -95,12 +95,18 @@ describe('quality through an impairment relay', () => {
 
   e2e.test('a 400 kbit/s downlink: a lower layer within 3 s without a freeze over 1 s, the top again within 15 s of the cap lifting', { timeout: 120_000 }, async () => {
     const c = await call();
-    // Settle on the top layer first: the width the publisher encodes its widest layer at.
-    const top = Math.max(...(await c.pub.p.outboundStats()).map((s) => s.frameWidth ?? 0));
+    // Settle on the top layer first: the width the publisher encodes its widest layer at, once
+    // it encodes more than one (its own estimate starts low, with the lowest layer alone).
+    let top = 0;
+    let widths = [];
     let width = 0;
-    for (const until = Date.now() + 20_000; width < top && Date.now() < until; ) {
+    for (const until = Date.now() + 20_000; Date.now() < until; ) {
+      widths = (await c.pub.p.outboundStats()).map((s) => s.frameWidth ?? 0).filter((w) => w > 0);
+      top = Math.max(0, ...widths);
       width = (await c.sub.p.watchFrames(c.pub.id, 1000)).sizes.at(-1)?.[1] ?? 0;
+      if (top > Math.min(...widths) && width === top) break;
     }
+    assert.ok(top > Math.min(...widths), `the publisher encodes more than one layer: ${widths}`);
     assert.equal(width, top, 'the subscriber reaches the top layer before the cap');
     await relay.set({ down: { rate_kbps: 400 } });
     const capped = await c.sub.p.watchFrames(c.pub.id, 8000);
