@@ -41,6 +41,8 @@ pub(crate) struct Consumer {
     min_playout_delay: Option<Duration>,
     /// The link cannot carry the layer being forwarded (see [`Self::set_over_budget`]).
     over_budget: bool,
+    /// The highest layer allowed at the last [`Self::retarget`] (the subscriber's max_height).
+    max_layer: u8,
     /// The subscriber's cumulative NACK and loss counts for this stream as last reported,
     /// so that each report adds only what is new.
     pub(crate) nacks_reported: u64,
@@ -66,6 +68,7 @@ impl Consumer {
             packets_forwarded: 0,
             min_playout_delay: None,
             over_budget: false,
+            max_layer: u8::MAX,
             nacks_reported: 0,
             lost_reported: 0,
         }
@@ -254,6 +257,13 @@ impl Consumer {
         layer_bitrates: &[u64],
         max_layer: u8,
     ) -> Option<u8> {
+        // A subscriber that asks for more (its tile grew: a new active speaker, a participant
+        // left) gets it as soon as the link carries it, without the up-switch hold that guards
+        // against a noisy estimate.
+        if max_layer > self.max_layer {
+            self.selector.reset();
+        }
+        self.max_layer = max_layer;
         let target = self
             .selector
             .select(budget_bps, layer_bitrates, max_layer, now)?;

@@ -74,6 +74,18 @@ fn max_height_picks_the_smallest_layer_that_fills_it() {
         "layers at 347 px, 720 px, 1 px, no limit"
     );
     let track = sim.client(BOB).tracks_from(ALICE, MediaKind::Video)[0];
+    // A tile that grows gets its layer at the next keyframe, not after the 2 s hold of
+    // bandwidth-driven up-switches: the compositor's new active speaker is sharp at once.
+    let to_720 = track
+        .layer_changes()
+        .iter()
+        .find(|(at, layer)| *at > small && *layer == 2)
+        .map(|(at, _)| *at - small)
+        .expect("up to 720p");
+    assert!(
+        to_720 < Duration::from_millis(1000),
+        "720p {to_720:?} after the larger max_height"
+    );
     let violations = track.continuity_violations();
     assert!(violations.is_empty(), "{violations:?}");
     assert!(

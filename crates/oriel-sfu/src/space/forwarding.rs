@@ -142,13 +142,13 @@ impl Space {
                     producer.layer_fitting(height)
                 })
         };
-        // Ask the estimator to probe towards the highest layer of every video. No padding
-        // floor: padding on a link already at capacity only causes loss.
-        let desired = audios * AUDIO_BPS
-            + open(MediaKind::Video)
-                .filter_map(|c| self.producers.get(&c.producer))
-                .map(|p| u64::from(LAYERS[usize::from(max_layer(p))].max_bitrate))
-                .sum::<u64>();
+        // Ask the estimator to probe towards the top layer of every video, also those held
+        // lower by max_height: when a tile grows, its layer can follow at the next keyframe
+        // instead of waiting seconds for the estimate to climb. Probes are short bursts. No
+        // padding floor: padding on a link already at capacity only causes loss.
+        let videos_open = open(MediaKind::Video).count() as u64;
+        let desired =
+            audios * AUDIO_BPS + videos_open * u64::from(LAYERS[LAYER_COUNT - 1].max_bitrate);
         subscriber
             .peer
             .rtc
