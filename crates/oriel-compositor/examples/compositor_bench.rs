@@ -13,9 +13,9 @@
 //! `delay` mode measures glass-to-glass delay instead: input 0's picture is a flat grey that
 //! steps to another level every 2 s ([`LEVELS`]), the other three keep their test patterns.
 //! Oriel's compositor (the same pipeline as `oriel`) pushes to the RTMP URL given as the 4th
-//! argument (a private nginx-rtmp on 127.0.0.1); a GStreamer puller in this process plays it
-//! back (rtmp2src -> flvdemux -> h264parse -> avdec_h264 with one thread -> appsink, no
-//! clock sync) and watches the mean luma of tile 0. A step's delay is the instant the puller
+//! argument (a private nginx-rtmp on 127.0.0.1); an ffmpeg player plays it back (`-fflags
+//! nobuffer`, one decoding thread, tile 0 scaled to 16x16 grey on its stdout) and this process
+//! watches their mean luma. A step's delay is the instant the player
 //! gets the first decoded frame past the midpoint between the old and the new level, minus
 //! the instant the first RTP packet of the new level's first frame was handed to the
 //! compositor. The HLS delay is the instant the segment holding that frame was listed in the
@@ -468,7 +468,18 @@ fn main() -> Result<()> {
     }
     gst::init()?;
 
-    // Inputs, encoded before anything is measured.
+    // Inputs, encoded before anything is measured: 640x360 (the layer a gallery-of-4 tile at
+    // 720p asks for), or COMPOSITOR_BENCH_INPUT=WxH (1280x720: a camera's top layer, what
+    // the compositor would decode without max_height).
+    let (input_w, input_h) = match std::env::var("COMPOSITOR_BENCH_INPUT") {
+        Ok(size) => parse_resolution(&size).map_err(|e| anyhow!(e))?,
+        Err(_) => (640, 360),
+    };
+    let input_bps = if input_w * input_h > 640 * 360 {
+        1_500_000
+    } else {
+        800_000
+    };
     let mut video = Vec::new();
     let mut audio = Vec::new();
     for (i, pattern) in PATTERNS.iter().enumerate() {
@@ -477,8 +488,8 @@ fn main() -> Result<()> {
         } else {
             video.push(encode(
             &format!(
-                "videotestsrc num-buffers=300 pattern={pattern} ! video/x-raw,width=640,height=360,framerate=30/1 \
-                 ! vp8enc deadline=1 target-bitrate=800000 keyframe-max-dist=60 ! rtpvp8pay pt=96 ssrc={}",
+                "videotestsrc num-buffers=300 pattern={pattern} ! video/x-raw,width={input_w},height={input_h},framerate=30/1 \
+                 ! vp8enc deadline=1 target-bitrate={input_bps} keyframe-max-dist=60 ! rtpvp8pay pt=96 ssrc={}",
                 1000 + i
             ),
             1_000_000_000 / 30,
