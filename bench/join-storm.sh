@@ -76,8 +76,10 @@ Reading it: the storm's joins themselves cost the media worker little (connectio
 off it, see issue 16); what the storm does is grow the fan-out to 300 on one worker thread, and
 a keyframe fanned out 300 times leaves in one burst, which is what the delay's tail shows
 (compare the fan-out 300 row, no storm). Issue 16's target (p99 under 20 ms through the storm)
-needs the space spread over every worker. Figures on this shared 2-CPU machine vary a lot from
-run to run (the fan-out 100 p99 has read 4 to 20 ms).
+needs the space spread over every worker. The tail is keyframes: one of the top layer is some
+30 packets, fanned out 100 times that is 3,000 sends in one burst from one thread, tens of ms
+on this machine, every 2 s. Figures on this shared 2-CPU machine vary a lot from run to run
+(the fan-out 100 p99 has read 4 to 30 ms).
 
 <!-- join-storm:end -->
 MD
