@@ -40,8 +40,14 @@ impl TurnOffer {
     }
 }
 
-/// The URLs of the embedded server as a client reaches it at `host`.
-pub fn embedded_urls(host: IpAddr, port: u16, tls_port: Option<u16>) -> Vec<String> {
+/// The URLs of the embedded server as a client reaches it at `host`; `turns:` names
+/// `tls_name` when given, the name the node's certificate is for (a browser checks it).
+pub fn embedded_urls(
+    host: IpAddr,
+    port: u16,
+    tls_port: Option<u16>,
+    tls_name: Option<&str>,
+) -> Vec<String> {
     let host = match host {
         IpAddr::V6(v6) => format!("[{v6}]"),
         IpAddr::V4(v4) => v4.to_string(),
@@ -51,7 +57,8 @@ pub fn embedded_urls(host: IpAddr, port: u16, tls_port: Option<u16>) -> Vec<Stri
         format!("turn:{host}:{port}?transport=tcp"),
     ];
     if let Some(tls_port) = tls_port {
-        urls.push(format!("turns:{host}:{tls_port}?transport=tcp"));
+        let name = tls_name.unwrap_or(&host);
+        urls.push(format!("turns:{name}:{tls_port}?transport=tcp"));
     }
     urls
 }
@@ -76,7 +83,7 @@ mod tests {
     #[test]
     fn a_grant_has_coturn_credentials_for_a_day() {
         let offer = TurnOffer {
-            urls: embedded_urls("203.0.113.7".parse().unwrap(), 50100, Some(50101)),
+            urls: embedded_urls("203.0.113.7".parse().unwrap(), 50100, Some(50101), None),
             secret: TurnSecret::new("k"),
         };
         let grant = offer.grant("conn-9", 1_000).unwrap();
@@ -100,8 +107,18 @@ mod tests {
     #[test]
     fn ipv6_hosts_are_bracketed_and_no_urls_means_no_entry() {
         assert_eq!(
-            embedded_urls("2001:db8::1".parse().unwrap(), 3478, None)[0],
+            embedded_urls("2001:db8::1".parse().unwrap(), 3478, None, None)[0],
             "turn:[2001:db8::1]:3478?transport=udp"
+        );
+        // turns: names the certificate's host, which the browser checks.
+        assert_eq!(
+            embedded_urls(
+                "2001:db8::1".parse().unwrap(),
+                3478,
+                Some(443),
+                Some("rtc.example.com")
+            )[2],
+            "turns:rtc.example.com:443?transport=tcp"
         );
         let offer = TurnOffer {
             urls: Vec::new(),

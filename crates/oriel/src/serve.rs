@@ -247,6 +247,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             public_ip: args.public_ip,
             // turns: with the --listen certificate.
             tls: tls.clone(),
+            tls_name: match (&args.tls_cert, &args.tls_key) {
+                (Some(cert), Some(key)) => tls::certificate_name(&TlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                }),
+                _ => args.acme_domain.first().cloned(),
+            },
         },
     )
     .await?;

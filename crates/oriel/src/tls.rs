@@ -84,6 +84,25 @@ pub fn load(files: &TlsFiles, provider: &CryptoProvider) -> anyhow::Result<Certi
     })
 }
 
+/// The first DNS name the certificate in `files` is for (its subject alternative names), which
+/// `turns:` URLs must name: a browser checks the TURN server's certificate against the URL.
+pub fn certificate_name(files: &TlsFiles) -> Option<String> {
+    let first = CertificateDer::pem_file_iter(&files.cert)
+        .ok()?
+        .next()?
+        .ok()?;
+    let (_, cert) = x509_parser::parse_x509_certificate(first.as_ref()).ok()?;
+    let names = cert.subject_alternative_name().ok()??;
+    names
+        .value
+        .general_names
+        .iter()
+        .find_map(|name| match name {
+            x509_parser::extensions::GeneralName::DNSName(dns) => Some((*dns).to_owned()),
+            _ => None,
+        })
+}
+
 /// Whether the pair in `files` loads (for `--check-config`).
 pub fn check(files: &TlsFiles) -> anyhow::Result<()> {
     load(files, &provider()).map(|_| ())
@@ -176,6 +195,16 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn the_certificate_name_is_its_first_dns_name() {
+        let dir = temp_dir("name");
+        let (files, _) = write_pair(&dir, "rtc.example.com");
+        assert_eq!(certificate_name(&files).as_deref(), Some("rtc.example.com"));
+        std::fs::write(&files.cert, "not a certificate").unwrap();
+        assert_eq!(certificate_name(&files), None);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

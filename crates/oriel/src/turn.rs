@@ -48,6 +48,8 @@ pub struct NodeAddresses<'a> {
     pub public_ip: Option<IpAddr>,
     /// The node's certificate for turns:, when it serves TLS.
     pub tls: Option<TlsAcceptor>,
+    /// The host name that certificate is for, which turns: URLs name (else the IP).
+    pub tls_name: Option<String>,
 }
 
 /// Starts the embedded TURN server unless an external one is configured or it is turned
@@ -108,7 +110,12 @@ pub async fn start(
     .await
     .context("cannot start the embedded TURN server (--turn-port 0 turns it off)")?;
     let advertised = node.public_ip.unwrap_or(node.media_ip);
-    let urls = oriel_turn::embedded_urls(advertised, turn.udp.port(), turn.tls.map(|a| a.port()));
+    let urls = oriel_turn::embedded_urls(
+        advertised,
+        turn.udp.port(),
+        turn.tls.map(|a| a.port()),
+        node.tls_name.as_deref(),
+    );
     tracing::info!(udp = %turn.udp, tcp = %turn.tcp, tls = ?turn.tls, "embedded TURN server listening");
     let offer = TurnOffer {
         urls,
