@@ -21,6 +21,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=lib/section.sh
+. "$ROOT/bench/lib/section.sh"
 DURATION="${BENCH_DURATION:-20}"
 RESULTS="${BENCH_RESULTS:-$ROOT/bench/RESULTS.md}"
 # shellcheck source=../scripts/lib/setup.sh
@@ -128,14 +130,6 @@ ${delay_rows}
 <!-- compositor:end -->
 MD
 )
-touch "$RESULTS"
-python3 - "$RESULTS" "$section" <<'PY'
-import re, sys
-path, section = sys.argv[1], sys.argv[2]
-text = open(path).read()
-pattern = re.compile(r"<!-- compositor:begin.*?<!-- compositor:end -->", re.S)
-text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
-open(path, "w").write(text)
-PY
+write_section "$RESULTS" compositor "$section"
 log "wrote $RESULTS"
 printf '%s\n' "$rows"

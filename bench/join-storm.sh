@@ -15,6 +15,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=lib/section.sh
+. "$ROOT/bench/lib/section.sh"
 RESULTS="${BENCH_RESULTS:-$ROOT/bench/RESULTS.md}"
 ORIEL="${ORIEL_BIN:-$ROOT/target/release/oriel}"
 WINDOW=10
@@ -84,14 +86,6 @@ on this machine, every 2 s. Figures on this shared 2-CPU machine vary a lot from
 <!-- join-storm:end -->
 MD
 )
-touch "$RESULTS"
-python3 - "$RESULTS" "$section" <<'PY'
-import re, sys
-path, section = sys.argv[1], sys.argv[2]
-text = open(path).read()
-pattern = re.compile(r"<!-- join-storm:begin.*?<!-- join-storm:end -->", re.S)
-text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
-open(path, "w").write(text)
-PY
+write_section "$RESULTS" join-storm "$section"
 log "wrote $RESULTS"
 cat "$WORK/rows"

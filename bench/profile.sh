@@ -11,6 +11,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=lib/section.sh
+. "$ROOT/bench/lib/section.sh"
 RESULTS="${BENCH_RESULTS:-$ROOT/bench/RESULTS.md}"
 ORIEL="${ORIEL_BIN:-$ROOT/target/release/oriel}"
 PUBS="${PROFILE_PUBLISHERS:-1}"
@@ -115,14 +117,6 @@ ${rows}
 <!-- profile:end -->
 MD
 )
-touch "$RESULTS"
-python3 - "$RESULTS" "$section" <<'PY'
-import re, sys
-path, section = sys.argv[1], sys.argv[2]
-text = open(path).read()
-pattern = re.compile(r"<!-- profile:begin.*?<!-- profile:end -->", re.S)
-text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
-open(path, "w").write(text)
-PY
+write_section "$RESULTS" profile "$section"
 log "wrote $RESULTS"
 printf '%s\n' "$rows"

@@ -557,23 +557,38 @@ async fn join_all(
             }
         });
     }
-    let mut joined = Vec::with_capacity(count);
+    collect_joins(joins, cancel).await
+}
+
+/// The clients that joined, once every join has ended or `cancel` is set (then the joins
+/// still running are aborted and those already done kept).
+pub(crate) async fn collect_joins(
+    mut joins: JoinSet<Option<Joined>>,
+    cancel: &mut watch::Receiver<bool>,
+) -> Vec<Joined> {
+    let mut joined = Vec::with_capacity(joins.len());
     loop {
-        tokio::select! {
+        // Decided inside, acted on outside: the borrow of `cancel` must not live across the
+        // awaits below (the storm runs this on a spawned task).
+        let cancelled = tokio::select! {
             next = joins.join_next() => match next {
-                Some(Ok(Some(j))) => joined.push(j),
-                Some(_) => {}
+                Some(Ok(Some(j))) => {
+                    joined.push(j);
+                    false
+                }
+                Some(_) => false,
                 None => break,
             },
-            _ = cancel.wait_for(|c| *c) => {
-                joins.abort_all();
-                while let Some(next) = joins.join_next().await {
-                    if let Ok(Some(j)) = next {
-                        joined.push(j);
-                    }
+            _ = cancel.wait_for(|c| *c) => true,
+        };
+        if cancelled {
+            joins.abort_all();
+            while let Some(next) = joins.join_next().await {
+                if let Ok(Some(j)) = next {
+                    joined.push(j);
                 }
-                break;
             }
+            break;
         }
     }
     joined

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::metrics::Metrics;
-use crate::run::{join_one, Joined};
+use crate::run::{collect_joins, join_one, Joined};
 use crate::tally::Tally;
 use crate::token::TokenSigner;
 
@@ -66,28 +66,5 @@ pub(crate) async fn run(
             }
         });
     }
-    let mut joined = Vec::with_capacity(storm.subscribers);
-    loop {
-        let cancelled = tokio::select! {
-            next = joins.join_next() => match next {
-                Some(Ok(Some(j))) => {
-                    joined.push(j);
-                    false
-                }
-                Some(_) => false,
-                None => break,
-            },
-            _ = cancel.wait_for(|c| *c) => true,
-        };
-        if cancelled {
-            joins.abort_all();
-            while let Some(next) = joins.join_next().await {
-                if let Ok(Some(j)) = next {
-                    joined.push(j);
-                }
-            }
-            break;
-        }
-    }
-    joined
+    collect_joins(joins, &mut cancel).await
 }
