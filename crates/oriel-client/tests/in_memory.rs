@@ -187,6 +187,8 @@ impl World {
                         } = peer;
                         session.handle_signal(now, &message.to_json(), sockets);
                     }
+                    // One space on one worker: nothing to relay to.
+                    SfuOutput::Relay(_) => {}
                     SfuOutput::Close {
                         connection,
                         message,

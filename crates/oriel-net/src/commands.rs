@@ -1,5 +1,7 @@
+use std::sync::Arc;
+
 use oriel_proto::{ClientMessage, ServerMessage};
-use oriel_sfu::{ConnectionKey, JoinRequest, PreparedPeers, SpaceSnapshot};
+use oriel_sfu::{ConnectionKey, JoinRequest, PreparedPeers, ShardEvent, SpaceSnapshot};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 
@@ -37,6 +39,26 @@ pub enum Command {
         space_id: String,
         reply: oneshot::Sender<SpaceSnapshot>,
     },
+    // ----- a space spread over several workers (see `oriel_sfu::ShardEvent`) -----
+    /// This worker becomes a shard of a space that `peers` already hold: it takes their state
+    /// (each ends it with `SyncDone`) before it serves anything else of the space.
+    OpenShard {
+        space_id: Arc<str>,
+        peers: Vec<usize>,
+    },
+    /// `worker` became a shard of a space this one holds: send it this shard's state, then
+    /// `SyncDone`, then relay to it.
+    ShardOpened { space_id: Arc<str>, worker: usize },
+    /// `worker` holds nothing of the space any more (this worker itself, maybe).
+    ShardClosed { space_id: Arc<str>, worker: usize },
+    /// From the shard of the space on worker `from`, in the order it sent them.
+    Relay {
+        space_id: Arc<str>,
+        from: usize,
+        event: ShardEvent,
+    },
+    /// Worker `from` has sent all its state of the space.
+    SyncDone { space_id: Arc<str>, from: usize },
 }
 
 /// What the worker sends back to a connection's signaling task.

@@ -56,6 +56,10 @@ pub(crate) struct Worker {
     /// Which socket the next drain reads first, so that one busy socket cannot starve another.
     next_read: usize,
     spaces: HashMap<String, Space>,
+    /// Of the spaces spread over several workers: the other workers holding them.
+    shards: HashMap<String, ShardLinks>,
+    /// Every worker's inbox (this one's too), to relay to a space's other shards.
+    workers: Arc<[mpsc::UnboundedSender<Command>]>,
     outboxes: HashMap<ConnectionKey, mpsc::UnboundedSender<Outgoing>>,
     /// Which space a remote (transport and address) belongs to, once a space accepted a
     /// datagram from it.
@@ -67,11 +71,23 @@ pub(crate) struct Worker {
     next_link_report: Instant,
 }
 
+/// A shard's links to the other shards of its space.
+struct ShardLinks {
+    name: Arc<str>,
+    /// The other workers holding the space: what this shard relays goes to each.
+    peers: Vec<usize>,
+    /// Workers whose state this shard still waits for; meanwhile the space's commands wait
+    /// in `deferred`, so that a joiner's `joined` lists everyone.
+    awaiting: Vec<usize>,
+    deferred: Vec<Command>,
+}
+
 impl Worker {
     pub(crate) fn run(
         index: usize,
         sockets: WorkerSockets,
         inbox: mpsc::UnboundedReceiver<Command>,
+        workers: Arc<[mpsc::UnboundedSender<Command>]>,
         meters: Arc<WorkerMeters>,
     ) {
         let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -121,6 +137,8 @@ impl Worker {
                 candidates,
                 next_read: 0,
                 spaces: HashMap::new(),
+                shards: HashMap::new(),
+                workers,
                 outboxes: HashMap::new(),
                 routes: HashMap::new(),
                 totals: MediaTotals::default(),
@@ -150,7 +168,23 @@ impl Worker {
             };
             tokio::select! {
                 command = inbox.recv() => match command {
-                    Some(command) => self.handle_command(command),
+                    Some(command) => {
+                        self.handle_command(command);
+                        // Packets relayed from a space's other shards come as commands, many
+                        // at a time: take what is queued before sending, as for datagrams.
+                        for _ in 1..MAX_READS_PER_WAKE {
+                            let Ok(command) = inbox.try_recv() else {
+                                break;
+                            };
+                            self.handle_command(command);
+                            self.collect_outputs();
+                            for socket in &mut self.udp {
+                                if socket.outgoing.len() >= BATCH {
+                                    socket.outgoing.flush(&socket.socket).await;
+                                }
+                            }
+                        }
+                    }
                     None => break,
                 },
                 (index, received) = recv_any(&self.udp, &mut buffer) => {
@@ -235,7 +269,88 @@ impl Worker {
 
     fn handle_command(&mut self, command: Command) {
         let now = Instant::now();
+        // A shard still taking its peers' state serves nothing of its space yet.
+        let waiting_space = match &command {
+            Command::Join { space_id, .. }
+            | Command::Message { space_id, .. }
+            | Command::Leave { space_id, .. }
+            | Command::SetBroadcasting { space_id, .. } => Some(space_id.as_str()),
+            _ => None,
+        };
+        if let Some(links) = waiting_space
+            .and_then(|id| self.shards.get_mut(id))
+            .filter(|links| !links.awaiting.is_empty())
+        {
+            links.deferred.push(command);
+            return;
+        }
         match command {
+            Command::OpenShard { space_id, peers } => {
+                self.space_entry(&space_id).set_relaying(true);
+                let links = self.links_entry(&space_id);
+                for peer in peers {
+                    if !links.peers.contains(&peer) {
+                        links.peers.push(peer);
+                    }
+                    links.awaiting.push(peer);
+                }
+            }
+            Command::ShardOpened { space_id, worker } => {
+                if let Some(space) = self.spaces.get_mut(&*space_id) {
+                    space.set_relaying(true);
+                    for event in space.shard_state() {
+                        self.send_to(
+                            worker,
+                            Command::Relay {
+                                space_id: Arc::clone(&space_id),
+                                from: self.index,
+                                event,
+                            },
+                        );
+                    }
+                    let links = self.links_entry(&space_id);
+                    if !links.peers.contains(&worker) {
+                        links.peers.push(worker);
+                    }
+                }
+                let from = self.index;
+                self.send_to(worker, Command::SyncDone { space_id, from });
+            }
+            Command::ShardClosed { space_id, worker } => {
+                if worker == self.index {
+                    // What its last connections' leaving said must still reach the others.
+                    self.collect_outputs();
+                    if self.spaces.get(&*space_id).is_some_and(Space::is_empty) {
+                        self.spaces.remove(&*space_id);
+                        self.shards.remove(&*space_id);
+                    }
+                    return;
+                }
+                let Some(links) = self.shards.get_mut(&*space_id) else {
+                    return;
+                };
+                links.peers.retain(|&peer| peer != worker);
+                links.awaiting.retain(|&peer| peer != worker);
+                if links.peers.is_empty() {
+                    if let Some(space) = self.spaces.get_mut(&*space_id) {
+                        space.set_relaying(false);
+                    }
+                }
+                self.release_deferred(&space_id);
+            }
+            Command::Relay {
+                space_id, event, ..
+            } => {
+                if let Some(space) = self.spaces.get_mut(&*space_id) {
+                    space.handle_shard_event(now, event);
+                }
+            }
+            Command::SyncDone { space_id, from } => {
+                if let Some(links) = self.shards.get_mut(&*space_id) {
+                    links.awaiting.retain(|&peer| peer != from);
+                }
+                self.release_deferred(&space_id);
+            }
             Command::Join {
                 space_id,
                 request,
@@ -244,18 +359,13 @@ impl Worker {
                 peers,
             } => {
                 self.outboxes.insert(request.connection, outbox);
-                let config = SpaceConfig {
-                    candidates: Arc::clone(&self.candidates),
-                    ..SpaceConfig::new(self.candidates[0].udp)
-                };
-                self.spaces
-                    .entry(space_id)
-                    .or_insert_with(|| {
-                        let mut space = Space::new(config);
-                        space.set_broadcasting(broadcasting);
-                        space
-                    })
-                    .join_prepared(now, request, peers.map(|p| *p));
+                let space = self.space_entry(&space_id);
+                // A space new here (or a shard that has no connection of its own yet) starts
+                // in the store's broadcast state; one with connections keeps its own.
+                if space.is_empty() {
+                    space.set_broadcasting(broadcasting);
+                }
+                space.join_prepared(now, request, peers.map(|p| *p));
             }
             Command::SetBroadcasting {
                 space_id,
@@ -287,6 +397,54 @@ impl Worker {
                 let snapshot = self.spaces.get(&space_id).map(|s| s.snapshot(now));
                 let _ = reply.send(snapshot.unwrap_or_default());
             }
+        }
+    }
+
+    /// The space's shard on this worker, made if it is not here.
+    fn space_entry(&mut self, space_id: &str) -> &mut Space {
+        if !self.spaces.contains_key(space_id) {
+            let config = SpaceConfig {
+                candidates: Arc::clone(&self.candidates),
+                // At most 16 workers: the index fits.
+                shard: self.index as u16,
+                ..SpaceConfig::new(self.candidates[0].udp)
+            };
+            self.spaces.insert(space_id.to_owned(), Space::new(config));
+        }
+        self.spaces.get_mut(space_id).expect("just inserted")
+    }
+
+    fn links_entry(&mut self, space_id: &Arc<str>) -> &mut ShardLinks {
+        self.shards
+            .entry(space_id.to_string())
+            .or_insert_with(|| ShardLinks {
+                name: Arc::clone(space_id),
+                peers: Vec::new(),
+                awaiting: Vec::new(),
+                deferred: Vec::new(),
+            })
+    }
+
+    /// Serves a shard's waiting commands once it has every peer's state.
+    fn release_deferred(&mut self, space_id: &str) {
+        let Some(links) = self.shards.get_mut(space_id) else {
+            return;
+        };
+        if !links.awaiting.is_empty() {
+            return;
+        }
+        let deferred = std::mem::take(&mut links.deferred);
+        if links.peers.is_empty() {
+            self.shards.remove(space_id);
+        }
+        for command in deferred {
+            self.handle_command(command);
+        }
+    }
+
+    fn send_to(&self, worker: usize, command: Command) {
+        if let Some(inbox) = self.workers.get(worker) {
+            let _ = inbox.send(command);
         }
     }
 
@@ -369,7 +527,11 @@ impl Worker {
             }
         }
         let before = self.spaces.len();
-        self.spaces.retain(|_, space| !space.is_empty());
+        // A shard of a space spread over several workers goes when the placement says so
+        // (`ShardClosed`): another connection may be on its way to it.
+        let shards = &self.shards;
+        self.spaces
+            .retain(|id, space| !space.is_empty() || shards.contains_key(id));
         if self.spaces.len() != before {
             let spaces = &self.spaces;
             self.routes
@@ -379,9 +541,23 @@ impl Worker {
 
     /// Takes what the spaces produced: datagrams into the send batch, signaling to outboxes.
     fn collect_outputs(&mut self) {
-        for space in self.spaces.values_mut() {
+        for (space_id, space) in self.spaces.iter_mut() {
             while let Some(output) = space.poll_output() {
                 match output {
+                    Output::Relay(event) => {
+                        let Some(links) = self.shards.get(space_id) else {
+                            continue;
+                        };
+                        for &peer in &links.peers {
+                            if let Some(inbox) = self.workers.get(peer) {
+                                let _ = inbox.send(Command::Relay {
+                                    space_id: Arc::clone(&links.name),
+                                    from: self.index,
+                                    event: event.clone(),
+                                });
+                            }
+                        }
+                    }
                     Output::Transmit {
                         proto,
                         source,

@@ -1,10 +1,11 @@
+use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use oriel_sfu::{ConnectionKey, MediaCandidates};
-use tokio::sync::mpsc;
+use oriel_sfu::{ConnectionKey, MediaCandidates, SpaceSnapshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::meters::{MediaTotals, WorkerMeters};
 use crate::worker::{BoundAddress, Worker, WorkerSockets};
@@ -28,11 +29,17 @@ pub struct MediaSettings {
     pub public_ip: Option<IpAddr>,
     /// Worker threads; capped at 16.
     pub workers: usize,
+    /// A space's connections go to its home worker until it holds this many; then each goes
+    /// to the worker that holds the fewest of them, so a big space uses every core. 0 keeps
+    /// every space on one worker.
+    pub spread_space_after: usize,
 }
 
 /// A running media worker: where its commands go.
 #[derive(Clone, Debug)]
 pub struct WorkerHandle {
+    /// Its number: its ports are the first ones plus this.
+    pub index: usize,
     /// What the worker advertises to clients, per media IP.
     pub candidates: Arc<[MediaCandidates]>,
     commands: mpsc::UnboundedSender<Command>,
@@ -51,6 +58,31 @@ impl WorkerHandle {
 pub struct MediaWorkers {
     workers: Arc<Vec<WorkerHandle>>,
     next_connection: Arc<AtomicU64>,
+    /// Which workers hold each space's connections. Taken at joins and leaves only, never on
+    /// the media path; commands about a space's shards are sent under it, so each worker
+    /// sees them in the order they were decided.
+    placements: Arc<Mutex<HashMap<String, SpacePlacement>>>,
+    spread_space_after: usize,
+}
+
+/// Where one space's connections are.
+#[derive(Debug)]
+struct SpacePlacement {
+    name: Arc<str>,
+    /// Connections per worker.
+    connections: Vec<u32>,
+    /// Each connected participant's worker and connections there (a reconnection overlaps its
+    /// predecessor for a moment and must land beside it, which replaces it).
+    participants: HashMap<String, (usize, u32)>,
+}
+
+impl SpacePlacement {
+    /// Workers holding connections of the space, but `except`.
+    fn holders_except(&self, except: usize) -> Vec<usize> {
+        (0..self.connections.len())
+            .filter(|&w| w != except && self.connections[w] > 0)
+            .collect()
+    }
 }
 
 impl MediaWorkers {
@@ -65,6 +97,10 @@ impl MediaWorkers {
         }
         let count = settings.workers.clamp(1, MAX_WORKERS);
         let mut workers = Vec::with_capacity(count);
+        // Every worker can reach every other: a space spread over several relays between them.
+        let (senders, mut inboxes): (Vec<_>, Vec<_>) =
+            (0..count).map(|_| mpsc::unbounded_channel()).unzip();
+        let peers: Arc<[mpsc::UnboundedSender<Command>]> = senders.into();
         for index in 0..count {
             let udp_port = nth_port(settings.udp_port, index)?;
             let tcp_port = settings
@@ -92,21 +128,25 @@ impl MediaWorkers {
             let candidates: Arc<[MediaCandidates]> =
                 addresses.iter().map(|a| a.candidates).collect();
             let sockets = WorkerSockets { addresses };
-            let (commands, inbox) = mpsc::unbounded_channel();
+            let inbox = inboxes.remove(0);
             let meters = Arc::new(WorkerMeters::default());
             let worker_meters = Arc::clone(&meters);
+            let worker_peers = Arc::clone(&peers);
             std::thread::Builder::new()
                 .name(format!("oriel-media-{index}"))
-                .spawn(move || Worker::run(index, sockets, inbox, worker_meters))?;
+                .spawn(move || Worker::run(index, sockets, inbox, worker_peers, worker_meters))?;
             workers.push(WorkerHandle {
+                index,
                 candidates,
-                commands,
+                commands: peers[index].clone(),
                 meters,
             });
         }
         Ok(Self {
             workers: Arc::new(workers),
             next_connection: Arc::new(AtomicU64::new(1)),
+            placements: Arc::new(Mutex::new(HashMap::new())),
+            spread_space_after: settings.spread_space_after,
         })
     }
 
@@ -124,12 +164,145 @@ impl MediaWorkers {
         self.workers.len()
     }
 
-    /// The worker that holds a space: always the same one for the same space.
-    pub fn for_space(&self, space_id: &str) -> &WorkerHandle {
+    /// A space's home worker: where its connections go while it is small.
+    fn home_of(&self, space_id: &str) -> usize {
         let mut hasher = DefaultHasher::new();
         space_id.hash(&mut hasher);
-        let index = (hasher.finish() % self.workers.len() as u64) as usize;
-        &self.workers[index]
+        (hasher.finish() % self.workers.len() as u64) as usize
+    }
+
+    /// Chooses the worker for a new connection of a participant and records it there; call
+    /// [`Self::release`] when it leaves. The participant's own worker if it is connected
+    /// already (a reconnection replaces its old connection there), the home worker while the
+    /// space is small, then the worker holding the fewest of its connections. A worker new to
+    /// a space another holds becomes one of its shards: it is told to take their state first,
+    /// and they to relay to it.
+    pub fn place(&self, space_id: &str, participant_id: &str) -> &WorkerHandle {
+        let home = self.home_of(space_id);
+        let count = self.workers.len();
+        let mut placements = self
+            .placements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let placement = placements
+            .entry(space_id.to_owned())
+            .or_insert_with(|| SpacePlacement {
+                name: Arc::from(space_id),
+                connections: vec![0; count],
+                participants: HashMap::new(),
+            });
+        let total: u32 = placement.connections.iter().sum();
+        let worker = match placement.participants.get(participant_id) {
+            Some(&(worker, _)) => worker,
+            None if self.spread_space_after == 0 || (total as usize) < self.spread_space_after => {
+                home
+            }
+            None => (0..count)
+                .min_by_key(|&w| (placement.connections[w], w != home))
+                .unwrap_or(home),
+        };
+        if placement.connections[worker] == 0 {
+            let peers = placement.holders_except(worker);
+            if !peers.is_empty() {
+                tracing::debug!(space_id, worker, ?peers, "space spreads to another worker");
+                let space_id = Arc::clone(&placement.name);
+                for &peer in &peers {
+                    self.workers[peer].send(Command::ShardOpened {
+                        space_id: Arc::clone(&space_id),
+                        worker,
+                    });
+                }
+                self.workers[worker].send(Command::OpenShard { space_id, peers });
+            }
+        }
+        placement.connections[worker] += 1;
+        placement
+            .participants
+            .entry(participant_id.to_owned())
+            .or_insert((worker, 0))
+            .1 += 1;
+        &self.workers[worker]
+    }
+
+    /// A connection [`Self::place`]d on `worker` left (after its `Leave` was sent there). A
+    /// worker left without connections of a space others hold stops being one of its shards.
+    pub fn release(&self, space_id: &str, participant_id: &str, worker: usize) {
+        let mut placements = self
+            .placements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(placement) = placements.get_mut(space_id) else {
+            return;
+        };
+        if let Some(entry) = placement.participants.get_mut(participant_id) {
+            entry.1 = entry.1.saturating_sub(1);
+            if entry.1 == 0 {
+                placement.participants.remove(participant_id);
+            }
+        }
+        let Some(connections) = placement.connections.get_mut(worker) else {
+            return;
+        };
+        *connections = connections.saturating_sub(1);
+        if *connections > 0 {
+            return;
+        }
+        let remaining = placement.holders_except(worker);
+        if remaining.is_empty() {
+            placements.remove(space_id);
+            return;
+        }
+        for peer in remaining.into_iter().chain([worker]) {
+            self.workers[peer].send(Command::ShardClosed {
+                space_id: Arc::clone(&placement.name),
+                worker,
+            });
+        }
+    }
+
+    /// The workers holding a space's connections (its home worker when none does).
+    fn holders(&self, space_id: &str) -> Vec<usize> {
+        let placements = self
+            .placements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match placements.get(space_id) {
+            Some(placement) if placement.connections.iter().any(|&c| c > 0) => {
+                placement.holders_except(usize::MAX)
+            }
+            _ => vec![self.home_of(space_id)],
+        }
+    }
+
+    /// Who is in a space now, from every worker holding some of it: for the dashboard.
+    /// `None` when a worker has stopped.
+    pub async fn snapshot(&self, space_id: &str) -> Option<SpaceSnapshot> {
+        let mut replies = Vec::new();
+        for worker in self.holders(space_id) {
+            let (reply, answer) = oneshot::channel();
+            if !self.workers[worker].send(Command::Snapshot {
+                space_id: space_id.to_owned(),
+                reply,
+            }) {
+                return None;
+            }
+            replies.push(answer);
+        }
+        let mut shards = Vec::with_capacity(replies.len());
+        for answer in replies {
+            shards.push(answer.await.ok()?);
+        }
+        Some(SpaceSnapshot::combine(shards))
+    }
+
+    /// A broadcast of a space started or stopped: every worker holding some of it hears.
+    pub fn set_broadcasting(&self, space_id: &str, broadcasting: bool) {
+        for worker in self.holders(space_id) {
+            self.workers[worker].send(Command::SetBroadcasting {
+                space_id: space_id.to_owned(),
+                broadcasting,
+            });
+        }
     }
 
     /// A key for a new connection, unique in this node.

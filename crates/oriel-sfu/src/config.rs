@@ -13,6 +13,9 @@ pub struct SpaceConfig {
     pub limits: Limits,
     /// Tracks per source a connection may publish.
     pub max_tracks_per_source: usize,
+    /// This shard's number among the shards of a space spread over several workers (the
+    /// worker's index): it makes producer ids unique across them.
+    pub shard: u16,
 }
 
 impl SpaceConfig {
@@ -29,6 +32,7 @@ impl SpaceConfig {
                 seconds_per_set_display_name: 10,
             },
             max_tracks_per_source: 2,
+            shard: 0,
         }
     }
 

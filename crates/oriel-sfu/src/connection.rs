@@ -37,11 +37,49 @@ pub(crate) struct Connection {
     pub(crate) last_display_name_change: Option<Instant>,
     /// Seen by no one (a broadcast's compositor): never announced, never listed.
     pub(crate) hidden: bool,
+    /// A mirror of a connection on another shard of the space (see `crate::shard`): known
+    /// for signaling and subscriptions, signaled and driven by its own shard.
+    pub(crate) remote: bool,
     /// The publisher connection built ahead of its first offer (see `PreparedPeers`).
     pub(crate) prepared_publisher: Option<str0m::Rtc>,
 }
 
 impl Connection {
+    /// The mirror of another shard's connection.
+    pub(crate) fn mirror(remote: crate::RemoteConnection) -> Self {
+        Self {
+            key: remote.key,
+            connection_id: remote.connection_id,
+            participant_id: remote.participant_id,
+            role: remote.role,
+            display_name: remote.display_name,
+            joined_at: remote.joined_at,
+            subscription_mode: SubscriptionMode::Manual,
+            pending_tracks: HashMap::new(),
+            muted_while_pending: Vec::new(),
+            manual_subscriptions: Vec::new(),
+            custom_event_tokens: 0.0,
+            custom_event_refill_at: remote.joined_at,
+            last_display_name_change: None,
+            hidden: remote.hidden,
+            remote: true,
+            prepared_publisher: None,
+        }
+    }
+
+    /// What the other shards need to mirror this connection.
+    pub(crate) fn to_remote(&self) -> crate::RemoteConnection {
+        crate::RemoteConnection {
+            key: self.key,
+            connection_id: self.connection_id.clone(),
+            participant_id: self.participant_id.clone(),
+            role: self.role,
+            display_name: self.display_name.clone(),
+            hidden: self.hidden,
+            joined_at: self.joined_at,
+        }
+    }
+
     pub(crate) fn participant(&self, tracks: Vec<oriel_proto::Track>) -> Participant {
         Participant {
             connection_id: self.connection_id.clone(),

@@ -20,14 +20,16 @@ mod output;
 mod peer;
 mod producer;
 mod publisher;
+mod shard;
 mod snapshot;
 mod space;
 mod subscriber;
 
 pub use config::{MediaCandidates, SpaceConfig};
-pub use ids::ConnectionKey;
+pub use ids::{ConnectionKey, ProducerId};
 pub use output::Output;
 pub use peer::PreparedPeers;
+pub use shard::{RelayedPacket, RemoteConnection, RemoteTrack, ShardEvent};
 pub use snapshot::{ConnectionState, ParticipantSnapshot, SpaceSnapshot, TrackSnapshot};
 pub use space::{ConnectionStats, ConsumerStats, JoinRequest, LinkReport, Space};
 /// The transport a datagram came over (UDP, or a framed ICE-TCP connection).

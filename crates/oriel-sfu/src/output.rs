@@ -21,6 +21,8 @@ pub enum Output {
         connection: ConnectionKey,
         message: ServerMessage,
     },
+    /// Hand to every other shard of the space, in order (see [`crate::ShardEvent`]).
+    Relay(crate::ShardEvent),
     /// End a connection for good: send the message (an error), then close with 4000.
     Close {
         connection: ConnectionKey,

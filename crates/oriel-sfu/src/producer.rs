@@ -32,6 +32,9 @@ pub(crate) struct Producer {
     /// Height of each layer as its latest keyframe announced it; 0 until one did (VP8 only:
     /// H.264 layers keep the estimate from the announced track height).
     pub(crate) layer_heights: [u16; LAYER_COUNT],
+    /// A mirror of another shard's producer: its packets come relayed, its keyframe requests
+    /// go back to that shard (see `crate::shard`).
+    pub(crate) remote: bool,
 }
 
 impl Producer {
@@ -54,6 +57,7 @@ impl Producer {
             payload_types: Vec::new(),
             last_spoke_at: None,
             layer_heights: [0; LAYER_COUNT],
+            remote: false,
         }
     }
 

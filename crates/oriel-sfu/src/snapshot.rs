@@ -17,6 +17,35 @@ use crate::ConnectionKey;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SpaceSnapshot {
     pub participants: Vec<ParticipantSnapshot>,
+    /// Of a shard of a space spread over several workers: subscribers here of tracks
+    /// published on other shards, by track id (counted into them by [`Self::combine`]).
+    pub relayed_subscribers: Vec<(String, usize)>,
+}
+
+impl SpaceSnapshot {
+    /// The whole space from the snapshots of its shards.
+    pub fn combine(shards: impl IntoIterator<Item = SpaceSnapshot>) -> SpaceSnapshot {
+        let mut participants = Vec::new();
+        let mut relayed = Vec::new();
+        for shard in shards {
+            participants.extend(shard.participants);
+            relayed.extend(shard.relayed_subscribers);
+        }
+        for (tid, count) in relayed {
+            let track = participants
+                .iter_mut()
+                .flat_map(|p| p.tracks.iter_mut())
+                .find(|t| t.tid == tid);
+            if let Some(track) = track {
+                track.subscribers += count;
+            }
+        }
+        participants.sort_by_key(|p| std::cmp::Reverse(p.connected_for));
+        SpaceSnapshot {
+            participants,
+            relayed_subscribers: Vec::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,7 +105,7 @@ pub(crate) fn build(
 ) -> SpaceSnapshot {
     let mut participants: Vec<ParticipantSnapshot> = connections
         .values()
-        .filter(|connection| !connection.hidden)
+        .filter(|connection| !connection.hidden && !connection.remote)
         .map(|connection| {
             let key = connection.key;
             let connected = publishers
@@ -106,7 +135,15 @@ pub(crate) fn build(
         })
         .collect();
     participants.sort_by_key(|p| std::cmp::Reverse(p.connected_for));
-    SpaceSnapshot { participants }
+    let relayed_subscribers = producers
+        .values()
+        .filter(|p| p.remote && !p.consumers.is_empty())
+        .map(|p| (p.track.tid.clone(), p.consumers.len()))
+        .collect();
+    SpaceSnapshot {
+        participants,
+        relayed_subscribers,
+    }
 }
 
 fn track(now: Instant, producer: &Producer) -> TrackSnapshot {

@@ -42,7 +42,23 @@ fn removed(client: &Client, tid: &str) -> usize {
 
 #[test]
 fn join_leave_churn_while_media_flows() {
-    let mut sim = Sim::new(4);
+    join_leave_churn_while_media_flows_on(1);
+}
+
+/// The same with the space spread over two workers.
+#[test]
+fn join_leave_churn_while_media_flows_over_two_workers() {
+    join_leave_churn_while_media_flows_on(2);
+}
+
+/// The same with the space spread over 3 workers.
+#[test]
+fn join_leave_churn_while_media_flows_over_3_workers() {
+    join_leave_churn_while_media_flows_on(3);
+}
+
+fn join_leave_churn_while_media_flows_on(shards: usize) {
+    let mut sim = Sim::with_shards(4, shards);
     let alice = sim.join(ClientConfig::publisher("alice"));
     let bob = sim.join(ClientConfig::subscriber("bob"));
     sim.run_for(secs(5));
@@ -166,7 +182,7 @@ fn join_leave_churn_while_media_flows() {
     for index in [alice2, dave, eve] {
         sim.leave(index);
     }
-    assert!(sim.space.is_empty());
+    assert!(sim.is_empty());
     let sent_before = sim.stats.sent_to_nobody;
     sim.run_for(secs(10));
     assert_eq!(
@@ -178,7 +194,7 @@ fn join_leave_churn_while_media_flows() {
         "nothing sent once everyone left"
     );
     assert_eq!(
-        sim.space.poll_timeout(),
+        sim.spaces().filter_map(|s| s.poll_timeout()).min(),
         None,
         "an empty space wants no more time"
     );

@@ -13,8 +13,8 @@ use str0m::media::MediaKind;
 const PUBLISHER: usize = 0;
 
 /// Alice publishes; Bob, Carol and Dave join at the same moment and receive her.
-fn fanout(seed: u64) -> Sim {
-    let mut sim = Sim::new(seed);
+fn fanout(seed: u64, shards: usize) -> Sim {
+    let mut sim = Sim::with_shards(seed, shards);
     assert_eq!(sim.join(ClientConfig::publisher("alice")), PUBLISHER);
     for name in ["bob", "carol", "dave"] {
         sim.join(ClientConfig::subscriber(name));
@@ -25,7 +25,17 @@ fn fanout(seed: u64) -> Sim {
 
 #[test]
 fn one_publisher_three_subscribers_on_clean_links() {
-    let sim = fanout(1);
+    one_publisher_three_subscribers_on_clean_links_on(1);
+}
+
+/// The same with the space spread over two workers.
+#[test]
+fn one_publisher_three_subscribers_on_clean_links_over_two_workers() {
+    one_publisher_three_subscribers_on_clean_links_on(2);
+}
+
+fn one_publisher_three_subscribers_on_clean_links_on(shards: usize) {
+    let sim = fanout(1, shards);
     for client in &sim.clients[1..] {
         let name = &client.config.name;
         assert!(client.errors.is_empty(), "{name}: {:?}", client.errors);
@@ -97,7 +107,17 @@ fn one_publisher_three_subscribers_on_clean_links() {
 /// its stream on a keyframe it cannot send yet: the subscriber's first packet is a keyframe.
 #[test]
 fn subscriber_video_starts_with_a_keyframe() {
-    let sim = fanout(1);
+    subscriber_video_starts_with_a_keyframe_on(1);
+}
+
+/// The same with the space spread over two workers.
+#[test]
+fn subscriber_video_starts_with_a_keyframe_over_two_workers() {
+    subscriber_video_starts_with_a_keyframe_on(2);
+}
+
+fn subscriber_video_starts_with_a_keyframe_on(shards: usize) {
+    let sim = fanout(1, shards);
     for client in &sim.clients[1..] {
         let track = client.tracks_from(PUBLISHER, MediaKind::Video)[0];
         let first = track.packets[0].vp8.expect("a VP8 descriptor");

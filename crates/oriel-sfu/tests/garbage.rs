@@ -80,7 +80,17 @@ fn garbage(rng: &mut Rng) -> Vec<u8> {
 
 #[test]
 fn garbage_datagrams_and_malformed_messages_do_not_disturb_others() {
-    let mut sim = Sim::new(5);
+    garbage_datagrams_and_malformed_messages_do_not_disturb_others_on(1);
+}
+
+/// The same with the space spread over two workers.
+#[test]
+fn garbage_datagrams_and_malformed_messages_do_not_disturb_others_over_two_workers() {
+    garbage_datagrams_and_malformed_messages_do_not_disturb_others_on(2);
+}
+
+fn garbage_datagrams_and_malformed_messages_do_not_disturb_others_on(shards: usize) {
+    let mut sim = Sim::with_shards(5, shards);
     assert_eq!(sim.join(ClientConfig::publisher("alice")), ALICE);
     assert_eq!(sim.join(ClientConfig::subscriber("bob")), BOB);
     assert_eq!(sim.join(ClientConfig::publisher("mallory")), MALLORY);
@@ -305,7 +315,17 @@ fn mutate(sdp: &str, rng: &mut Rng) -> String {
 /// parsed and applied from scratch.
 #[test]
 fn mutated_publisher_offers_are_refused_without_panic() {
-    let mut sim = Sim::new(6);
+    mutated_publisher_offers_are_refused_without_panic_on(1);
+}
+
+/// The same with the space spread over two workers.
+#[test]
+fn mutated_publisher_offers_are_refused_without_panic_over_two_workers() {
+    mutated_publisher_offers_are_refused_without_panic_on(2);
+}
+
+fn mutated_publisher_offers_are_refused_without_panic_on(shards: usize) {
+    let mut sim = Sim::with_shards(6, shards);
     assert_eq!(sim.join(ClientConfig::publisher("alice")), ALICE);
     assert_eq!(sim.join(ClientConfig::subscriber("bob")), BOB);
     sim.run_for(Duration::from_secs(3));

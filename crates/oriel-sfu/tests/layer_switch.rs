@@ -25,8 +25,8 @@ struct Phases {
 
 /// Alice publishes to Bob; Bob's downlink is open for 15 s, 300 kbps for 20 s (less than the
 /// middle layer plus audio), then 5 Mbps (enough for the top layer) for 40 s.
-fn run_phases(seed: u64) -> Phases {
-    let mut sim = Sim::new(seed);
+fn run_phases(seed: u64, shards: usize) -> Phases {
+    let mut sim = Sim::with_shards(seed, shards);
     assert_eq!(sim.join(ClientConfig::publisher("alice")), ALICE);
     assert_eq!(sim.join(ClientConfig::subscriber("bob")), BOB);
     sim.run_for(Duration::from_secs(15));
@@ -101,7 +101,17 @@ impl Phases {
 
 #[test]
 fn switches_are_seamless_for_the_decoder() {
-    let phases = run_phases(3);
+    switches_are_seamless_for_the_decoder_on(1);
+}
+
+/// The same with Alice and Bob on different workers.
+#[test]
+fn switches_are_seamless_for_the_decoder_over_two_workers() {
+    switches_are_seamless_for_the_decoder_on(2);
+}
+
+fn switches_are_seamless_for_the_decoder_on(shards: usize) {
+    let phases = run_phases(3, shards);
     let bob = phases.sim.client(BOB);
     assert!(bob.errors.is_empty(), "{:?}", bob.errors);
     let [open, capped, _] = phases.layers();
@@ -142,7 +152,17 @@ fn switches_are_seamless_for_the_decoder() {
 /// past what is being sent. Without probing it stays application-limited on the lowest layer.
 #[test]
 fn layer_goes_back_up_when_the_cap_is_lifted() {
-    let phases = run_phases(3);
+    layer_goes_back_up_when_the_cap_is_lifted_on(1);
+}
+
+/// The same with Alice and Bob on different workers.
+#[test]
+fn layer_goes_back_up_when_the_cap_is_lifted_over_two_workers() {
+    layer_goes_back_up_when_the_cap_is_lifted_on(2);
+}
+
+fn layer_goes_back_up_when_the_cap_is_lifted_on(shards: usize) {
+    let phases = run_phases(3, shards);
     let [open, capped, reopened] = phases.layers();
     assert_eq!(capped, 0);
     assert!(

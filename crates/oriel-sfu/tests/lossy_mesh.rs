@@ -14,7 +14,17 @@ const RUN: Duration = Duration::from_secs(20);
 
 #[test]
 fn three_publishers_five_subscribers_with_two_percent_loss() {
-    let mut sim = Sim::new(2);
+    three_publishers_five_subscribers_with_two_percent_loss_on(1);
+}
+
+/// The same with the space spread over two workers.
+#[test]
+fn three_publishers_five_subscribers_with_two_percent_loss_over_two_workers() {
+    three_publishers_five_subscribers_with_two_percent_loss_on(2);
+}
+
+fn three_publishers_five_subscribers_with_two_percent_loss_on(shards: usize) {
+    let mut sim = Sim::with_shards(2, shards);
     let lossy = LinkConfig::clean().loss(LOSS);
     let publishers: Vec<usize> = ["p0", "p1", "p2"]
         .iter()

@@ -41,7 +41,17 @@ fn dominant_layer(sim: &Sim, to: Instant) -> u8 {
 
 #[test]
 fn max_height_picks_the_smallest_layer_that_fills_it() {
-    let mut sim = Sim::new(11);
+    max_height_picks_the_smallest_layer_that_fills_it_on(1);
+}
+
+/// The same with the space spread over two workers.
+#[test]
+fn max_height_picks_the_smallest_layer_that_fills_it_over_two_workers() {
+    max_height_picks_the_smallest_layer_that_fills_it_on(2);
+}
+
+fn max_height_picks_the_smallest_layer_that_fills_it_on(shards: usize) {
+    let mut sim = Sim::with_shards(11, shards);
     assert_eq!(sim.join(ClientConfig::publisher("alice")), ALICE);
     let manual = ClientConfig {
         managed_subscriptions: 0,

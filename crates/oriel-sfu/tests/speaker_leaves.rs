@@ -36,7 +36,17 @@ fn speaker_lists_naming_the_departed(client: &Client, gone: &str) -> Vec<Vec<(St
 
 #[test]
 fn no_active_speakers_names_a_participant_after_its_departure() {
-    let mut sim = Sim::new(11);
+    no_active_speakers_names_a_participant_after_its_departure_on(1);
+}
+
+/// The same with the space spread over two workers.
+#[test]
+fn no_active_speakers_names_a_participant_after_its_departure_over_two_workers() {
+    no_active_speakers_names_a_participant_after_its_departure_on(2);
+}
+
+fn no_active_speakers_names_a_participant_after_its_departure_on(shards: usize) {
+    let mut sim = Sim::with_shards(11, shards);
     let alice = sim.join(ClientConfig::publisher("alice"));
     let bob = sim.join(ClientConfig::publisher("bob"));
     let carol = sim.join(ClientConfig::subscriber("carol"));

@@ -42,6 +42,11 @@ pub struct ServeArgs {
     /// 0 turns ICE-TCP off.
     #[arg(long, env = "ORIEL_MEDIA_TCP_PORT")]
     pub media_tcp_port: Option<u16>,
+    /// A space's connections share one media worker thread until it holds this many; then
+    /// each new one goes to the worker holding the fewest of them, so a big space (an audio
+    /// room, a town hall) uses every core. 0 keeps every space on one worker.
+    #[arg(long, env = "ORIEL_SPREAD_SPACE_AFTER", default_value_t = 32)]
+    pub spread_space_after: usize,
     /// The address clients reach --media-ip at, when a 1:1 NAT stands between them (a cloud
     /// VM's public IP): advertised in ICE candidates instead of the --media-ip of its family
     /// (there must be exactly one).
@@ -187,6 +192,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         public_ip: args.public_ip,
         workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        spread_space_after: args.spread_space_after,
     };
     let media = MediaWorkers::start(&media_settings).with_context(|| {
         format!(

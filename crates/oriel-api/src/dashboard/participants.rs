@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use oriel_net::{Command, SpaceSnapshot};
+use oriel_net::SpaceSnapshot;
 use oriel_proto::{ParticipantRole, TrackKind, TrackSource};
 use serde_json::{json, Value};
 
@@ -37,18 +37,10 @@ async fn participants(
         .space(&environment.id, &space_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Space"))?;
-    let (reply, answer) = tokio::sync::oneshot::channel();
-    let snapshot = if state.media.for_space(&space.id).send(Command::Snapshot {
-        space_id: space.id.clone(),
-        reply,
-    }) {
-        tokio::time::timeout(SNAPSHOT_TIMEOUT, answer)
-            .await
-            .map_err(|_| ApiError::internal("the media worker did not answer a snapshot"))?
-            .map_err(ApiError::internal)?
-    } else {
-        SpaceSnapshot::default()
-    };
+    let snapshot = tokio::time::timeout(SNAPSHOT_TIMEOUT, state.media.snapshot(&space.id))
+        .await
+        .map_err(|_| ApiError::internal("the media worker did not answer a snapshot"))?
+        .unwrap_or_default();
     Ok(Json(json!({
         "data": {
             "space": SpaceView::from(space),

@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use oriel_net::Command;
 use oriel_store::{new_id, Broadcast, BroadcastChange, BroadcastDeletion, BroadcastInsert};
 use serde_json::{json, Map, Value};
 
@@ -232,12 +231,6 @@ async fn tell_participants(state: &AppState, space_id: &str) -> ApiResult<()> {
         .await?
         .iter()
         .any(|b| b.active);
-    state
-        .media
-        .for_space(space_id)
-        .send(Command::SetBroadcasting {
-            space_id: space_id.to_owned(),
-            broadcasting,
-        });
+    state.media.set_broadcasting(space_id, broadcasting);
     Ok(())
 }

@@ -157,7 +157,10 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
             false
         }
     };
-    let worker = state.media.for_space(&membership.space_id).clone();
+    let worker = state
+        .media
+        .place(&membership.space_id, &membership.participant_id)
+        .clone();
     let connection = state.media.next_connection_key();
     let (outbox_sender, mut outbox) = mpsc::unbounded_channel();
     let request = JoinRequest {
@@ -215,7 +218,17 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
             space_id: membership.space_id.clone(),
             connection,
         });
+        state.media.release(
+            &membership.space_id,
+            &membership.participant_id,
+            worker.index,
+        );
     } else {
+        state.media.release(
+            &membership.space_id,
+            &membership.participant_id,
+            worker.index,
+        );
         let _ = close(
             &mut socket,
             ErrorType::Unknown,

@@ -4,9 +4,13 @@
 use super::*;
 use oriel_media::stream_allocator::{self, Demand};
 use oriel_proto::TrackSource;
+use std::sync::Arc;
+use str0m::format::PayloadParams;
 
 impl Space {
-    pub(super) fn forward(&mut self, now: Instant, key: ConnectionKey, packet: &RtpPacket) {
+    /// A packet from one of this shard's publishers: to its consumers here, then (one shared
+    /// copy) to the space's other shards.
+    pub(super) fn forward(&mut self, now: Instant, key: ConnectionKey, packet: RtpPacket) {
         let Some(publisher) = self.publishers.get_mut(&key) else {
             return;
         };
@@ -34,6 +38,34 @@ impl Space {
             }
         };
         let layer = layer.min(LAYER_COUNT as u8 - 1);
+        let keyframe = crate::consumer::is_keyframe(params, &packet.payload);
+        self.fan_out(now, producer_id, layer, params, keyframe, &packet);
+        if self.relaying {
+            self.outputs
+                .push_back(Output::Relay(ShardEvent::Media(Arc::new(RelayedPacket {
+                    producer: producer_id,
+                    layer,
+                    params,
+                    keyframe,
+                    packet,
+                }))));
+        }
+    }
+
+    /// A producer's packet to every consumer of it on this shard; the producer's meters,
+    /// keyframe bookkeeping and audio level on the way.
+    pub(super) fn fan_out(
+        &mut self,
+        now: Instant,
+        producer_id: ProducerId,
+        layer: u8,
+        params: PayloadParams,
+        keyframe: bool,
+        packet: &RtpPacket,
+    ) {
+        let Some(producer) = self.producers.get_mut(&producer_id) else {
+            return;
+        };
         producer.meters[usize::from(layer)].record(packet.payload.len(), now);
         if producer.track.kind == TrackKind::Audio {
             if let Some(level) = packet.header.ext_vals.audio_level {
@@ -51,7 +83,6 @@ impl Space {
                 }
             }
         }
-        let keyframe = crate::consumer::is_keyframe(params, &packet.payload);
         if keyframe {
             producer.keyframes.keyframe_received(layer, now);
             producer.keyframe_seen(layer, params, &packet.payload);
@@ -99,6 +130,17 @@ impl Space {
         let Some(producer) = self.producers.get_mut(&producer_id) else {
             return;
         };
+        if producer.remote {
+            // Its publisher is on another shard: the request goes there, throttled here too.
+            while let Some(layer) = producer.keyframes.poll_request(now) {
+                self.outputs
+                    .push_back(Output::Relay(ShardEvent::KeyframeRequest {
+                        producer: producer_id,
+                        layer,
+                    }));
+            }
+            return;
+        }
         let Some(publisher) = self.publishers.get_mut(&producer.connection) else {
             return;
         };

@@ -26,10 +26,12 @@ use crate::ids::{PeerKey, PeerKind, ProducerId};
 use crate::output::Output;
 use crate::producer::{Producer, LAYER_COUNT};
 use crate::publisher::PublisherPc;
+use crate::shard::{RelayedPacket, RemoteTrack, ShardEvent};
 use crate::subscriber::SubscriberPc;
 use crate::ConnectionKey;
 
 mod forwarding;
+mod mirrors;
 mod signaling;
 mod speakers;
 mod subscriptions;
@@ -103,6 +105,11 @@ pub struct Space {
     keyframe_requests: u64,
     /// What subscribers reported since the shell last took a [`LinkReport`].
     link: LinkReport,
+    /// Other shards of this space exist: changes and packets of this shard's own connections
+    /// go out as [`Output::Relay`].
+    relaying: bool,
+    /// Connections of this shard (the others in `connections` are mirrors).
+    local_connections: usize,
 }
 
 /// What subscribers' browsers reported about their links, for metrics.
@@ -136,6 +143,8 @@ impl Space {
             broadcasting: false,
             keyframe_requests: 0,
             link: LinkReport::default(),
+            relaying: false,
+            local_connections: 0,
         }
     }
 
@@ -147,7 +156,12 @@ impl Space {
         }
         self.broadcasting = broadcasting;
         let message = ServerMessage::BroadcastStateUpdate { broadcasting };
-        let everyone: Vec<ConnectionKey> = self.connections.keys().copied().collect();
+        let everyone: Vec<ConnectionKey> = self
+            .connections
+            .values()
+            .filter(|c| !c.remote)
+            .map(|c| c.key)
+            .collect();
         for key in everyone {
             self.signal(key, message.clone());
         }
@@ -182,8 +196,9 @@ impl Space {
         crate::snapshot::build(now, c, p, s, &self.producers)
     }
 
+    /// Whether no connection of this shard is left (mirrors of other shards' do not count).
     pub fn is_empty(&self) -> bool {
-        self.connections.is_empty()
+        self.local_connections == 0
     }
 
     /// PLIs sent to publishers since the last call (the shell sums them into its metrics).
@@ -226,19 +241,30 @@ impl Space {
             .min()
     }
 
+    /// A message for a connection of this shard (a mirror's own shard signals it).
     fn signal(&mut self, connection: ConnectionKey, message: ServerMessage) {
+        if self.connections.get(&connection).is_some_and(|c| c.remote) {
+            return;
+        }
         self.outputs.push_back(Output::Signal {
             connection,
             message,
         });
     }
 
+    /// What the space's other shards must hear of a change here, when there are any.
+    fn relay(&mut self, event: ShardEvent) {
+        if self.relaying {
+            self.outputs.push_back(Output::Relay(event));
+        }
+    }
+
     fn signal_others(&mut self, except: ConnectionKey, message: &ServerMessage) {
         let others: Vec<ConnectionKey> = self
             .connections
-            .keys()
-            .copied()
-            .filter(|k| *k != except)
+            .values()
+            .filter(|c| c.key != except && !c.remote)
+            .map(|c| c.key)
             .collect();
         for key in others {
             self.signal(key, message.clone());
@@ -420,7 +446,7 @@ impl Space {
                 return;
             };
             match event {
-                Event::RtpPacket(packet) => self.forward(now, key, &packet),
+                Event::RtpPacket(packet) => self.forward(now, key, packet),
                 Event::MediaAdded(added) => self.on_media_added(now, key, added),
                 Event::MediaChanged(changed)
                     if (changed.direction == Direction::Inactive

@@ -33,7 +33,7 @@ impl Space {
         let replaced: Vec<ConnectionKey> = self
             .connections
             .values()
-            .filter(|c| c.participant_id == request.participant_id && c.key != key)
+            .filter(|c| !c.remote && c.participant_id == request.participant_id && c.key != key)
             .map(|c| c.key)
             .collect();
         for old in replaced {
@@ -58,8 +58,10 @@ impl Space {
             custom_event_refill_at: now,
             last_display_name_change: None,
             hidden: request.hidden,
+            remote: false,
             prepared_publisher,
         };
+        self.relay(ShardEvent::Joined(Box::new(connection.to_remote())));
         let participants = self
             .connections
             .values()
@@ -67,7 +69,9 @@ impl Space {
             .map(|other| other.participant(self.tracks_of(other.key)))
             .collect();
         let announcement = ServerMessage::ParticipantConnected(connection.participant(Vec::new()));
-        self.connections.insert(key, connection);
+        if self.connections.insert(key, connection).is_none() {
+            self.local_connections += 1;
+        }
 
         let sfu_id = format!("oriel-{}", key.0);
         let mut subscriber = SubscriberPc::new(
@@ -115,6 +119,10 @@ impl Space {
         let Some(connection) = self.connections.remove(&key) else {
             return;
         };
+        if !connection.remote {
+            self.local_connections -= 1;
+            self.relay(ShardEvent::Left { connection: key });
+        }
         if let Some(mut publisher) = self.publishers.remove(&key) {
             publisher.peer.close();
         }
@@ -160,7 +168,7 @@ impl Space {
     }
 
     pub fn handle_message(&mut self, now: Instant, key: ConnectionKey, message: ClientMessage) {
-        if !self.connections.contains_key(&key) {
+        if self.connections.get(&key).is_none_or(|c| c.remote) {
             return;
         }
         match message {
@@ -360,6 +368,20 @@ impl Space {
             return;
         };
         producer.track.muted = muted;
+        let producer_id = producer.id;
+        self.relay(ShardEvent::TrackMuted {
+            producer: producer_id,
+            muted,
+        });
+        self.announce_mute(producer_id);
+    }
+
+    /// Tells everyone but its publisher that a track was muted or unmuted.
+    pub(super) fn announce_mute(&mut self, producer: ProducerId) {
+        let Some(producer) = self.producers.get(&producer) else {
+            return;
+        };
+        let (key, muted) = (producer.connection, producer.track.muted);
         let Some(connection_id) = self.connections.get(&key).map(|c| c.connection_id.clone())
         else {
             return;
@@ -414,6 +436,10 @@ impl Space {
         connection.last_display_name_change = Some(now);
         connection.display_name = name.clone();
         let connection_id = connection.connection_id.clone();
+        self.relay(ShardEvent::DisplayNameChanged {
+            connection: key,
+            name: name.clone(),
+        });
         self.signal_others(
             key,
             &ServerMessage::ParticipantUpdate {
@@ -471,6 +497,12 @@ impl Space {
         let connection_id = connection.connection_id.clone();
         self.custom_event_sequence += 1;
         let sequence_num = self.custom_event_sequence;
+        self.relay(ShardEvent::CustomEvent {
+            connection: key,
+            id: id.clone(),
+            payload: payload.clone(),
+            sequence_num,
+        });
         self.signal_others(
             key,
             &ServerMessage::CustomEvent {

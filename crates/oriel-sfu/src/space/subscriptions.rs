@@ -107,7 +107,7 @@ impl Space {
         let Some(connection) = self.connections.get_mut(&key) else {
             return;
         };
-        let id = ProducerId(self.next_producer);
+        let id = ProducerId::new(self.config.shard, self.next_producer);
         self.next_producer += 1;
         let track = Track {
             tid: pending.tid,
@@ -119,7 +119,6 @@ impl Space {
             height: pending.height,
             metadata: Default::default(),
         };
-        let connection_id = connection.connection_id.clone();
         let announce_mute = {
             let before = connection.muted_while_pending.len();
             connection.muted_while_pending.retain(|t| *t != track.tid);
@@ -133,6 +132,24 @@ impl Space {
             publisher.by_mid.insert(added.mid, id);
         }
         tracing::info!(tid = %track.tid, source = ?track.source, "track published");
+        self.relay(ShardEvent::TrackAdded(Box::new(RemoteTrack {
+            producer: id,
+            connection: key,
+            track: track.clone(),
+            simulcast: added.simulcast.is_some(),
+            announce_mute,
+        })));
+        self.announce_track(key, track, announce_mute);
+        self.update_subscriptions(now);
+    }
+
+    /// Tells everyone but its publisher of a new track (and that it is muted, when the
+    /// publisher muted it while it was pending).
+    pub(super) fn announce_track(&mut self, key: ConnectionKey, track: Track, announce_mute: bool) {
+        let Some(connection_id) = self.connections.get(&key).map(|c| c.connection_id.clone())
+        else {
+            return;
+        };
         self.signal_others(
             key,
             &ServerMessage::AddTrack {
@@ -151,13 +168,18 @@ impl Space {
                 },
             );
         }
-        self.update_subscriptions(now);
     }
 
     pub(super) fn remove_producer(&mut self, id: ProducerId, announce: bool) {
         let Some(producer) = self.producers.remove(&id) else {
             return;
         };
+        if !producer.remote {
+            self.relay(ShardEvent::TrackRemoved {
+                producer: id,
+                announce,
+            });
+        }
         if let Some(publisher) = self.publishers.get_mut(&producer.connection) {
             publisher.forget(id);
         }
@@ -229,9 +251,11 @@ impl Space {
 
     /// Brings every subscriber's subscriptions up to date and sends the offers that follow.
     pub(super) fn update_subscriptions(&mut self, now: Instant) {
-        let keys: Vec<ConnectionKey> = self.connections.keys().copied().collect();
+        let keys: Vec<ConnectionKey> = self.subscribers.keys().copied().collect();
         for key in keys {
-            let mode = self.connections[&key].subscription_mode;
+            let Some(mode) = self.connections.get(&key).map(|c| c.subscription_mode) else {
+                continue;
+            };
             let wanted: Vec<ProducerId> = match mode {
                 SubscriptionMode::Automatic(_) => self.auto_subscription_targets(key),
                 SubscriptionMode::Manual => {
@@ -267,7 +291,7 @@ impl Space {
                 subscriber.subscribe(producer, media_kind(p.track.kind), &p.track.tid);
             }
         }
-        let keys: Vec<ConnectionKey> = self.connections.keys().copied().collect();
+        let keys: Vec<ConnectionKey> = self.subscribers.keys().copied().collect();
         for key in keys {
             self.attach_consumers(key);
         }

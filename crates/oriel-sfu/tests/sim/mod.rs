@@ -1,4 +1,5 @@
-//! Deterministic simulation of one `Space` and its browsers, on virtual time.
+//! Deterministic simulation of one space and its browsers, on virtual time; the space on one
+//! worker, or spread over several ([`Sim::with_shards`]) as the node spreads a big one.
 //!
 //! Modelled on quinn-proto's test `Pair` and str0m's `progress()`: one virtual clock `now`,
 //! every component sans-IO, and [`Sim::step`] jumps straight to the earliest moment anything
@@ -10,10 +11,13 @@
 //! space's `HashMap`s, which can reorder outputs of one instant between runs. Scenarios
 //! therefore assert properties, never exact packet counts.
 //!
-//! Topology: the SFU's media socket is 10.0.0.1:5000; client N is 10.0.0.(N+2), its
+//! Topology: the SFU's media socket is 10.0.0.1:5000 (shard K's 10.0.0.1:5000+K); client N is
+//! on shard N mod shards, at 10.0.0.(N+2), its
 //! subscriber PC on port 6000 and its publisher PC on 6001. Each client has an uplink and a
 //! downlink [`Link`] shared by its two PCs; its WebSocket is a reliable, ordered channel with
-//! a fixed latency.
+//! a fixed latency. Shards are made as the node makes them: when the first client placed on
+//! one joins, after the state of the others; dropped when their last client left. What a
+//! shard relays reaches the others after [`RELAY_LATENCY`], in order.
 //!
 //! Set `SIM_LOG=debug` (any `tracing` filter) to see the space's and str0m's logs.
 
@@ -30,7 +34,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use oriel_proto::{ClientMessage, ServerMessage};
-use oriel_sfu::{ConnectionKey, JoinRequest, Output, Protocol, Space, SpaceConfig};
+use oriel_sfu::{ConnectionKey, JoinRequest, Output, Protocol, ShardEvent, Space, SpaceConfig};
 
 pub use client::{Client, ClientConfig, ClientState};
 pub use link::{Datagram, LinkConfig};
@@ -40,6 +44,8 @@ pub use rng::Rng;
 pub const SFU_ADDR: ([u8; 4], u16) = ([10, 0, 0, 1], 5000);
 /// One-way latency of every WebSocket.
 pub const SIGNALING_LATENCY: Duration = Duration::from_millis(15);
+/// From one shard to another (a queue between worker threads).
+pub const RELAY_LATENCY: Duration = Duration::from_micros(50);
 /// Steps at one instant before the simulation calls it a livelock (a `poll_timeout` that
 /// does not move although it was served).
 const MAX_STEPS_WITHOUT_PROGRESS: u32 = 100_000;
@@ -56,43 +62,112 @@ pub struct SimStats {
     pub signals_to_departed: u64,
     /// Client frames `ClientMessage::parse` refused.
     pub parse_errors: u64,
+    /// What shards relayed to each other (events, counted once however many shards got it).
+    pub relayed: u64,
 }
 
 pub struct Sim {
     pub now: Instant,
     pub start: Instant,
-    pub space: Space,
-    pub sfu_addr: SocketAddr,
+    /// The space's shards, by shard number; `None` while no client is placed on it.
+    pub shards: Vec<Option<Space>>,
     pub clients: Vec<Client>,
     pub stats: SimStats,
     rng: Rng,
     to_server: VecDeque<(Instant, ConnectionKey, String)>,
     to_clients: VecDeque<(Instant, ConnectionKey, ServerMessage)>,
+    /// What shards relayed: when it arrives, from which shard to which.
+    relayed: VecDeque<(Instant, usize, usize, ShardEvent)>,
     /// Datagrams injected straight onto the SFU socket (scenario 5), with arrival times.
     injected: VecDeque<(Instant, Datagram)>,
     stalled_steps: u32,
 }
 
 impl Sim {
+    /// The space on one worker.
     pub fn new(seed: u64) -> Self {
+        Self::with_shards(seed, 1)
+    }
+
+    /// The space spread over `shards` workers, clients placed on them in turn.
+    pub fn with_shards(seed: u64, shards: usize) -> Self {
+        assert!((1..=16).contains(&shards));
         init_log();
         // str0m draws SSRCs, ICE credentials and pacer jitter from fastrand's thread-local
         // generator; each test runs on its own thread, so this makes them replay too.
         fastrand::seed(seed);
-        let sfu_addr = SocketAddr::from(SFU_ADDR);
         let now = Instant::now();
         Self {
             now,
             start: now,
-            space: Space::new(SpaceConfig::new(sfu_addr)),
-            sfu_addr,
+            shards: (0..shards).map(|_| None).collect(),
             clients: Vec::new(),
             stats: SimStats::default(),
             rng: Rng::new(seed),
             to_server: VecDeque::new(),
             to_clients: VecDeque::new(),
+            relayed: VecDeque::new(),
             injected: VecDeque::new(),
             stalled_steps: 0,
+        }
+    }
+
+    /// Shard `shard`'s media address.
+    pub fn sfu_addr(shard: usize) -> SocketAddr {
+        let (ip, port) = SFU_ADDR;
+        SocketAddr::from((ip, port + shard as u16))
+    }
+
+    /// The shard a client is placed on.
+    pub fn shard_of(&self, index: usize) -> usize {
+        index % self.shards.len()
+    }
+
+    /// Every shard that holds clients.
+    pub fn spaces(&self) -> impl Iterator<Item = &Space> {
+        self.shards.iter().flatten()
+    }
+
+    /// Whether no shard holds anyone.
+    pub fn is_empty(&self) -> bool {
+        self.spaces().all(Space::is_empty)
+    }
+
+    /// The shard a client is placed on, made if it does not exist: it hears the state of the
+    /// others first, and from then on everyone relays.
+    fn open_shard(&mut self, shard: usize) -> &mut Space {
+        if self.shards[shard].is_none() {
+            let mut space = Space::new(SpaceConfig {
+                shard: shard as u16,
+                ..SpaceConfig::new(Self::sfu_addr(shard))
+            });
+            let mut others = 0;
+            for other in self.shards.iter_mut().flatten() {
+                for event in other.shard_state() {
+                    space.handle_shard_event(self.now, event);
+                }
+                other.set_relaying(true);
+                others += 1;
+            }
+            space.set_relaying(others > 0);
+            self.shards[shard] = Some(space);
+            // Whatever it had to say about the state it heard (nothing can be signaled: no
+            // client of its own yet).
+            self.drain_shard(shard);
+        }
+        self.shards[shard].as_mut().expect("just made")
+    }
+
+    /// Drops a shard nobody is left on while others remain, as the node does (the last one
+    /// stays, for scenarios to look at); a shard alone stops relaying.
+    fn close_if_empty(&mut self, shard: usize) {
+        let others = self.spaces().count() - usize::from(self.shards[shard].is_some());
+        if others > 0 && self.shards[shard].as_ref().is_some_and(Space::is_empty) {
+            self.shards[shard] = None;
+            let mut remaining = self.shards.iter_mut().flatten().collect::<Vec<_>>();
+            if remaining.len() == 1 {
+                remaining[0].set_relaying(false);
+            }
         }
     }
 
@@ -128,8 +203,10 @@ impl Sim {
             ice_servers: Vec::new(),
         };
         self.clients.push(client);
-        self.space.join(self.now, request);
-        self.drain_space();
+        let shard = self.shard_of(index);
+        let now = self.now;
+        self.open_shard(shard).join(now, request);
+        self.drain_shard(shard);
         index
     }
 
@@ -137,8 +214,12 @@ impl Sim {
     pub fn leave(&mut self, index: usize) {
         let key = self.clients[index].key;
         self.clients[index].state = ClientState::Left;
-        self.space.leave(self.now, key);
-        self.drain_space();
+        let shard = self.shard_of(index);
+        if let Some(space) = self.shards[shard].as_mut() {
+            space.leave(self.now, key);
+        }
+        self.drain_shard(shard);
+        self.close_if_empty(shard);
     }
 
     /// Sends a text frame on a client's WebSocket, as its SDK would.
@@ -148,17 +229,21 @@ impl Sim {
             .push_back((self.now + SIGNALING_LATENCY, key, frame.into()));
     }
 
-    /// Hands a message to the space for any connection key, known or not.
+    /// Hands a message to every shard for any connection key, known or not.
     pub fn handle_message(&mut self, key: ConnectionKey, message: ClientMessage) {
-        self.space.handle_message(self.now, key, message);
-        self.drain_space();
+        for shard in 0..self.shards.len() {
+            if let Some(space) = self.shards[shard].as_mut() {
+                space.handle_message(self.now, key, message.clone());
+                self.drain_shard(shard);
+            }
+        }
     }
 
-    /// A datagram arrives on the SFU socket now, from anywhere.
+    /// A datagram arrives on shard 0's socket now, from anywhere.
     pub fn inject_datagram(&mut self, source: SocketAddr, contents: Vec<u8>) {
         let datagram = Datagram {
             source,
-            destination: self.sfu_addr,
+            destination: Self::sfu_addr(0),
             contents,
         };
         self.injected.push_back((self.now, datagram));
@@ -216,9 +301,15 @@ impl Sim {
             self.to_server.front().map(|(at, ..)| *at),
             self.to_clients.front().map(|(at, ..)| *at),
             self.injected.front().map(|(at, _)| *at),
-            self.space.poll_timeout(),
+            self.relayed.front().map(|(at, ..)| *at),
         ];
-        links.chain(clients).chain(queues).flatten().min()
+        let spaces = self.spaces().map(Space::poll_timeout);
+        links
+            .chain(clients)
+            .chain(queues)
+            .chain(spaces)
+            .flatten()
+            .min()
     }
 
     /// One step: advance `now` to the next deadline and serve everything due then.
@@ -234,11 +325,13 @@ impl Sim {
             self.stalled_steps += 1;
             assert!(
                 self.stalled_steps < MAX_STEPS_WITHOUT_PROGRESS,
-                "livelock at {:?}: space.poll_timeout() = {:?}, clients = {:?}",
+                "livelock at {:?}: the shards' poll_timeout() = {:?}, clients = {:?}",
                 self.elapsed(),
-                self.space
-                    .poll_timeout()
-                    .map(|t| t.saturating_duration_since(self.start)),
+                self.spaces()
+                    .map(|s| s
+                        .poll_timeout()
+                        .map(|t| t.saturating_duration_since(self.start)))
+                    .collect::<Vec<_>>(),
                 self.clients
                     .iter()
                     .map(Client::poll_timeout)
@@ -264,15 +357,32 @@ impl Sim {
             self.deliver_to_sfu(&datagram);
         }
 
+        // What shards relayed to each other.
+        while self.relayed.front().is_some_and(|(at, ..)| *at <= now) {
+            let (_, _, to, event) = self.relayed.pop_front().expect("front checked");
+            if let Some(space) = self.shards[to].as_mut() {
+                space.handle_shard_event(now, event);
+                self.drain_shard(to);
+            }
+        }
+
         // Signaling that arrived.
         while self.to_server.front().is_some_and(|(at, ..)| *at <= now) {
             let (_, key, frame) = self.to_server.pop_front().expect("front checked");
+            let Some(index) = self.clients.iter().position(|c| c.key == key) else {
+                continue;
+            };
+            let shard = self.shard_of(index);
             match ClientMessage::parse(&frame) {
-                Ok(message) => self.space.handle_message(now, key, message),
+                Ok(message) => {
+                    if let Some(space) = self.shards[shard].as_mut() {
+                        space.handle_message(now, key, message);
+                    }
+                }
                 // The shell answers these itself; the space never sees them.
                 Err(_) => self.stats.parse_errors += 1,
             }
-            self.drain_space();
+            self.drain_shard(shard);
         }
         while self.to_clients.front().is_some_and(|(at, ..)| *at <= now) {
             let (_, key, message) = self.to_clients.pop_front().expect("front checked");
@@ -284,9 +394,13 @@ impl Sim {
         }
 
         // Timers.
-        if self.space.poll_timeout().is_some_and(|t| t <= now) {
-            self.space.handle_timeout(now);
-            self.drain_space();
+        for shard in 0..self.shards.len() {
+            if let Some(space) = self.shards[shard].as_mut() {
+                if space.poll_timeout().is_some_and(|t| t <= now) {
+                    space.handle_timeout(now);
+                    self.drain_shard(shard);
+                }
+            }
         }
         for client in &mut self.clients {
             if client.poll_timeout().is_some_and(|t| t <= now) {
@@ -305,11 +419,17 @@ impl Sim {
 
     fn deliver_to_sfu(&mut self, datagram: &Datagram) {
         let now = self.now;
-        if datagram.destination != self.sfu_addr {
+        let Some(shard) =
+            (0..self.shards.len()).find(|&k| Self::sfu_addr(k) == datagram.destination)
+        else {
             return;
-        }
+        };
+        let Some(space) = self.shards[shard].as_mut() else {
+            self.stats.unaccepted += 1;
+            return;
+        };
         // The shell asks every space of the worker; this one is the only one.
-        if !self.space.accepts(
+        if !space.accepts(
             now,
             Protocol::Udp,
             datagram.source,
@@ -319,20 +439,23 @@ impl Sim {
             self.stats.unaccepted += 1;
             return;
         }
-        self.space.handle_datagram(
+        space.handle_datagram(
             now,
             Protocol::Udp,
             datagram.source,
             datagram.destination,
             &datagram.contents,
         );
-        self.drain_space();
+        self.drain_shard(shard);
     }
 
-    fn drain_space(&mut self) {
+    fn drain_shard(&mut self, shard: usize) {
         let now = self.now;
         let mut closed = Vec::new();
-        while let Some(output) = self.space.poll_output() {
+        loop {
+            let Some(output) = self.shards[shard].as_mut().and_then(Space::poll_output) else {
+                break;
+            };
             match output {
                 Output::Transmit {
                     proto,
@@ -340,7 +463,11 @@ impl Sim {
                     destination,
                     contents,
                 } => {
-                    assert_eq!(source, self.sfu_addr, "the SFU sends from its media socket");
+                    assert_eq!(
+                        source,
+                        Self::sfu_addr(shard),
+                        "a shard sends from its worker's media socket"
+                    );
                     assert_eq!(proto, Protocol::Udp, "the simulated clients speak UDP only");
                     let Some(client) = self
                         .clients
@@ -371,6 +498,15 @@ impl Sim {
                     self.signal(connection, message);
                     closed.push(connection);
                 }
+                Output::Relay(event) => {
+                    self.stats.relayed += 1;
+                    for to in 0..self.shards.len() {
+                        if to != shard && self.shards[to].is_some() {
+                            let at = now + RELAY_LATENCY;
+                            self.relayed.push_back((at, shard, to, event.clone()));
+                        }
+                    }
+                }
             }
         }
         // The shell closes the WebSocket, whose end makes it leave the space.
@@ -378,8 +514,11 @@ impl Sim {
             if let Some(client) = self.clients.iter_mut().find(|c| c.key == key) {
                 client.state = ClientState::Closed;
             }
-            self.space.leave(now, key);
-            self.drain_space();
+            if let Some(space) = self.shards[shard].as_mut() {
+                space.leave(now, key);
+            }
+            self.drain_shard(shard);
+            self.close_if_empty(shard);
         }
     }
 
