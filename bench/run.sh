@@ -122,8 +122,9 @@ start_oriel() { # DIR -> sets SERVER_PID, TOKEN_ID, TOKEN_SECRET
     die "access-token create failed: $(cat "$dir/token.log")"
   TOKEN_ID="$(jq -r .id <<<"$token")"
   TOKEN_SECRET="$(jq -r .secret <<<"$token")"
+  # Every simulated participant comes from 127.0.0.1: lift the per-address connection cap.
   ip netns exec "$NS" "$ORIEL" serve --listen "127.0.0.1:$HTTP_PORT" --data-dir "$dir/data" \
-    --media-ip 127.0.0.1 --media-port "$MEDIA_PORT" >"$dir/server.log" 2>&1 &
+    --media-ip 127.0.0.1 --media-port "$MEDIA_PORT" --max-connections-per-ip 2000 >"$dir/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 200); do
     in_ns curl -fsS "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null 2>&1 && { check_pid oriel; return 0; }
