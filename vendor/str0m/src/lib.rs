@@ -932,6 +932,8 @@ pub struct Rtc {
     peer_bytes_tx: u64,
     change_counter: usize,
     last_timeout_reason: Reason,
+    /// Whether `poll_output` may serve a due pacer itself (see `do_poll_output`).
+    pacer_fast_path: bool,
     crypto_provider: Arc<crate::crypto::CryptoProvider>,
     fingerprint_verification: bool,
     close_dtls_started: bool,
@@ -1310,6 +1312,7 @@ impl Rtc {
             peer_bytes_tx: 0,
             change_counter: 0,
             last_timeout_reason: Reason::NotHappening,
+            pacer_fast_path: true,
             crypto_provider,
             fingerprint_verification: config.fingerprint_verification,
             close_dtls_started: false,
@@ -1884,6 +1887,7 @@ impl Rtc {
                     destination: send.destination,
                     contents,
                 };
+                self.pacer_fast_path = true;
                 return Ok(Some(Output::Transmit(t)));
             }
         } else {
@@ -1893,7 +1897,33 @@ impl Rtc {
 
         self.readiness.clear_events();
 
-        Ok(Some(Output::Timeout(self.poll_timeout())))
+        let timeout = self.poll_timeout();
+        // A packet written to a stream the pacer would release at once (unpaced, or within
+        // the pacing budget) would otherwise cost the caller a `handle_input(Timeout)` round
+        // trip and the whole session's timeout work (BWE, RTCP, streams) per packet. Only
+        // the pacer's part runs here, at the current time; the rest keeps its own deadlines.
+        // Armed again by each datagram sent or input handled, so it cannot spin.
+        if self.pacer_fast_path
+            && self.send_addr.is_some()
+            && timeout <= self.last_now
+            && matches!(
+                self.last_timeout_reason,
+                Reason::Pacer(
+                    PacerReason::Unpaced
+                        | PacerReason::Paced
+                        | PacerReason::FirstEver
+                        | PacerReason::Immediate
+                )
+            )
+        {
+            self.pacer_fast_path = false;
+            self.session.handle_pacer_timeout(self.last_now);
+            // The pacer's queues changed: walk the pipeline and recompute the timeout.
+            drop(self.readiness.wake());
+            return Ok(None);
+        }
+
+        Ok(Some(Output::Timeout(timeout)))
     }
 
     // Called only after the output pipeline has drained.
@@ -1921,6 +1951,19 @@ impl Rtc {
         }
 
         self.cached_timeout
+    }
+
+    /// Moves this instance's clock forward to `now` without serving any timer (it never goes
+    /// back). For a caller that writes media between timeouts: what [`Rtc::poll_output`] then
+    /// sends at once (see its pacer fast path) is stamped with this time, not with the time of
+    /// the last input. Timers still need [`Input::Timeout`] at [`Output::Timeout`].
+    pub fn advance_time(&mut self, now: Instant) {
+        if now > self.last_now {
+            self.last_now = now;
+            // Timeouts are reported no earlier than the clock: recompute them.
+            let mut wake = self.readiness.wake();
+            wake.no_events();
+        }
     }
 
     /// The reason for the last [`Output::Timeout`]
@@ -2027,6 +2070,7 @@ impl Rtc {
     /// }
     /// ```
     pub fn handle_input(&mut self, input: Input) -> Result<(), RtcError> {
+        self.pacer_fast_path = true;
         if self.state == RtcState::Closed {
             return Ok(());
         }

@@ -351,6 +351,20 @@ impl Session {
         Ok(())
     }
 
+    /// The pacer's part of [`Self::handle_timeout`] alone: its queue states and the next
+    /// queue to send from, at `now`. For a packet the pacer can release at once.
+    pub fn handle_pacer_timeout(&mut self, now: Instant) {
+        if self.rtp_closing {
+            return;
+        }
+        let probe_media = self
+            .bwe
+            .as_ref()
+            .and(self.srtp_tx.as_ref())
+            .and_then(|_| self.probe_media());
+        self.update_queue_state(now, probe_media);
+    }
+
     fn handle_timeout_bwe(&mut self, now: Instant) -> Option<(Mid, Pt)> {
         self.bwe.as_ref()?;
 

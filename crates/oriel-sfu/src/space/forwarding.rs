@@ -95,6 +95,9 @@ impl Space {
                 continue;
             };
             let consumer = &mut subscriber.consumers[index];
+            // What str0m sends at once is stamped with its clock (congestion control reads
+            // those send times): bring it to now, cheaply, without a timeout round trip.
+            subscriber.peer.rtc.advance_time(now);
             let forwarded = consumer.forward(
                 now,
                 packet,
