@@ -264,6 +264,11 @@ impl Collector for Live {
                 m.bytes_in,
             ),
             (
+                "media_relayed_packets_dropped",
+                "Packets of a space spread over several media workers not relayed to a worker that had fallen too far behind",
+                m.relayed_packets_dropped,
+            ),
+            (
                 "media_tcp_frames_dropped",
                 "ICE-TCP frames dropped because the connection fell behind or was gone",
                 m.tcp_frames_dropped,

@@ -27,6 +27,8 @@ pub struct MediaTotals {
     pub connections: u64,
     /// ICE-TCP connections open on the worker now.
     pub tcp_connections: u64,
+    /// Packets of a spread space not relayed to another worker because it was too far behind.
+    pub relayed_packets_dropped: u64,
 }
 
 impl MediaTotals {
@@ -45,13 +47,14 @@ impl MediaTotals {
         self.packets_lost_reported += other.packets_lost_reported;
         self.egress_estimate_bps += other.egress_estimate_bps;
         self.tcp_connections += other.tcp_connections;
+        self.relayed_packets_dropped += other.relayed_packets_dropped;
     }
 }
 
 /// The last totals a worker published.
 #[derive(Debug, Default)]
 pub struct WorkerMeters {
-    values: [AtomicU64; 13],
+    values: [AtomicU64; 14],
 }
 
 impl WorkerMeters {
@@ -70,6 +73,7 @@ impl WorkerMeters {
             totals.nacks_received,
             totals.packets_lost_reported,
             totals.egress_estimate_bps,
+            totals.relayed_packets_dropped,
         ];
         for (slot, value) in self.values.iter().zip(values) {
             slot.store(value, Ordering::Relaxed);
@@ -77,7 +81,7 @@ impl WorkerMeters {
     }
 
     pub fn read(&self) -> MediaTotals {
-        let [datagrams_in, bytes_in, datagrams_out, bytes_out, datagrams_unrouted, keyframe_requests, spaces, connections, tcp_frames_dropped, tcp_connections, nacks_received, packets_lost_reported, egress_estimate_bps] =
+        let [datagrams_in, bytes_in, datagrams_out, bytes_out, datagrams_unrouted, keyframe_requests, spaces, connections, tcp_frames_dropped, tcp_connections, nacks_received, packets_lost_reported, egress_estimate_bps, relayed_packets_dropped] =
             self.values.each_ref().map(|v| v.load(Ordering::Relaxed));
         MediaTotals {
             datagrams_in,
@@ -93,6 +97,7 @@ impl WorkerMeters {
             nacks_received,
             packets_lost_reported,
             egress_estimate_bps,
+            relayed_packets_dropped,
         }
     }
 }
@@ -118,6 +123,7 @@ mod tests {
             nacks_received: 11,
             packets_lost_reported: 12,
             egress_estimate_bps: 13,
+            relayed_packets_dropped: 14,
         };
         meters.publish(&a);
         assert_eq!(meters.read(), a);

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use oriel_sfu::{ConnectionKey, MediaCandidates, Output, Protocol, Space, SpaceConfig};
+use oriel_sfu::{ConnectionKey, MediaCandidates, Output, Protocol, ShardEvent, Space, SpaceConfig};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -59,7 +60,7 @@ pub(crate) struct Worker {
     /// Of the spaces spread over several workers: the other workers holding them.
     shards: HashMap<String, ShardLinks>,
     /// Every worker's inbox (this one's too), to relay to a space's other shards.
-    workers: Arc<[mpsc::UnboundedSender<Command>]>,
+    relays: Relays,
     outboxes: HashMap<ConnectionKey, mpsc::UnboundedSender<Outgoing>>,
     /// Which space a remote (transport and address) belongs to, once a space accepted a
     /// datagram from it.
@@ -69,6 +70,18 @@ pub(crate) struct Worker {
     meters: Arc<WorkerMeters>,
     /// When the spaces' link reports are next taken into `totals`.
     next_link_report: Instant,
+}
+
+/// Packets a worker may have queued for another (relayed, not yet handled there) before more
+/// are dropped: a worker that fell behind gets loss, as a full socket would give it, rather
+/// than an ever longer queue, and the others' memory stays bounded.
+const MAX_RELAY_BACKLOG: usize = 4096;
+
+/// Every worker's inbox, to relay to a space's other shards, and how many relayed packets
+/// each has queued and not handled yet.
+pub(crate) struct Relays {
+    pub(crate) inboxes: Arc<[mpsc::UnboundedSender<Command>]>,
+    pub(crate) backlogs: Arc<[AtomicUsize]>,
 }
 
 /// A shard's links to the other shards of its space.
@@ -87,7 +100,7 @@ impl Worker {
         index: usize,
         sockets: WorkerSockets,
         inbox: mpsc::UnboundedReceiver<Command>,
-        workers: Arc<[mpsc::UnboundedSender<Command>]>,
+        relays: Relays,
         meters: Arc<WorkerMeters>,
     ) {
         let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -138,7 +151,7 @@ impl Worker {
                 next_read: 0,
                 spaces: HashMap::new(),
                 shards: HashMap::new(),
-                workers,
+                relays,
                 outboxes: HashMap::new(),
                 routes: HashMap::new(),
                 totals: MediaTotals::default(),
@@ -341,6 +354,9 @@ impl Worker {
             Command::Relay {
                 space_id, event, ..
             } => {
+                if matches!(event, ShardEvent::Media(_)) {
+                    self.relays.backlogs[self.index].fetch_sub(1, Ordering::Relaxed);
+                }
                 if let Some(space) = self.spaces.get_mut(&*space_id) {
                     space.handle_shard_event(now, event);
                 }
@@ -443,7 +459,7 @@ impl Worker {
     }
 
     fn send_to(&self, worker: usize, command: Command) {
-        if let Some(inbox) = self.workers.get(worker) {
+        if let Some(inbox) = self.relays.inboxes.get(worker) {
             let _ = inbox.send(command);
         }
     }
@@ -548,14 +564,27 @@ impl Worker {
                         let Some(links) = self.shards.get(space_id) else {
                             continue;
                         };
+                        let media = matches!(event, ShardEvent::Media(_));
                         for &peer in &links.peers {
-                            if let Some(inbox) = self.workers.get(peer) {
-                                let _ = inbox.send(Command::Relay {
-                                    space_id: Arc::clone(&links.name),
-                                    from: self.index,
-                                    event: event.clone(),
-                                });
+                            let (Some(inbox), Some(backlog)) = (
+                                self.relays.inboxes.get(peer),
+                                self.relays.backlogs.get(peer),
+                            ) else {
+                                continue;
+                            };
+                            // Changes always go; packets only while the peer keeps up.
+                            if media {
+                                if backlog.load(Ordering::Relaxed) >= MAX_RELAY_BACKLOG {
+                                    self.totals.relayed_packets_dropped += 1;
+                                    continue;
+                                }
+                                backlog.fetch_add(1, Ordering::Relaxed);
                             }
+                            let _ = inbox.send(Command::Relay {
+                                space_id: Arc::clone(&links.name),
+                                from: self.index,
+                                event: event.clone(),
+                            });
                         }
                     }
                     Output::Transmit {

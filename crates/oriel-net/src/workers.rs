@@ -1,14 +1,14 @@
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use oriel_sfu::{ConnectionKey, MediaCandidates, SpaceSnapshot};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::meters::{MediaTotals, WorkerMeters};
-use crate::worker::{BoundAddress, Worker, WorkerSockets};
+use crate::worker::{BoundAddress, Relays, Worker, WorkerSockets};
 use crate::Command;
 
 /// The contract allows a node at most 16 media ports.
@@ -101,6 +101,7 @@ impl MediaWorkers {
         let (senders, mut inboxes): (Vec<_>, Vec<_>) =
             (0..count).map(|_| mpsc::unbounded_channel()).unzip();
         let peers: Arc<[mpsc::UnboundedSender<Command>]> = senders.into();
+        let relay_backlogs: Arc<[AtomicUsize]> = (0..count).map(|_| AtomicUsize::new(0)).collect();
         for index in 0..count {
             let udp_port = nth_port(settings.udp_port, index)?;
             let tcp_port = settings
@@ -131,10 +132,13 @@ impl MediaWorkers {
             let inbox = inboxes.remove(0);
             let meters = Arc::new(WorkerMeters::default());
             let worker_meters = Arc::clone(&meters);
-            let worker_peers = Arc::clone(&peers);
+            let relays = Relays {
+                inboxes: Arc::clone(&peers),
+                backlogs: Arc::clone(&relay_backlogs),
+            };
             std::thread::Builder::new()
                 .name(format!("oriel-media-{index}"))
-                .spawn(move || Worker::run(index, sockets, inbox, worker_peers, worker_meters))?;
+                .spawn(move || Worker::run(index, sockets, inbox, relays, worker_meters))?;
             workers.push(WorkerHandle {
                 index,
                 candidates,
