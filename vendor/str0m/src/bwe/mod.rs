@@ -197,7 +197,17 @@ impl SendSideBandwidthEstimator {
 
         // Feed records to probe estimator for analysis and process any new probe results
         let mut latest_probe_result = None;
+        let estimate_before = self.last_estimate();
         for (config, bitrate) in self.probe_estimator.update(send_records.iter().copied()) {
+            // A demand probe looks for more capacity while media fills the link. When the link
+            // is full, the probe's packets only get their share of it, so a result below the
+            // estimate measures that share, not the link: the delay-based detector answers
+            // for real decreases.
+            if config.kind() == probe::ProbeKind::Demand
+                && estimate_before.is_some_and(|estimate| bitrate <= estimate)
+            {
+                continue;
+            }
             latest_probe_result = Some(bitrate);
 
             // Update link capacity estimator for every successful ALR probe, not just the latest.
@@ -313,6 +323,10 @@ impl SendSideBandwidthEstimator {
         if do_probe {
             self.alr_detector.handle_timeout(now);
         }
+
+        // Like ALR probing, probing for unmet demand needs feedback for a sent packet.
+        self.probe_control
+            .set_feedback_started(self.started_at.is_some());
 
         // Get ALR state and forward to both probe control and loss controller
         let alr_start_time = self.alr_detector.alr_start_time();
