@@ -452,7 +452,9 @@ impl ProbeControl {
             return false;
         }
 
-        if !self.feedback_started || self.is_during_initial(now) {
+        // The wait (at least 1 s after the last probe) also lets initial and exponential
+        // probes report first; the timeout computed for it must be the one this obeys.
+        if !self.feedback_started {
             return false;
         }
 
@@ -659,7 +661,17 @@ impl ProbeControl {
             _ => None,
         };
         match (self.last_when(), unmet) {
-            (Some(last), Some(estimate)) => scheduled.min(last + self.demand_wait(estimate)),
+            // Never in the past: a demand probe that could not be queued (a rate too small to
+            // probe) must not turn into a busy loop.
+            (Some(last), Some(estimate)) => {
+                let due = last + self.demand_wait(estimate);
+                let due = if due > now {
+                    due
+                } else {
+                    now + MIN_TIME_BETWEEN_DEMAND_PROBES
+                };
+                scheduled.min(due)
+            }
             _ => scheduled,
         }
     }
