@@ -98,7 +98,13 @@ impl Bwe {
         records: impl Iterator<Item = &'t crate::rtp_::TwccSendRecord>,
         now: Instant,
     ) {
+        let probe_results = self.bwe.probe_results_applied;
         self.bwe.update(records, now);
+        if self.bwe.probe_results_applied != probe_results {
+            if let Some(estimate) = self.bwe.last_estimate() {
+                self.smoother.measured(now, estimate);
+            }
+        }
     }
 
     pub fn poll_estimate(&mut self) -> Option<Bitrate> {
@@ -145,6 +151,8 @@ struct SendSideBandwidthEstimator {
     alr_detector: AlrDetector,
     link_capacity_estimator: LinkCapacityEstimator,
     last_updated_estimate: Option<(Bitrate, BandwidthLimitedCause)>,
+    /// How many probe results have set the estimate so far.
+    probe_results_applied: u64,
 }
 
 impl SendSideBandwidthEstimator {
@@ -168,6 +176,7 @@ impl SendSideBandwidthEstimator {
             alr_detector,
             link_capacity_estimator: LinkCapacityEstimator::new(),
             last_updated_estimate: None,
+            probe_results_applied: 0,
         }
     }
 
@@ -255,6 +264,9 @@ impl SendSideBandwidthEstimator {
         let Some(delay_estimate) = maybe_estimate else {
             return;
         };
+        if is_probe_result {
+            self.probe_results_applied += 1;
+        }
 
         let loss = if count == 0 {
             0.0
