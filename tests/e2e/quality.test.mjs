@@ -148,7 +148,10 @@ describe('quality through an impairment relay', () => {
     assert.ok(capped.maxGapMs <= 1000, `longest gap ${capped.maxGapMs} ms: ${JSON.stringify(capped.gaps)}`);
     const back = lifted.sizes.find(([, w]) => w >= top);
     assert.ok(back && back[0] <= 15_000, `the top layer within 15 s: ${JSON.stringify(lifted.sizes)}`);
-    assert.equal(widthAt(lifted.sizes, 16_000), top, 'and stays there');
+    // At the top or above: a publisher under load may widen its top layer meanwhile (seen:
+    // 640 before the cap, 1280 after the lift), which is no step down.
+    const end = widthAt(lifted.sizes, 16_000);
+    assert.ok(end >= top, `and stays there: ${end} at the end, the top was ${top}: ${JSON.stringify(lifted.sizes)}`);
   });
 
   e2e.test('a 2 s burst of 30 % loss: video recovers within 2 s of its end', { timeout: 120_000 }, async () => {
