@@ -9,6 +9,7 @@
 // publisher's downlink carries only RTCP, so a `down` cap narrows the subscriber's link.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, afterEach, before, describe } from 'node:test';
 import { useE2E, sleep, checkSelectedPairs } from './lib/fixture.mjs';
 import { startImpair } from '../lib/impair.mjs';
@@ -18,9 +19,34 @@ const RELAY_IP = '127.0.0.2';
 /** Media workers use --media-port and up to 15 ports after it. */
 const MEDIA_PORTS = 16;
 
-// Only UDP through the relay: no ICE-TCP or TURN path around it.
-const e2e = useE2E({ serverArgs: ['--public-ip', RELAY_IP, '--media-tcp-port', '0', '--turn-port', '0'] });
+// Only UDP through the relay: no ICE-TCP or TURN path around it. The node logs what it decides
+// (layer targets, keyframe requests, bandwidth probes), which each scenario prints.
+const e2e = useE2E({
+  serverArgs: ['--public-ip', RELAY_IP, '--media-tcp-port', '0', '--turn-port', '0'],
+  serverLog: 'info,oriel_sfu::space=debug,str0m::bwe_::probe::control=trace',
+});
 let relay;
+
+const DECISIONS = /subscriber layer target|keyframe|lost for good|Queue probe|playout delay/;
+
+/**
+ * The node's decisions logged since `since` (ms on the wall clock), one compact line each, each
+ * timed in ms from `origin` (a watch's startEpochMs): what to read when a scenario fails.
+ */
+function decisions(since, origin) {
+  const lines = fs.readFileSync(e2e.server.logFile, 'utf8').split('\n');
+  const out = [];
+  for (const line of lines) {
+    const at = Date.parse(line.slice(0, 27));
+    if (!(at >= since) || !DECISIONS.test(line)) continue;
+    const text = line
+      .slice(27)
+      .replace(/^\s*\w+\s+[\w:]+: /, '')
+      .replace(/ desired=\S+/, '');
+    out.push(`${at - origin} ${text}`);
+  }
+  return out.slice(-80).join('\n');
+}
 
 
 /** A subscriber watching a publisher's camera and microphone, frames flowing. */
@@ -108,32 +134,46 @@ describe('quality through an impairment relay', () => {
     }
     assert.ok(top > Math.min(...widths), `the publisher encodes more than one layer: ${widths}`);
     assert.equal(width, top, 'the subscriber reaches the top layer before the cap');
+    const capAt = Date.now();
     await relay.set({ down: { rate_kbps: 400 } });
     const capped = await c.sub.p.watchFrames(c.pub.id, 8000);
-    console.log(`capped: ${JSON.stringify(capped)}`);
+    console.log(`capped (the cap set ${capAt - capped.startEpochMs} ms into the watch): ${JSON.stringify(capped)}`);
+    const liftAt = Date.now();
+    await relay.set({ down: {} });
+    const lifted = await c.sub.p.watchFrames(c.pub.id, 16_000);
+    console.log(`lifted (${liftAt - lifted.startEpochMs} ms into the watch): ${JSON.stringify(lifted)}`);
+    console.log(`the node's decisions, ms from the lift:\n${decisions(capAt, liftAt)}`);
     const lower = capped.sizes.find(([, w]) => w < top);
     assert.ok(lower && lower[0] <= 3000, `a lower layer within 3 s: ${JSON.stringify(capped.sizes)}`);
     assert.ok(capped.maxGapMs <= 1000, `longest gap ${capped.maxGapMs} ms: ${JSON.stringify(capped.gaps)}`);
-    await relay.set({ down: {} });
-    const lifted = await c.sub.p.watchFrames(c.pub.id, 16_000);
-    console.log(`lifted: ${JSON.stringify(lifted)}`);
     const back = lifted.sizes.find(([, w]) => w >= top);
     assert.ok(back && back[0] <= 15_000, `the top layer within 15 s: ${JSON.stringify(lifted.sizes)}`);
-    assert.equal(widthAt(lifted.sizes, 16_000), top, 'and stays there');
+    // At the top or above: a publisher under load may widen its top layer meanwhile (seen:
+    // 640 before the cap, 1280 after the lift), which is no step down.
+    const end = widthAt(lifted.sizes, 16_000);
+    assert.ok(end >= top, `and stays there: ${end} at the end, the top was ${top}: ${JSON.stringify(lifted.sizes)}`);
   });
 
   e2e.test('a 2 s burst of 30 % loss: video recovers within 2 s of its end', { timeout: 120_000 }, async () => {
     const c = await call();
     await sleep(3000);
-    const watching = c.sub.p.watchFrames(c.pub.id, 8000);
+    const watching = c.sub.p.watchFrames(c.pub.id, 8000, { statsEveryMs: 250 });
     await relay.set({ both: { loss: 0.3 } });
+    const burstFrom = Date.now();
     await sleep(2000);
+    // The burst ends when the relay reads this: not before now.
+    const burstTo = Date.now();
     await relay.set({ both: {} });
     const seen = await watching;
-    console.log(`burst: ${JSON.stringify(seen)}`);
-    // The burst ends about 2 s into the watch; every gap must have closed 2 s after that.
-    const late = seen.gaps.filter(([at, len]) => at + len > 4000 && len > 300);
-    assert.deepEqual(late, [], `gaps ending more than 2 s after the burst: ${JSON.stringify(seen.gaps)}`);
+    // The burst on the watch's timeline (the watch starts when the page gets the call, which a
+    // busy machine delays): it should end about 2 s in.
+    const end = burstTo - seen.startEpochMs;
+    console.log(`burst from ${burstFrom - seen.startEpochMs} to ${end} ms into the watch: ${JSON.stringify(seen)}`);
+    console.log(`the node's decisions, ms into the watch:\n${decisions(burstFrom - 3000, seen.startEpochMs)}`);
+    assert.ok(end > 0 && end + 2000 < 8000, `the burst's end (${end} ms) is inside the watch`);
+    // Every gap must have closed within 2 s of the burst's end.
+    const late = seen.gaps.filter(([at, len]) => at + len > end + 2000 && len > 300);
+    assert.deepEqual(late, [], `gaps ending more than 2 s after the burst's end at ${end} ms: ${JSON.stringify(seen.gaps)}`);
     assert.ok(seen.frames >= 0.5 * 20 * 8, `frames flowed: ${seen.frames}`);
   });
 });

@@ -25,6 +25,8 @@ pub struct BitrateMeter {
     origin: Option<Instant>,
     /// Number of the newest bucket written (valid when `origin` is set).
     head: u64,
+    /// When the newest packet arrived.
+    last: Option<Instant>,
 }
 
 impl Default for BitrateMeter {
@@ -40,6 +42,7 @@ impl BitrateMeter {
             bytes: [0; BUCKETS],
             origin: None,
             head: 0,
+            last: None,
         }
     }
 
@@ -50,6 +53,7 @@ impl BitrateMeter {
     /// still counts, in the newest bucket.
     pub fn record(&mut self, bytes: usize, now: Instant) {
         let origin = *self.origin.get_or_insert(now);
+        self.last = Some(self.last.map_or(now, |last| last.max(now)));
         let n = bucket_number(origin, now);
         if n > self.head {
             // Clear the buckets between the old head and the new one (at most all of them).
@@ -61,6 +65,14 @@ impl BitrateMeter {
         }
         let s = slot(self.head);
         self.bytes[s] = self.bytes[s].saturating_add(bytes as u64);
+    }
+
+    /// Whether a packet arrived less than `within` ago. The bitrate reads a stream that stopped
+    /// for a second more; a caller that must know sooner (a publisher pausing a simulcast layer
+    /// stops it between two frames) asks this.
+    pub fn is_flowing(&self, now: Instant, within: Duration) -> bool {
+        self.last
+            .is_some_and(|last| now.saturating_duration_since(last) < within)
     }
 
     /// Bits per second over the last second (or since the first packet, if that was less than a
@@ -101,6 +113,21 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    #[test]
+    fn flowing_until_a_packet_is_overdue() {
+        let t = t0();
+        let mut m = BitrateMeter::new();
+        assert!(!m.is_flowing(t, ms(300)));
+        for i in 0..20 {
+            m.record(1000, t + ms(i * 50));
+        }
+        let last = t + ms(950);
+        assert!(m.is_flowing(last + ms(299), ms(300)));
+        assert!(!m.is_flowing(last + ms(300), ms(300)));
+        // The bitrate still reads the stopped stream for a while.
+        assert!(m.bitrate_bps(last + ms(300)) > 0);
     }
 
     #[test]

@@ -28,6 +28,7 @@
 //! | [`h264`] | Keyframe detection for H.264 RTP payloads (single NAL, STAP-A/B, FU-A/B). |
 //! | [`rewriter`] | [`StreamRewriter`]: turns a simulcast Producer's layers into one continuous outgoing stream per Consumer (sequence numbers and timestamps), switching layers only at keyframes, and mapping late retransmissions back to the outgoing sequence number they were given. |
 //! | [`keyframe_throttle`] | [`KeyframeThrottle`]: when to send a PLI/FIR to a publisher, at most once per layer per interval, coalescing the requests of many Consumers, with bounded retries. |
+//! | [`sequence_gaps`] | [`SequenceGaps`]: packets of an incoming layer still missing after NACK repair had its chance, which break every Consumer's stream until a keyframe. |
 //! | [`layer_selector`] | [`LayerSelector`]: the target simulcast layer for one Consumer from its bandwidth estimate, with hysteresis. |
 //! | [`playout_delay`] | [`PlayoutDelay`]: the minimum playout delay a subscriber's browser is asked for while its link loses packets, so that NACK repairs arrive before their frame is played. |
 //! | [`stream_allocator`] | [`stream_allocator::allocate`]: one subscriber's bandwidth estimate shared among its videos by priority (screen share, then the active speaker), lowest layers first, then upgrades. |
@@ -75,6 +76,7 @@ pub mod keyframe_throttle;
 pub mod layer_selector;
 pub mod playout_delay;
 pub mod rewriter;
+pub mod sequence_gaps;
 pub mod stream_allocator;
 pub mod subscription_priority;
 pub mod vp8;
@@ -85,6 +87,7 @@ pub use keyframe_throttle::{KeyframeThrottle, KeyframeThrottleConfig};
 pub use layer_selector::{LayerSelector, LayerSelectorConfig};
 pub use playout_delay::{PlayoutDelay, PlayoutDelayConfig};
 pub use rewriter::{Rewritten, SourcePacket, StreamRewriter};
+pub use sequence_gaps::SequenceGaps;
 pub use subscription_priority::Candidate;
 pub use vp8::{PictureId, Vp8Descriptor, Vp8PictureRewriter};
 

@@ -1,8 +1,8 @@
 //! A published track: media coming in from one publisher transceiver.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use oriel_media::{BitrateMeter, KeyframeThrottle};
+use oriel_media::{BitrateMeter, KeyframeThrottle, SequenceGaps};
 use oriel_proto::Track;
 use str0m::format::{Codec, PayloadParams};
 use str0m::media::{Mid, Pt};
@@ -12,6 +12,11 @@ use crate::ConnectionKey;
 
 /// Spatial layers a producer can have (simulcast q, h, f).
 pub(crate) const LAYER_COUNT: usize = 3;
+/// A layer that sent nothing for this long has stopped: a publisher whose own estimate falls
+/// pauses its top layer between two frames, and its consumers must switch to a layer still
+/// sent (at the next keyframe) instead of freezing until the one-second bitrate reads 0. Frames
+/// come every 50-70 ms; even 30 % loss does not silence a layer for this long.
+const LAYER_STOPPED_AFTER: Duration = Duration::from_millis(300);
 
 pub(crate) struct Producer {
     pub(crate) id: ProducerId,
@@ -25,6 +30,9 @@ pub(crate) struct Producer {
     pub(crate) meters: [BitrateMeter; LAYER_COUNT],
     /// Coalesces and paces keyframe requests to the publisher, per layer.
     pub(crate) keyframes: KeyframeThrottle,
+    /// Packets of each layer lost for good (NACK repair gave out): each breaks the stream of
+    /// every consumer of the layer until a keyframe.
+    pub(crate) losses: [SequenceGaps; LAYER_COUNT],
     /// Codec parameters of each payload type seen, learnt on first use.
     pub(crate) payload_types: Vec<(Pt, PayloadParams)>,
     /// When this track was last among the active speakers (audio only).
@@ -54,6 +62,7 @@ impl Producer {
             consumers: Vec::new(),
             meters: Default::default(),
             keyframes: KeyframeThrottle::default(),
+            losses: Default::default(),
             payload_types: Vec::new(),
             last_spoke_at: None,
             layer_heights: [0; LAYER_COUNT],
@@ -90,6 +99,13 @@ impl Producer {
 
     /// Current bitrate of every layer, in bits per second.
     pub(crate) fn layer_bitrates(&self, now: Instant) -> [u64; LAYER_COUNT] {
-        std::array::from_fn(|layer| self.meters[layer].bitrate_bps(now))
+        std::array::from_fn(|layer| {
+            let meter = &self.meters[layer];
+            if meter.is_flowing(now, LAYER_STOPPED_AFTER) {
+                meter.bitrate_bps(now)
+            } else {
+                0
+            }
+        })
     }
 }

@@ -172,3 +172,47 @@ fn layer_goes_back_up_when_the_cap_is_lifted_on(shards: usize) {
     assert_eq!(open, 2, "1.2 Mbps top layer with an unconstrained link");
     assert_eq!(reopened, 2, "1.2 Mbps top layer with 5 Mbps available");
 }
+
+/// The e2e scenario of tests/e2e/quality.test.mjs on virtual time: Bob on the top layer, his
+/// downlink capped at 400 kbit/s (the lowest layer and audio fit, the middle one does not)
+/// for a while, then lifted. The climb back must not wait for a lucky probe: it is measured
+/// over several seeds and cap lengths, which move the lift against the estimator's probes.
+#[test]
+fn top_layer_again_soon_after_a_cap_lifts() {
+    let mut climbs = Vec::new();
+    for (seed, capped_secs) in [(11, 8), (12, 9), (13, 10), (14, 11), (15, 12), (16, 13)] {
+        let mut sim = Sim::new(seed);
+        sim.join(ClientConfig::publisher("alice"));
+        sim.join(ClientConfig::subscriber("bob"));
+        let on_top = |sim: &Sim| {
+            let tracks = sim.client(BOB).tracks_from(ALICE, MediaKind::Video);
+            tracks.first().and_then(|t| t.current_layer()) == Some(2)
+        };
+        assert!(
+            sim.run_until(Duration::from_secs(20), on_top),
+            "seed {seed}: bob reaches the top layer before the cap"
+        );
+        sim.run_for(Duration::from_secs(3));
+        sim.set_downlink(BOB, LinkConfig::clean().rate_kbps(400));
+        sim.run_for(Duration::from_secs(capped_secs));
+        assert!(
+            !on_top(&sim),
+            "seed {seed}: bob leaves the top layer under the cap"
+        );
+        sim.set_downlink(BOB, LinkConfig::clean());
+        let lifted = sim.now;
+        let back = sim.run_until(Duration::from_secs(20), on_top);
+        let climb = sim.now - lifted;
+        eprintln!("seed {seed}, capped {capped_secs} s: top layer again {climb:?} after the lift");
+        assert!(
+            back,
+            "seed {seed}: bob back on the top layer within 20 s of the lift"
+        );
+        climbs.push(climb);
+    }
+    let slowest = climbs.iter().max().copied().unwrap_or_default();
+    assert!(
+        slowest <= Duration::from_secs(7),
+        "top layer again within 7 s of the lift, slowest {slowest:?}: {climbs:?}"
+    );
+}

@@ -26,8 +26,9 @@ export const pid = (name) => `${name}-${process.pid}-${++counter}`;
  * (E2E_TLS_CERT/E2E_TLS_KEY, trusted by this process through NODE_EXTRA_CA_CERTS), and Chromium
  * trusts it by its public key (--ignore-certificate-errors-spki-list, nothing else waived).
  * `serverArgs`: more `oriel serve` flags (e.g. `--public-ip` to send clients through a relay).
+ * `serverLog`: the server's log filter (RUST_LOG) when E2E_RUST_LOG does not set one.
  */
-export function useE2E({ environment = 'e2e', enabled = true, browserArgs = [], tls = false, serverArgs = [] } = {}) {
+export function useE2E({ environment = 'e2e', enabled = true, browserArgs = [], tls = false, serverArgs = [], serverLog = 'info' } = {}) {
   const e2e = {
     server: null,
     env: null,
@@ -113,7 +114,7 @@ export function useE2E({ environment = 'e2e', enabled = true, browserArgs = [], 
       const spki = crypto.createHash('sha256').update(x509.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
       extraArgs.push(`--ignore-certificate-errors-spki-list=${spki}`);
     }
-    e2e.server = await startServer({ tls: certificate, args: serverArgs });
+    e2e.server = await startServer({ tls: certificate, args: serverArgs, logFilter: serverLog });
     e2e.env = await e2e.server.environment(environment);
     e2e.browser = await launchBrowser({ extraArgs });
   });

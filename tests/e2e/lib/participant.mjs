@@ -177,8 +177,8 @@ export class Participant {
   }
 
   /** Frames presented by `participantId`'s video element over `ms` (harness.js watchFrames). */
-  watchFrames(participantId, ms) {
-    return this.page.evaluate(([id, ms]) => window.oriel.watchFrames(id, ms), [participantId, ms]);
+  watchFrames(participantId, ms, options = {}) {
+    return this.page.evaluate(([id, ms, options]) => window.oriel.watchFrames(id, ms, options), [participantId, ms, options]);
   }
 
   inboundStats() {

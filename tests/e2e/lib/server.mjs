@@ -96,20 +96,22 @@ function tailOf(file, maxLines) {
 
 /** `tls`: {cert, key} PEM files: the node serves https and wss with them. */
 /** `args`: more `oriel serve` flags (e.g. `['--public-ip', '127.0.0.2']`). */
-export async function startServer({ name = 'oriel', tls = null, args = [] } = {}) {
+export async function startServer({ name = 'oriel', tls = null, args = [], logFilter = 'info' } = {}) {
   if (!fs.existsSync(ORIEL_BIN)) {
     throw new Error(`oriel binary not found at ${ORIEL_BIN}: run \`cargo build --release\` or set ORIEL_BIN`);
   }
-  const server = new OrielServer(name, tls, args);
+  const server = new OrielServer(name, tls, args, logFilter);
   await server.start();
   return server;
 }
 
 export class OrielServer {
-  constructor(name, tls = null, extraArgs = []) {
+  /** `logFilter`: the server's RUST_LOG unless E2E_RUST_LOG is set. */
+  constructor(name, tls = null, extraArgs = [], logFilter = 'info') {
     this.name = name;
     this.tls = tls;
     this.extraArgs = extraArgs;
+    this.logFilter = logFilter;
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'oriel-e2e-'));
     this.dataDir = path.join(this.root, 'data');
     fs.mkdirSync(this.dataDir);
@@ -158,7 +160,7 @@ export class OrielServer {
     const out = fs.openSync(this.logFile, 'a');
     const child = spawn(ORIEL_BIN, args, {
       stdio: ['ignore', out, out],
-      env: { ...childEnv(), RUST_LOG: process.env.E2E_RUST_LOG || 'info' },
+      env: { ...childEnv(), RUST_LOG: process.env.E2E_RUST_LOG || this.logFilter },
     });
     fs.closeSync(out);
     this.child = child;
@@ -209,7 +211,7 @@ export class OrielServer {
     const out = fs.openSync(this.logFile, 'a');
     const child = spawn(ORIEL_BIN, args, {
       stdio: ['ignore', out, out],
-      env: { ...childEnv(), RUST_LOG: process.env.E2E_RUST_LOG || 'info' },
+      env: { ...childEnv(), RUST_LOG: process.env.E2E_RUST_LOG || this.logFilter },
     });
     fs.closeSync(out);
     const exited = new Promise((resolve) =>

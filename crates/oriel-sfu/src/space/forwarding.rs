@@ -83,7 +83,13 @@ impl Space {
                 }
             }
         }
+        let lost = producer.track.kind == TrackKind::Video
+            && producer.losses[usize::from(layer)].record(*packet.seq_no, keyframe, now);
+        if lost {
+            tracing::debug!(producer = ?producer_id, layer, "packets lost for good upstream");
+        }
         if keyframe {
+            tracing::debug!(producer = ?producer_id, layer, "keyframe from the publisher");
             producer.keyframes.keyframe_received(layer, now);
             producer.keyframe_seen(layer, params, &packet.payload);
         }
@@ -106,7 +112,8 @@ impl Space {
                 params,
                 &mut subscriber.peer.rtc,
             );
-            if consumer.needs_keyframe() {
+            // A packet of this layer lost for good: only a keyframe repairs its consumers.
+            if consumer.needs_keyframe() || (lost && consumer.current_layer() == Some(layer)) {
                 producer.keyframes.request(consumer.wanted_layer(), now);
             }
             if forwarded {
@@ -157,6 +164,7 @@ impl Space {
                 .direct_api()
                 .stream_rx_by_mid(producer.mid, rid)
             {
+                tracing::debug!(producer = ?producer_id, layer, "keyframe request to the publisher");
                 stream.request_keyframe(KeyframeRequestKind::Pli);
                 publisher.peer.touch(now);
                 self.keyframe_requests += 1;

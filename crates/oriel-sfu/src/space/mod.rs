@@ -485,6 +485,11 @@ impl Space {
                         .map(|&i| &subscriber.consumers[i])
                         .map(|c| (c.producer, c.wanted_layer()));
                     if let Some((producer, layer)) = target {
+                        tracing::debug!(
+                            connection = key.0,
+                            layer,
+                            "keyframe request from a subscriber"
+                        );
                         self.request_keyframe(now, producer, layer);
                     }
                 }

@@ -93,6 +93,7 @@ impl Sim {
     pub fn with_shards(seed: u64, shards: usize) -> Self {
         assert!((1..=16).contains(&shards));
         init_log();
+        VIRTUAL_ELAPSED.with(|e| e.set(Duration::ZERO));
         // str0m draws SSRCs, ICE credentials and pacer jitter from fastrand's thread-local
         // generator; each test runs on its own thread, so this makes them replay too.
         fastrand::seed(seed);
@@ -321,6 +322,7 @@ impl Sim {
         if at > self.now {
             self.now = at;
             self.stalled_steps = 0;
+            VIRTUAL_ELAPSED.with(|e| e.set(self.now - self.start));
         } else {
             self.stalled_steps += 1;
             assert!(
@@ -542,7 +544,23 @@ impl Sim {
     }
 }
 
-/// `SIM_LOG=<filter>` turns on logs; once per test binary.
+thread_local! {
+    /// The running simulation's virtual time, which its log lines carry (each test runs on
+    /// its own thread, and logs on it).
+    static VIRTUAL_ELAPSED: std::cell::Cell<Duration> = const { std::cell::Cell::new(Duration::ZERO) };
+}
+
+/// Stamps log lines with the simulation's virtual time instead of the wall clock.
+struct VirtualTime;
+
+impl tracing_subscriber::fmt::time::FormatTime for VirtualTime {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        let elapsed = VIRTUAL_ELAPSED.with(|e| e.get());
+        write!(w, "{:>9.3}s", elapsed.as_secs_f64())
+    }
+}
+
+/// `SIM_LOG=<filter>` turns on logs (stamped with virtual time); once per test binary.
 fn init_log() {
     use std::sync::Once;
     static ONCE: Once = Once::new();
@@ -550,6 +568,8 @@ fn init_log() {
         if let Ok(filter) = std::env::var("SIM_LOG") {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_timer(VirtualTime)
+                .with_ansi(false)
                 .with_test_writer()
                 .try_init();
         }

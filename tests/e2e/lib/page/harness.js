@@ -221,6 +221,7 @@
       totalFreezesDuration: s.totalFreezesDuration,
       framesPerSecond: s.framesPerSecond,
       framesDropped: s.framesDropped,
+      keyFramesDecoded: s.keyFramesDecoded,
       nackCount: s.nackCount,
       pliCount: s.pliCount,
       retransmittedPacketsReceived: s.retransmittedPacketsReceived,
@@ -353,15 +354,19 @@
       return { framesDecoded: tracks.reduce((n, s) => n + (s.framesDecoded || 0), 0), tracks };
     },
     inboundStats,
-    /**
-     * Every frame `participantId`'s video element presents over `ms` (requestVideoFrameCallback):
-     * {frames, fps, maxGapMs, gaps (those over 200 ms, as [atMs, gapMs]), sizes ([atMs, w, h] on
-     * each change)}. Times are ms from the start of the watch.
-     */
     outboundStats,
     selectedPairs,
     succeededPairs,
-    async watchFrames(participantId, ms) {
+    /**
+     * Every frame `participantId`'s video element presents over `ms` (requestVideoFrameCallback):
+     * {frames, fps, maxGapMs, gaps (those over 200 ms, as [atMs, gapMs]), sizes ([atMs, w, h] on
+     * each change), startEpochMs}. Times are ms from the start of the watch; `startEpochMs` is
+     * that start on the wall clock (performance.timeOrigin based), so that a test can place what
+     * it did meanwhile (Date.now()) on the watch's timeline.
+     * With `statsEveryMs`, also `stats`: the video's receive counters sampled that often, as
+     * [atMs, {decoded, keyframes, nacks, plis, lost, rtx, dropped, width}] (cumulative).
+     */
+    async watchFrames(participantId, ms, { statsEveryMs = 0 } = {}) {
       const p = remoteById(participantId);
       const tid = p && [...p.videoTracks.values()].map((t) => t.tid).find((t) => elements.has(t));
       const el = tid && elements.get(tid);
@@ -369,6 +374,27 @@
       const start = performance.now();
       const times = [];
       const sizes = [];
+      const stats = [];
+      const trackIds = new Set([...p.videoTracks.values()].map((t) => t.track?.id).filter(Boolean));
+      const sample = async () => {
+        const at = Math.round(performance.now() - start);
+        const video = (await inboundStats()).filter((s) => s.kind === 'video' && trackIds.has(s.trackIdentifier));
+        const sum = (key) => video.reduce((n, s) => n + (s[key] ?? 0), 0);
+        stats.push([
+          at,
+          {
+            decoded: sum('framesDecoded'),
+            keyframes: sum('keyFramesDecoded'),
+            nacks: sum('nackCount'),
+            plis: sum('pliCount'),
+            lost: sum('packetsLost'),
+            rtx: sum('retransmittedPacketsReceived'),
+            dropped: sum('framesDropped'),
+            width: Math.max(0, ...video.map((s) => s.frameWidth ?? 0)),
+          },
+        ]);
+      };
+      const sampler = statsEveryMs > 0 ? setInterval(sample, statsEveryMs) : null;
       await new Promise((resolve) => {
         const onFrame = (now, meta) => {
           const t = now - start;
@@ -383,6 +409,10 @@
         el.requestVideoFrameCallback(onFrame);
         setTimeout(resolve, ms + 50);
       });
+      if (sampler) {
+        clearInterval(sampler);
+        await sample();
+      }
       const points = [0, ...times, ms];
       const gaps = [];
       let maxGapMs = 0;
@@ -391,7 +421,9 @@
         maxGapMs = Math.max(maxGapMs, gap);
         if (gap > 200) gaps.push([Math.round(points[i - 1]), Math.round(gap)]);
       }
-      return { frames: times.length, fps: (times.length * 1000) / ms, maxGapMs: Math.round(maxGapMs), gaps, sizes };
+      const startEpochMs = Math.round(performance.timeOrigin + start);
+      const watched = { frames: times.length, fps: (times.length * 1000) / ms, maxGapMs: Math.round(maxGapMs), gaps, sizes, startEpochMs };
+      return sampler ? { ...watched, stats } : watched;
     },
     publishCameraAndMic(timeoutMs = 15000) {
       return publish({ video: true, audio: true }, 'camera+microphone', timeoutMs);

@@ -98,7 +98,13 @@ impl Bwe {
         records: impl Iterator<Item = &'t crate::rtp_::TwccSendRecord>,
         now: Instant,
     ) {
+        let probe_results = self.bwe.probe_results_applied;
         self.bwe.update(records, now);
+        if self.bwe.probe_results_applied != probe_results {
+            if let Some(estimate) = self.bwe.last_estimate() {
+                self.smoother.measured(now, estimate);
+            }
+        }
     }
 
     pub fn poll_estimate(&mut self) -> Option<Bitrate> {
@@ -145,6 +151,8 @@ struct SendSideBandwidthEstimator {
     alr_detector: AlrDetector,
     link_capacity_estimator: LinkCapacityEstimator,
     last_updated_estimate: Option<(Bitrate, BandwidthLimitedCause)>,
+    /// How many probe results have set the estimate so far.
+    probe_results_applied: u64,
 }
 
 impl SendSideBandwidthEstimator {
@@ -168,6 +176,7 @@ impl SendSideBandwidthEstimator {
             alr_detector,
             link_capacity_estimator: LinkCapacityEstimator::new(),
             last_updated_estimate: None,
+            probe_results_applied: 0,
         }
     }
 
@@ -197,7 +206,17 @@ impl SendSideBandwidthEstimator {
 
         // Feed records to probe estimator for analysis and process any new probe results
         let mut latest_probe_result = None;
+        let estimate_before = self.last_estimate();
         for (config, bitrate) in self.probe_estimator.update(send_records.iter().copied()) {
+            // A demand probe looks for more capacity while media fills the link. When the link
+            // is full, the probe's packets only get their share of it, so a result below the
+            // estimate measures that share, not the link: the delay-based detector answers
+            // for real decreases.
+            if config.kind() == probe::ProbeKind::Demand
+                && estimate_before.is_some_and(|estimate| bitrate <= estimate)
+            {
+                continue;
+            }
             latest_probe_result = Some(bitrate);
 
             // Update link capacity estimator for every successful ALR probe, not just the latest.
@@ -245,6 +264,9 @@ impl SendSideBandwidthEstimator {
         let Some(delay_estimate) = maybe_estimate else {
             return;
         };
+        if is_probe_result {
+            self.probe_results_applied += 1;
+        }
 
         let loss = if count == 0 {
             0.0
@@ -313,6 +335,10 @@ impl SendSideBandwidthEstimator {
         if do_probe {
             self.alr_detector.handle_timeout(now);
         }
+
+        // Like ALR probing, probing for unmet demand needs feedback for a sent packet.
+        self.probe_control
+            .set_feedback_started(self.started_at.is_some());
 
         // Get ALR state and forward to both probe control and loss controller
         let alr_start_time = self.alr_detector.alr_start_time();

@@ -61,6 +61,21 @@ impl EstimateSmoother {
         }
     }
 
+    /// Record an estimate a probe just measured.
+    ///
+    /// Averaging is there for the estimator's small steps up and down; a probe measures what the
+    /// link carried. An application held below what it wants (an SFU on a lower simulcast layer
+    /// after its subscriber's link came back) would otherwise see a probe-proven increase only
+    /// as the 3 s window slides, seconds late. So an increase a probe measured restarts the
+    /// window at the new estimate and is emitted at once; its own decisions have hysteresis.
+    pub fn measured(&mut self, now: Instant, estimate: Bitrate) {
+        if self.average().is_some_and(|avg| estimate > avg) {
+            self.estimates.clear();
+            self.estimates.push_back((now, estimate));
+            self.maybe_emit = true;
+        }
+    }
+
     /// Poll for an estimate to emit. Returns Some only when there's a new value to emit.
     pub fn poll(&mut self) -> Option<Bitrate> {
         if !self.maybe_emit {
@@ -113,4 +128,33 @@ fn in_tolerance(b1: Bitrate, b2: Bitrate) -> bool {
     let min = b1 * (1.0 - TOLERANCE);
     let max = b1 * (1.0 + TOLERANCE);
     b2 > min && b2 < max
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn an_increase_a_probe_measured_is_emitted_at_once() {
+        let now = Instant::now();
+        let mut smoother = EstimateSmoother::new();
+        for i in 0..10 {
+            smoother.record(now + Duration::from_millis(100 * i), Bitrate::kbps(300 + i));
+        }
+        let _ = smoother.poll();
+        let at = now + Duration::from_secs(1);
+        // Averaged with the rest of the window, an estimator's increase shows a third of it ...
+        let mut averaged = EstimateSmoother::new();
+        averaged.record(now, Bitrate::kbps(300));
+        averaged.record(now + Duration::from_millis(500), Bitrate::kbps(310));
+        averaged.record(at, Bitrate::kbps(2000));
+        assert!(averaged.poll().unwrap() < Bitrate::kbps(1000));
+        // ... a measured one all of it.
+        smoother.measured(at, Bitrate::kbps(2000));
+        smoother.record(at, Bitrate::kbps(2000));
+        assert_eq!(smoother.poll(), Some(Bitrate::kbps(2000)));
+        // A lower measurement leaves the average alone (decreases have their own rule).
+        smoother.measured(at, Bitrate::kbps(1000));
+        assert_eq!(smoother.poll(), None);
+    }
 }

@@ -50,6 +50,8 @@ pub enum ProbeKind {
     PeriodicAlr,
     LargeDrop,
     Stagnant,
+    /// The application wants more than the estimate (str0m addition, see `ProbeControl`).
+    Demand,
 }
 
 impl ProbeKind {
@@ -100,6 +102,11 @@ impl ProbeClusterConfig {
     /// Check if this probe was created during ALR.
     pub fn is_alr_probe(&self) -> bool {
         self.kind.is_alr()
+    }
+
+    /// Why the probe was sent.
+    pub(crate) fn kind(&self) -> ProbeKind {
+        self.kind
     }
 
     /// Get the probe cluster ID.

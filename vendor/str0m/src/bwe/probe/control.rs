@@ -43,6 +43,14 @@ const ESTIMATE_CHANGE_THRESHOLD: f64 = 0.05;
 /// Probe rate scale for stagnation probes (2× current estimate).
 const STAGNANT_PROBE_SCALE: f64 = 2.0;
 
+/// Wait between probes for unmet demand (str0m addition, see `maybe_demand`): the first
+/// comes this long after the last probe of any kind ...
+const MIN_TIME_BETWEEN_DEMAND_PROBES: Duration = Duration::from_secs(1);
+/// ... and the wait doubles while they find no more capacity, up to this.
+const MAX_TIME_BETWEEN_DEMAND_PROBES: Duration = Duration::from_secs(3);
+/// A demand probe found capacity when the estimate grew by this much since the one before.
+const DEMAND_PROBE_GROWTH: f64 = 1.2;
+
 /// WebRTC's `BandwidthLimitedCause` (subset used by probing gating).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BandwidthLimitedCause {
@@ -74,6 +82,12 @@ pub struct ProbeControl {
     large_drop: Option<LargeDrop>,
 
     last_stagnant: Option<Instant>,
+
+    /// Whether feedback arrived for a sent packet, without which a demand probe measures nothing.
+    feedback_started: bool,
+    /// The wait before the next demand probe, and the estimate when the last one was queued.
+    demand_interval: Duration,
+    demand_estimate: Option<Bitrate>,
 
     next_cluster_id: TwccClusterId,
     pending: VecDeque<ProbeClusterConfig>,
@@ -114,6 +128,9 @@ impl Default for ProbeControl {
             last_probe: None,
             large_drop: None,
             last_stagnant: None,
+            feedback_started: false,
+            demand_interval: MIN_TIME_BETWEEN_DEMAND_PROBES,
+            demand_estimate: None,
             pending: VecDeque::new(),
             scheduled_exponential: None,
             scheduled_periodic_alr: None,
@@ -139,6 +156,8 @@ impl ProbeControl {
             self.prev_desired = None;
             self.last_estimate_change = None;
             self.last_stagnant = None;
+            self.demand_interval = MIN_TIME_BETWEEN_DEMAND_PROBES;
+            self.demand_estimate = None;
             self.last_probe = None;
             self.prev_estimate = None;
             self.scheduled_exponential = None;
@@ -177,6 +196,12 @@ impl ProbeControl {
         self.last_estimate = Some(v);
         self.last_cause = cause;
         self.request_immediate();
+    }
+
+    /// Transport feedback arrived for at least one sent packet: probing for unmet demand may
+    /// start (see `maybe_demand`).
+    pub fn set_feedback_started(&mut self, started: bool) {
+        self.feedback_started = started;
     }
 
     pub fn set_alr_start_time(&mut self, t: Instant) {
@@ -250,6 +275,7 @@ impl ProbeControl {
             || self.maybe_allocation(now, desired, prev_desired, estimate)
             || self.maybe_large_drop(now, desired, estimate)
             || self.maybe_periodic_alr(now, desired)
+            || self.maybe_demand(now, desired, estimate)
             || self.maybe_stagnant(now, desired, estimate);
 
         self.update_estimate_change(now, estimate);
@@ -403,6 +429,67 @@ impl ProbeControl {
         true
     }
 
+    /// Probe soon and again while the application wants more than the estimate (str0m addition).
+    ///
+    /// An application that sends in steps (an SFU forwarding simulcast layers) is held on the
+    /// step below its desired bitrate by the estimate, and then sends less than the estimate:
+    /// the AIMD increase is capped at 1.5× the observed rate, so the estimate cannot grow past
+    /// the next step by itself. The periodic ALR probe would find the capacity, but only in
+    /// ALR, which starts below 65 % of the estimate: a sender at 1.5× its observed rate sits
+    /// at 67 %, at the edge, and may never enter it. The stagnant probe waits 15 s without a
+    /// change, which AIMD's small steps keep postponing. So a link that came back after a
+    /// drop stayed unused for 5 to 15 s and more.
+    ///
+    /// The probe goes to 2× the estimate (exponential probing continues from a good result);
+    /// on a link really at capacity it only adds a short queue. It comes 1 s after the last
+    /// probe of any kind; while demand probes find no more capacity, the wait doubles up to
+    /// 3 s, and it is 1 s again as soon as the estimate grew.
+    fn maybe_demand(&mut self, now: Instant, desired: Bitrate, estimate: Bitrate) -> bool {
+        if desired <= estimate {
+            // Demand met: the next shortfall (a drop, a higher desire) is probed soon again.
+            self.demand_interval = MIN_TIME_BETWEEN_DEMAND_PROBES;
+            self.demand_estimate = None;
+            return false;
+        }
+
+        // The wait (at least 1 s after the last probe) also lets initial and exponential
+        // probes report first; the timeout computed for it must be the one this obeys.
+        if !self.feedback_started {
+            return false;
+        }
+
+        if self.time_since_last_probe(now) < self.demand_wait(estimate) {
+            return false;
+        }
+
+        self.demand_interval = if self.demand_found_more(estimate) {
+            MIN_TIME_BETWEEN_DEMAND_PROBES
+        } else {
+            (self.demand_interval * 2).min(MAX_TIME_BETWEEN_DEMAND_PROBES)
+        };
+        self.demand_estimate = Some(estimate);
+
+        let target = estimate * self.last_cause.probe_scale(&self.config);
+        self.queue_probe(target, ProbeKind::Demand, desired, now);
+        true
+    }
+
+    /// Whether the estimate grew since the last demand probe (or there was none).
+    fn demand_found_more(&self, estimate: Bitrate) -> bool {
+        self.demand_estimate
+            .is_none_or(|before| estimate > before * DEMAND_PROBE_GROWTH)
+    }
+
+    /// The wait after the last probe before the next demand probe: the shortest while probes
+    /// find more capacity, longer while they find none.
+    fn demand_wait(&self, estimate: Bitrate) -> Duration {
+        if self.demand_found_more(estimate) {
+            MIN_TIME_BETWEEN_DEMAND_PROBES
+        } else {
+            self.demand_interval
+        }
+    }
+
     /// Probe when estimate has stagnated (no change for 15+ seconds) despite unmet demand.
     ///
     /// ## Why This Exists (str0m Addition)
@@ -545,6 +632,7 @@ impl ProbeControl {
         }
 
         let cluster_id = self.next_cluster_id.inc();
+        trace!(?kind, %bitrate, %desired, estimate = ?self.last_estimate, "Queue probe");
 
         let config = ProbeClusterConfig::new(cluster_id, bitrate, kind)
             .with_min_packet_count(self.config.min_probe_packets_sent)
@@ -564,6 +652,31 @@ impl ProbeControl {
     }
 
     fn compute_next_timeout(&mut self, now: Instant) -> Instant {
+        let scheduled = self.compute_scheduled_timeout(now);
+        // A demand probe is due `demand_interval` after the last probe while demand is unmet.
+        let unmet = match (self.desired_bitrate, self.last_estimate) {
+            (Some(desired), Some(estimate)) if desired > estimate && self.feedback_started => {
+                Some(estimate)
+            }
+            _ => None,
+        };
+        match (self.last_when(), unmet) {
+            // Never in the past: a demand probe that could not be queued (a rate too small to
+            // probe) must not turn into a busy loop.
+            (Some(last), Some(estimate)) => {
+                let due = last + self.demand_wait(estimate);
+                let due = if due > now {
+                    due
+                } else {
+                    now + MIN_TIME_BETWEEN_DEMAND_PROBES
+                };
+                scheduled.min(due)
+            }
+            _ => scheduled,
+        }
+    }
+
+    fn compute_scheduled_timeout(&mut self, now: Instant) -> Instant {
         // Exponential probing: wait for probe result before re-probing at same estimate.
         // This handles the case where we sent a probe but haven't received updated estimate yet.
         if let Some(last) = &self.last_probe {
@@ -1121,5 +1234,67 @@ mod test {
             probe.is_some(),
             "Should continue periodic probing in ALR even when estimate >= max_bitrate"
         );
+    }
+
+    /// Held below its desired bitrate, outside ALR, after feedback started: probed at 2x.
+    fn demand_fixture() -> (ProbeControl, Instant) {
+        let now = Instant::now();
+        let mut pc = ProbeControl::new();
+        pc.enable(true);
+        pc.set_feedback_started(true);
+        pc.set_desired_bitrate(Bitrate::kbps(1500));
+        pc.set_estimated_bitrate(Bitrate::kbps(300), BandwidthLimitedCause::DelayBasedLimited);
+        // Initial probes, whose results never raised the estimate.
+        assert!(pc.handle_timeout(now).is_some());
+        assert!(pc.handle_timeout(now).is_some());
+        (pc, now)
+    }
+
+    #[test]
+    fn demand_probe_when_held_below_desired_outside_alr() {
+        let (mut pc, now) = demand_fixture();
+        // Not while the initial probes may still report.
+        assert!(pc.handle_timeout(now + Duration::from_millis(900)).is_none());
+        let at = now + Duration::from_millis(1100);
+        assert!(pc.poll_timeout() <= at, "a timeout brings the demand probe");
+        let probe = pc.handle_timeout(at).expect("demand probe");
+        assert_eq!(probe.kind(), ProbeKind::Demand);
+        assert_eq!(probe.target_bitrate(), Bitrate::kbps(600));
+        assert!(!probe.is_alr_probe());
+    }
+
+    #[test]
+    fn demand_probes_back_off_while_they_find_nothing() {
+        let (mut pc, now) = demand_fixture();
+        let mut at = now + Duration::from_millis(1100);
+        assert!(pc.handle_timeout(at).is_some());
+        // The estimate stays: the waits grow 1 s, 2 s, then stay at 3 s.
+        for wait_ms in [1000, 2000, 3000, 3000] {
+            let before = at + Duration::from_millis(wait_ms - 10);
+            assert!(pc.handle_timeout(before).is_none(), "none before {wait_ms} ms");
+            assert!(pc.poll_timeout() <= at + Duration::from_millis(wait_ms));
+            at += Duration::from_millis(wait_ms);
+            let probe = pc.handle_timeout(at).expect("demand probe after the wait");
+            assert_eq!(probe.kind(), ProbeKind::Demand);
+        }
+        // Once the estimate grew, the next one comes 1 s after the last probe again.
+        pc.set_estimated_bitrate(Bitrate::kbps(450), BandwidthLimitedCause::DelayBasedLimited);
+        let probe = pc.handle_timeout(at + Duration::from_secs(1)).expect("sooner");
+        assert_eq!(probe.target_bitrate(), Bitrate::kbps(900));
+    }
+
+    #[test]
+    fn no_demand_probe_when_demand_is_met_or_before_feedback() {
+        let (mut pc, now) = demand_fixture();
+        pc.set_desired_bitrate(Bitrate::kbps(300));
+        assert!(pc.handle_timeout(now + Duration::from_secs(2)).is_none());
+
+        let (mut pc, now) = demand_fixture();
+        pc.set_feedback_started(false);
+        assert!(pc.handle_timeout(now + Duration::from_secs(2)).is_none());
+
+        let (mut pc, now) = demand_fixture();
+        pc.set_estimated_bitrate(Bitrate::kbps(300), BandwidthLimitedCause::LossLimitedBwe);
+        assert!(pc.handle_timeout(now + Duration::from_secs(2)).is_none());
     }
 }
