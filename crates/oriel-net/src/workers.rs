@@ -210,13 +210,20 @@ impl MediaWorkers {
             if !peers.is_empty() {
                 tracing::debug!(space_id, worker, ?peers, "space spreads to another worker");
                 let space_id = Arc::clone(&placement.name);
+                // The new shard hears first: a peer may answer `ShardOpened` (its state, then
+                // `SyncDone`) before this thread sends anything else, and what reached the
+                // new shard before its `OpenShard` would be lost, leaving it waiting for that
+                // peer forever (every join placed there unanswered).
+                self.workers[worker].send(Command::OpenShard {
+                    space_id: Arc::clone(&space_id),
+                    peers: peers.clone(),
+                });
                 for &peer in &peers {
                     self.workers[peer].send(Command::ShardOpened {
                         space_id: Arc::clone(&space_id),
                         worker,
                     });
                 }
-                self.workers[worker].send(Command::OpenShard { space_id, peers });
             }
         }
         placement.connections[worker] += 1;
