@@ -850,6 +850,13 @@ pub mod change;
 mod util;
 use util::{Soonest, not_happening};
 
+/// Due pacer or send-stream timeouts `poll_output` serves itself in a row (see
+/// `do_poll_output`): a write, its stamp, the pacer's updates around the packet.
+const FAST_TIMEOUTS: u8 = 4;
+/// How far after its last update the pacer asks to be served again once it released a
+/// packet (`PacerReason::Immediate`).
+const PACER_IMMEDIATE_DELTA: std::time::Duration = std::time::Duration::from_micros(1);
+
 mod poll;
 use crate::poll::Readiness;
 
@@ -932,8 +939,9 @@ pub struct Rtc {
     peer_bytes_tx: u64,
     change_counter: usize,
     last_timeout_reason: Reason,
-    /// Whether `poll_output` may serve a due pacer itself (see `do_poll_output`).
-    pacer_fast_path: bool,
+    /// How many more due pacer or send-stream timeouts `poll_output` may serve itself before
+    /// a datagram is sent or input handled (see `do_poll_output`).
+    fast_timeouts_left: u8,
     crypto_provider: Arc<crate::crypto::CryptoProvider>,
     fingerprint_verification: bool,
     close_dtls_started: bool,
@@ -1312,7 +1320,7 @@ impl Rtc {
             peer_bytes_tx: 0,
             change_counter: 0,
             last_timeout_reason: Reason::NotHappening,
-            pacer_fast_path: true,
+            fast_timeouts_left: FAST_TIMEOUTS,
             crypto_provider,
             fingerprint_verification: config.fingerprint_verification,
             close_dtls_started: false,
@@ -1887,7 +1895,7 @@ impl Rtc {
                     destination: send.destination,
                     contents,
                 };
-                self.pacer_fast_path = true;
+                self.fast_timeouts_left = FAST_TIMEOUTS;
                 return Ok(Some(Output::Transmit(t)));
             }
         } else {
@@ -1900,27 +1908,38 @@ impl Rtc {
         let timeout = self.poll_timeout();
         // A packet written to a stream the pacer would release at once (unpaced, or within
         // the pacing budget) would otherwise cost the caller a `handle_input(Timeout)` round
-        // trip and the whole session's timeout work (BWE, RTCP, streams) per packet. Only
-        // the pacer's part runs here, at the current time; the rest keeps its own deadlines.
-        // Armed again by each datagram sent or input handled, so it cannot spin.
-        if self.pacer_fast_path
-            && self.send_addr.is_some()
-            && timeout <= self.last_now
-            && matches!(
-                self.last_timeout_reason,
-                Reason::Pacer(
-                    PacerReason::Unpaced
+        // trip and the whole session's timeout work (BWE, RTCP, streams) per packet: once to
+        // stamp the written packet (`SendStream`), once more for the pacer's update a
+        // microsecond after each packet it releases (`Immediate`). Only those parts run here;
+        // the rest keeps its own deadlines. The clock moves by that microsecond, so that time
+        // still advances between packets. At most `FAST_TIMEOUTS` in a row, re-armed by each
+        // datagram sent or input handled, so it cannot spin.
+        if self.fast_timeouts_left > 0 && self.send_addr.is_some() {
+            let reason = self.last_timeout_reason;
+            let due = timeout <= self.last_now
+                || (reason == Reason::Pacer(PacerReason::Immediate)
+                    && timeout <= self.last_now + PACER_IMMEDIATE_DELTA);
+            let served = due
+                && match reason {
+                    Reason::Pacer(
+                        PacerReason::Unpaced
                         | PacerReason::Paced
                         | PacerReason::FirstEver
-                        | PacerReason::Immediate
-                )
-            )
-        {
-            self.pacer_fast_path = false;
-            self.session.handle_pacer_timeout(self.last_now);
-            // The pacer's queues changed: walk the pipeline and recompute the timeout.
-            drop(self.readiness.wake());
-            return Ok(None);
+                        | PacerReason::Immediate,
+                    ) => {
+                        self.last_now = self.last_now.max(timeout);
+                        self.session.handle_pacer_timeout(self.last_now);
+                        true
+                    }
+                    Reason::SendStream => self.session.handle_send_stream_timeout(self.last_now),
+                    _ => false,
+                };
+            if served {
+                self.fast_timeouts_left -= 1;
+                // The queues changed: walk the pipeline and recompute the timeout.
+                drop(self.readiness.wake());
+                return Ok(None);
+            }
         }
 
         Ok(Some(Output::Timeout(timeout)))
@@ -2070,7 +2089,7 @@ impl Rtc {
     /// }
     /// ```
     pub fn handle_input(&mut self, input: Input) -> Result<(), RtcError> {
-        self.pacer_fast_path = true;
+        self.fast_timeouts_left = FAST_TIMEOUTS;
         if self.state == RtcState::Closed {
             return Ok(());
         }

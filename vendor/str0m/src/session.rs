@@ -365,6 +365,17 @@ impl Session {
         self.update_queue_state(now, probe_media);
     }
 
+    /// The send streams' part of [`Self::handle_timeout`] alone: what was written since is
+    /// stamped with `now` and offered to the pacer. False, doing nothing, when a send stream
+    /// still needs its first (whole) timeout.
+    pub fn handle_send_stream_timeout(&mut self, now: Instant) -> bool {
+        if self.rtp_closing || !self.streams.stamp_queued(now) {
+            return false;
+        }
+        self.handle_pacer_timeout(now);
+        true
+    }
+
     fn handle_timeout_bwe(&mut self, now: Instant) -> Option<(Mid, Pt)> {
         self.bwe.as_ref()?;
 

@@ -418,6 +418,24 @@ impl Streams {
         }
     }
 
+    /// Stamps what was written since the last timeout with `now` (the send streams' part of
+    /// [`Self::handle_timeout`] for a fresh write), when every stream that needs it had its
+    /// first timeout already. False, stamping nothing, when one has not: that first timeout
+    /// sets the stream up and needs the whole [`Self::handle_timeout`].
+    pub(crate) fn stamp_queued(&mut self, now: Instant) -> bool {
+        if self
+            .streams_tx
+            .values()
+            .any(|s| s.need_timeout() && !s.had_first_timeout())
+        {
+            return false;
+        }
+        for stream in self.streams_tx.values_mut().filter(|s| s.need_timeout()) {
+            stream.stamp_queued(now);
+        }
+        true
+    }
+
     pub(crate) fn pending_request(&self) -> Option<Instant> {
         if self.streams_rx.values().any(|s| s.has_pending_request()) {
             Some(already_happened())

@@ -1278,6 +1278,15 @@ impl StreamTx {
         self.send_queue.need_timeout()
     }
 
+    pub(crate) fn had_first_timeout(&self) -> bool {
+        self.kind.is_some()
+    }
+
+    /// Stamps the packets written since the last timeout with `now`.
+    pub(crate) fn stamp_queued(&mut self, now: Instant) {
+        self.send_queue.handle_timeout(now);
+    }
+
     pub(crate) fn handle_timeout<'a>(
         &mut self,
         now: Instant,
