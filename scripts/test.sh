@@ -16,6 +16,8 @@ ensure_build_deps
 ensure_rust
 ensure_rust_lint_tools
 ensure_node
+# The cluster's Rust tests start a private redis-server (never the system service).
+ensure_apt_packages redis-server
 
 LOG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/oriel-test-run.XXXXXX")"
 trap 'rm -rf "$LOG_DIR"' EXIT

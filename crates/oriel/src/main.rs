@@ -3,6 +3,7 @@
 
 mod acme;
 mod cli;
+mod cluster;
 mod config_file;
 mod handover;
 mod listener;

@@ -114,6 +114,8 @@ pub struct ServeArgs {
     pub check_config: bool,
     #[command(flatten)]
     pub turn: crate::turn::TurnArgs,
+    #[command(flatten)]
+    pub cluster: crate::cluster::ClusterArgs,
 }
 
 /// How long a stopping node lets open connections finish (WebSockets complete their closing
@@ -152,7 +154,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot lock the data directory {}", args.data_dir.display()))?;
     // Set once this node is the primary on the data directory (see handover.rs).
     let primary = Arc::new(OnceLock::new());
+    let clustered = args.cluster.redis_url.is_some();
     let promoted = match role {
+        // In a cluster the spaces marked active are other nodes' (or left by a node that died,
+        // which the cluster's janitor marks idle once nobody brought them back).
+        Role::Primary(lock) if clustered => {
+            let _ = primary.set(lock);
+            None
+        }
         Role::Primary(lock) => {
             // Alone on the data directory: no connection survived, nothing can still be active.
             let stale = store.deactivate_all_spaces().await?;
@@ -290,11 +299,36 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(offer) = turn_offer {
         state = state.with_turn(offer);
     }
+    let cluster = crate::cluster::join(
+        &args.cluster,
+        crate::cluster::NodeAddresses {
+            listen: args.listen,
+            media_ips: &args.media_ip,
+            tls: tls.is_some(),
+        },
+    )
+    .await?;
+    if let Some(cluster) = cluster {
+        state = state.with_cluster(cluster);
+    }
     let listener =
         listener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
     // Compositors run on the primary only: a successor starts them once the node before it
     // has stopped its own.
     let (became_primary, is_primary) = watch::channel(primary.get().is_some());
+    // In a cluster, the leader node does that work for every node.
+    let is_primary = match &state.cluster {
+        Some(cluster) => {
+            let (leading, is_leader) = watch::channel(false);
+            tokio::spawn(oriel_api::cluster::lead(
+                cluster.clone(),
+                leading,
+                shutdown_rx.clone(),
+            ));
+            is_leader
+        }
+        None => is_primary,
+    };
     let compositors = tokio::spawn(BroadcastRunner::run(state.clone(), is_primary.clone()));
     // Webhooks are delivered by the primary too, so two nodes never both send the outbox.
     let webhooks = tokio::spawn(oriel_api::deliver_webhooks(state.clone(), is_primary));
@@ -306,6 +340,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             became_primary,
         ));
     }
+    tokio::spawn(oriel_api::cluster::run(state.clone()));
     tracing::info!(
         listen = %args.listen,
         data_dir = %args.data_dir.display(),
@@ -338,10 +373,24 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             || {},
         ))
     });
-    listener::serve(listener, app, limits, tls, shutdown_signal(), move || {
+    let draining_state = state.clone();
+    let stop = async move {
+        shutdown_signal().await;
+        // Before the listener closes: joins arriving meanwhile are placed on other nodes.
+        if let Some(cluster) = &draining_state.cluster {
+            cluster.drain(&draining_state).await;
+        }
+    };
+    listener::serve(listener, app, limits, tls, stop, move || {
         // The listener is closed: every new connection now reaches a successor if one runs.
         // Only then are the signaling sockets closed (1001, after which the SDK reconnects).
         match primary.get() {
+            // The participants reconnect to other nodes of the cluster, which take their
+            // spaces on in the same sessions.
+            _ if closing_state.cluster.is_some() => {
+                tracing::info!("shutting down: handing this node's participants to the cluster");
+                oriel_api::hand_over(&closing_state);
+            }
             Some(lock) if lock.successor_waiting() => {
                 tracing::info!("shutting down: handing over to the node started beside this one");
                 oriel_api::hand_over(&closing_state);
@@ -402,6 +451,10 @@ async fn take_over(
     let _ = primary.set(lock);
     let _ = became_primary.send(true);
     tracing::info!("the node before this one has stopped: this node is now the primary");
+    if state.cluster.is_some() {
+        // Spaces of other nodes are active too; the cluster's janitor finds the abandoned ones.
+        return;
+    }
     tokio::time::sleep(RECONNECT_GRACE).await;
     match oriel_api::reconcile_spaces(&state).await {
         Ok(0) => {}
