@@ -21,10 +21,11 @@ import { startBalancer, startRedis, sharedStore } from './lib/cluster.mjs';
 import { eventually, pid } from './lib/fixture.mjs';
 
 const NAMES = ['a', 'b', 'c'];
+const DASHBOARD_USER = { email: 'cluster@example.com', password: 'cluster-e2e-password' };
 /** What the SDK must manage after its node dies (issue 17's acceptance). */
 const BACK_WITHIN_MS = 15_000;
 
-const cluster = { redis: null, store: null, nodes: [], balancers: [], browser: null, env: null, failed: false };
+const cluster = { redis: null, store: null, nodes: [], balancers: [], browser: null, env: null, failed: false, dashboardSessions: new Map() };
 
 /** Sum of framesDecoded over every inbound video stream of a page (old and new streams alike). */
 const totalFrames = async (p) => (await p.inboundStats()).filter((s) => s.kind === 'video').reduce((n, s) => n + (s.framesDecoded || 0), 0);
@@ -45,6 +46,29 @@ async function statusOn(node, spaceId) {
   const { status, body } = await node.api('GET', `/video/v1/spaces/${spaceId}`, { token: cluster.env.token });
   assert.equal(status, 200, `GET space on node ${node.name}: ${JSON.stringify(body)}`);
   return { status: body.data.status, active_session_id: body.data.active_session_id };
+}
+
+/** The participant ids `node`'s dashboard lists in a space (signed in as the test's user). */
+async function dashboardParticipants(node, spaceId) {
+  const session = cluster.dashboardSessions.get(node);
+  const res = await fetch(`${node.baseUrl}/dashboard/api/environments/${cluster.env.token.environment.id}/spaces/${spaceId}/participants`, {
+    headers: { cookie: session },
+    signal: AbortSignal.timeout(5000),
+  });
+  assert.equal(res.status, 200, `dashboard of node ${node.name}: ${await res.clone().text()}`);
+  return (await res.json()).data.participants.map((p) => p.participant_id).sort();
+}
+
+/** A dashboard session cookie on `node`. */
+async function signIn(node) {
+  const res = await fetch(`${node.baseUrl}/dashboard/api/sign-in`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(DASHBOARD_USER),
+    signal: AbortSignal.timeout(10_000),
+  });
+  assert.equal(res.status, 200, `sign-in on node ${node.name}: ${await res.clone().text()}`);
+  return res.headers.get('set-cookie').split(';')[0];
 }
 
 /** The node media ports a page's connected peer connections use. */
@@ -85,6 +109,8 @@ describe('a cluster of three nodes on Redis and PostgreSQL', () => {
       sign: (spaceId, { participantId, role } = {}) =>
         Mux.JWT.signSpaceId(spaceId, { keyId: key.id, keySecret: key.private_key, params: { participant_id: participantId, ...(role ? { role } : {}) } }),
     };
+    await cluster.store.createUser(DASHBOARD_USER.email, DASHBOARD_USER.password);
+    for (const node of cluster.nodes) cluster.dashboardSessions.set(node, await signIn(node));
     cluster.browser = await launchBrowser();
   });
 
@@ -161,6 +187,16 @@ describe('a cluster of three nodes on Redis and PostgreSQL', () => {
       const session = statuses[0].active_session_id;
       assert.ok(session, 'the space has an active session');
       for (const status of statuses) assert.deepEqual(status, { status: 'active', active_session_id: session });
+      // Every node's dashboard lists the three of them (the holder from its media workers, the
+      // others from what it publishes to Redis).
+      const everyone = [alice.id, bob.id, carol.id].sort();
+      for (const node of cluster.nodes) {
+        await eventually(() => dashboardParticipants(node, space.id), (ids) => JSON.stringify(ids) === JSON.stringify(everyone), {
+          timeoutMs: 5000,
+          intervalMs: 250,
+          what: `node ${node.name}'s dashboard lists the participants`,
+        });
+      }
 
       for (const [step, signal] of [['killed', 'SIGKILL'], ['drained', 'SIGTERM']]) {
         const gone = await holderOf(space.id);

@@ -195,9 +195,9 @@ export async function startBalancer(nodes, first = 0) {
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 
 /** Runs a command to its end; rejects with its output when it fails. */
-function run(command, args, { timeoutMs = 60_000 } = {}) {
+function run(command, args, { timeoutMs = 60_000, env = {} } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -269,11 +269,18 @@ async function createAccessToken(storeArgs, environment) {
   return JSON.parse(out.trim().split('\n').pop());
 }
 
+/** `oriel admin create-user ARGS --email EMAIL` with the password in ORIEL_ADMIN_PASSWORD. */
+async function createUser(storeArgs, email, password) {
+  const { ORIEL_BIN } = await import('./server.mjs');
+  await run(ORIEL_BIN, ['admin', 'create-user', ...storeArgs, '--email', email], { timeoutMs: 30_000, env: { ORIEL_ADMIN_PASSWORD: password } });
+}
+
 /**
  * The durable state the nodes share: a private PostgreSQL (`--database-url`). With
  * CLUSTER_STORE=sqlite the nodes share one SQLite data directory instead, for trying the
  * Redis parts on a machine without PostgreSQL (not what a cluster runs on).
- * Resolves with {nodeArgs, dataDir (shared, or undefined), createAccessToken(env), stop()}.
+ * Resolves with {nodeArgs, dataDir (shared, or undefined), createAccessToken(env),
+ * createUser(email, password), stop()}.
  */
 export async function sharedStore() {
   if (process.env.CLUSTER_STORE === 'sqlite') {
@@ -282,6 +289,7 @@ export async function sharedStore() {
       nodeArgs: [],
       dataDir,
       createAccessToken: (environment) => createAccessToken(['--data-dir', dataDir], environment),
+      createUser: (email, password) => createUser(['--data-dir', dataDir], email, password),
       async stop() {
         fs.rmSync(dataDir, { recursive: true, force: true });
       },
@@ -292,6 +300,7 @@ export async function sharedStore() {
     nodeArgs: ['--database-url', pg.url],
     dataDir: undefined,
     createAccessToken: (environment) => createAccessToken(['--database-url', pg.url], environment),
+    createUser: (email, password) => createUser(['--database-url', pg.url], email, password),
     stop: () => pg.stop(),
   };
 }
