@@ -192,8 +192,6 @@ export async function startBalancer(nodes, first = 0) {
   };
 }
 
-const PG_BIN = '/usr/lib/postgresql/15/bin';
-
 /** Runs a command to its end; rejects with its output when it fails. */
 function run(command, args, { timeoutMs = 60_000, env = {} } = {}) {
   return new Promise((resolve, reject) => {
@@ -212,52 +210,29 @@ function run(command, args, { timeoutMs = 60_000, env = {} } = {}) {
 }
 
 /**
- * A private PostgreSQL 15 on a free loopback port, its cluster in a temp dir. PostgreSQL refuses
- * to run as root: as root it runs as the `postgres` user the Debian package makes.
+ * A private PostgreSQL on a free loopback port, its files in a temp dir: the store tests'
+ * scripts/lib/test-postgres.sh (which runs the server as `postgres` when we are root, since
+ * PostgreSQL refuses to run as root).
  */
 export async function startPostgres() {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'oriel-pg-'));
-  const dataDir = path.join(root, 'data');
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) {
-    const uid = Number(await run('id', ['-u', 'postgres']));
-    const gid = Number(await run('id', ['-g', 'postgres']));
-    fs.chownSync(root, uid, gid);
-  }
-  /** [command, args] running a PostgreSQL program, as `postgres` when we are root. */
-  const pg = (bin, args) => (asRoot ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', path.join(PG_BIN, bin), ...args]] : [path.join(PG_BIN, bin), args]);
-  await run(...pg('initdb', ['-D', dataDir, '-U', 'oriel', '--auth=trust', '-E', 'UTF8', '--no-sync']));
-  const port = await freeTcpPort();
-  const log = path.join(root, 'postgres.log');
-  fs.writeFileSync(log, '');
-  if (asRoot) fs.chownSync(log, fs.statSync(root).uid, fs.statSync(root).gid);
-  const out = fs.openSync(log, 'a');
-  const child = spawn(...pg('postgres', ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', root, '-c', 'fsync=off', '-c', 'max_connections=200']), { stdio: ['ignore', out, out] });
-  fs.closeSync(out);
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  process.on('exit', () => child.kill('SIGKILL'));
-  const deadline = Date.now() + START_TIMEOUT_MS * 2;
-  for (;;) {
-    try {
-      await run(path.join(PG_BIN, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)], { timeoutMs: 2000 });
-      break;
-    } catch {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`postgres did not start on ${port}: ${fs.readFileSync(log, 'utf8').slice(-2000)}`);
-      }
-      await sleep(100);
-    }
-  }
+  const { REPO_ROOT } = await import('./server.mjs');
+  const script = path.join(REPO_ROOT, 'scripts', 'lib', 'test-postgres.sh');
+  const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'oriel-cluster-pg-'));
+  // The server's user (not root) must reach its directory inside.
+  fs.chmodSync(parent, 0o755);
+  const dir = path.join(parent, 'pg');
+  const out = await run('bash', [script, 'start', dir], { timeoutMs: 60_000 });
+  const url = out.trim().split('\n').pop();
+  if (!url.startsWith('postgres://')) throw new Error(`test-postgres.sh printed no URL: ${out}`);
+  process.on('exit', () => {
+    // A run cut short still stops its server.
+    spawn('bash', [script, 'stop', dir], { stdio: 'ignore', detached: true }).unref();
+  });
   return {
-    url: `postgres://oriel@127.0.0.1:${port}/postgres`,
+    url,
     async stop() {
-      // SIGINT: PostgreSQL's fast shutdown.
-      child.kill('SIGINT');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-      fs.rmSync(root, { recursive: true, force: true });
+      await run('bash', [script, 'stop', dir], { timeoutMs: 30_000 });
+      fs.rmSync(path.dirname(dir), { recursive: true, force: true });
     },
   };
 }
