@@ -4,6 +4,7 @@
 mod acme;
 mod cli;
 mod config_file;
+mod database_url;
 mod handover;
 mod listener;
 mod logging;
