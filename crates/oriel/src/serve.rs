@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use oriel_api::{AppState, BroadcastRunner, RateLimit, Recordings, RunnerSettings, Webhooks};
 use oriel_net::{MediaSettings, MediaWorkers};
-use oriel_store::{SqliteStore, Store};
+use oriel_store::{DatabaseUrl, Store};
 use tokio::sync::watch;
 
 use crate::handover::{self, Role};
@@ -20,9 +20,20 @@ pub struct ServeArgs {
     /// Address of the HTTP listener: REST API, dashboard, /pluto/v1 WebSocket, /healthz.
     #[arg(long, env = "ORIEL_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Directory holding all durable state (the embedded SQLite database).
+    /// Directory holding the node's own state: the embedded SQLite database (unless
+    /// --database-url), the handover locks, TURN secret, certificates and HLS recordings.
     #[arg(long, env = "ORIEL_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// PostgreSQL database to keep the durable state in instead of SQLite under --data-dir
+    /// (postgres://USER:PASSWORD@HOST:PORT/DATABASE), so that several nodes can share it. It
+    /// is migrated at start.
+    #[arg(
+        long,
+        env = "ORIEL_DATABASE_URL",
+        hide_env_values = true,
+        value_parser = crate::database_url::DatabaseUrlParser
+    )]
+    pub database_url: Option<DatabaseUrl>,
     /// IP address WebRTC media is received on and advertised in ICE candidates. Repeat it (or
     /// separate with commas) for several: dual stack (an IPv4 and an IPv6 address) or several
     /// NICs; each media port is bound on every one, and the embedded TURN server relays to
@@ -147,9 +158,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     listener::raise_open_files_limit();
-    let store = SqliteStore::open(&args.data_dir)
+    let store = oriel_store::open(args.database_url.as_ref(), &args.data_dir)
         .await
-        .with_context(|| format!("cannot open the data directory {}", args.data_dir.display()))?;
+        .with_context(|| match &args.database_url {
+            Some(url) => format!("cannot open the database {url}"),
+            None => format!("cannot open the data directory {}", args.data_dir.display()),
+        })?;
     let role = handover::start(&args.data_dir)
         .with_context(|| format!("cannot lock the data directory {}", args.data_dir.display()))?;
     // Set once this node is the primary on the data directory (see handover.rs).
@@ -179,7 +193,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             Some(promoted)
         }
     };
-    let shared: Arc<dyn Store> = Arc::new(store.clone());
+    let shared: Arc<dyn Store> = store.clone();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     // The media address is advertised to browsers as our ICE candidate: it must be one they
     // can reach, never a wildcard.
