@@ -93,7 +93,6 @@ describe('a cluster of three nodes on Redis and PostgreSQL', () => {
     cluster.store = await sharedStore();
     for (const name of NAMES) {
       const node = new OrielServer(name, null, ['--redis-url', cluster.redis.url, ...cluster.store.nodeArgs]);
-      if (cluster.store.dataDir) node.dataDir = cluster.store.dataDir;
       await node.start();
       cluster.nodes.push(node);
     }

@@ -251,29 +251,13 @@ async function createUser(storeArgs, email, password) {
 }
 
 /**
- * The durable state the nodes share: a private PostgreSQL (`--database-url`). With
- * CLUSTER_STORE=sqlite the nodes share one SQLite data directory instead, for trying the
- * Redis parts on a machine without PostgreSQL (not what a cluster runs on).
- * Resolves with {nodeArgs, dataDir (shared, or undefined), createAccessToken(env),
- * createUser(email, password), stop()}.
+ * The durable state the nodes share: a private PostgreSQL (`--database-url`).
+ * Resolves with {nodeArgs, createAccessToken(env), createUser(email, password), stop()}.
  */
 export async function sharedStore() {
-  if (process.env.CLUSTER_STORE === 'sqlite') {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oriel-cluster-sqlite-'));
-    return {
-      nodeArgs: [],
-      dataDir,
-      createAccessToken: (environment) => createAccessToken(['--data-dir', dataDir], environment),
-      createUser: (email, password) => createUser(['--data-dir', dataDir], email, password),
-      async stop() {
-        fs.rmSync(dataDir, { recursive: true, force: true });
-      },
-    };
-  }
   const pg = await startPostgres();
   return {
     nodeArgs: ['--database-url', pg.url],
-    dataDir: undefined,
     createAccessToken: (environment) => createAccessToken(['--database-url', pg.url], environment),
     createUser: (email, password) => createUser(['--database-url', pg.url], email, password),
     stop: () => pg.stop(),
