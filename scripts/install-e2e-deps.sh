@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the browser end-to-end tests (tests/e2e) need, and nothing more:
 #   - Debian packages chromium, chromium-driver, fonts-liberation, and for the broadcast tests
-#     ffmpeg (ffprobe) and nginx with its RTMP module (only those missing);
+#     ffmpeg (ffprobe) and nginx with its RTMP module, and for the cluster test redis-server and
+#     postgresql (run privately by the test, never as services; only those missing);
 #   - Prometheus's Python client (its OpenMetrics parser reads /metrics);
 #   - the npm packages of tests/e2e (npm ci, only when node_modules is missing or
 #     older than package-lock.json).
@@ -11,7 +12,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 e2e="$repo/tests/e2e"
 
-packages=(chromium chromium-driver fonts-liberation ffmpeg nginx-core libnginx-mod-rtmp openssl)
+packages=(chromium chromium-driver fonts-liberation ffmpeg nginx-core libnginx-mod-rtmp openssl redis-server postgresql)
 missing=()
 for pkg in "${packages[@]}"; do
   if ! dpkg -s "$pkg" >/dev/null 2>&1; then

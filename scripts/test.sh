@@ -16,6 +16,10 @@ ensure_build_deps
 ensure_rust
 ensure_rust_lint_tools
 ensure_node
+# The store's tests (cargo test) and the API tests on PostgreSQL start private servers of it
+# (scripts/lib/test-postgres.sh); only its binaries are needed. The cluster's Rust tests start
+# a private redis-server the same way (never the system service).
+ensure_apt_packages postgresql redis-server
 
 LOG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/oriel-test-run.XXXXXX")"
 trap 'rm -rf "$LOG_DIR"' EXIT
@@ -99,8 +103,14 @@ if [ "$BUILD_OK" -eq 1 ] && [ "$NPM_OK" -eq 1 ]; then
   ensure_apt_packages pebble openssl
   step api-tests node --test --test-concurrency=1 --test-reporter=spec tests/api/*.test.mjs || true
   read -r API_PASSED API_FAILED < <(node_counts api-tests)
+  # A few of them again with the state in PostgreSQL (`oriel serve --database-url`).
+  step api-tests-postgres bash scripts/api-tests-postgres.sh || true
+  read -r PG_PASSED PG_FAILED < <(node_counts api-tests-postgres)
+  API_PASSED=$((API_PASSED + PG_PASSED))
+  API_FAILED=$((API_FAILED + PG_FAILED))
 else
   skip api-tests "needs the release build and tests/node_modules"
+  skip api-tests-postgres "needs the release build and tests/node_modules"
 fi
 
 if [ "$BUILD_OK" -eq 1 ]; then

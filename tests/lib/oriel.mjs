@@ -11,7 +11,7 @@
 // Server output (stdout and stderr) goes to a log file; `installFailureLogs()` prints the part
 // written during a test when that test fails.
 
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import { afterEach, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -26,6 +26,26 @@ import WebSocket from 'ws';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ORIEL_BIN = process.env.ORIEL_BIN || path.join(REPO_ROOT, 'target', 'release', 'oriel');
+
+/**
+ * A PostgreSQL superuser's URL (scripts/lib/test-postgres.sh starts a private server): when
+ * set, every server keeps its state in a fresh database there (`--database-url`) instead of
+ * SQLite under its data dir, and its CLI calls use that database too.
+ */
+export const TEST_DATABASE_URL = process.env.ORIEL_TEST_DATABASE_URL || '';
+
+/** A new, empty database on the TEST_DATABASE_URL server; returns its URL. */
+export function createTestDatabase() {
+  if (!TEST_DATABASE_URL) throw new Error('ORIEL_TEST_DATABASE_URL is not set');
+  const name = `oriel_api_${crypto.randomBytes(8).toString('hex')}`;
+  execFileSync('psql', [TEST_DATABASE_URL, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `CREATE DATABASE "${name}"`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 30_000,
+  });
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
 
 const HEALTH_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 10_000;
@@ -140,8 +160,10 @@ export class OrielServer {
    * tls: {cert, key} PEM files (the certificate is also the CA trusted here): serve https/wss.
    * acmeClient: {ca (PEM), servername}: the server gets its certificate itself (ACME flags in
    *   extraArgs); it is healthy once /healthz answers over https for that name and CA.
+   * databaseUrl: keep the state in this PostgreSQL database (several servers may share one);
+   *   by default a fresh one when ORIEL_TEST_DATABASE_URL is set, else SQLite in the data dir.
    */
-  constructor({ extraArgs = [], env = {}, name, viaEnv = false, tls = null, acmeClient = null } = {}) {
+  constructor({ extraArgs = [], env = {}, name, viaEnv = false, tls = null, acmeClient = null, databaseUrl } = {}) {
     serverCounter += 1;
     this.name = name || `oriel#${serverCounter}`;
     this.extraArgs = extraArgs;
@@ -149,6 +171,7 @@ export class OrielServer {
     this.viaEnv = viaEnv;
     this.tls = tls;
     this.acmeClient = acmeClient;
+    this.databaseUrl = databaseUrl ?? (TEST_DATABASE_URL ? createTestDatabase() : null);
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'oriel-test-'));
     this.dataDir = path.join(this.root, 'data');
     fs.mkdirSync(this.dataDir);
@@ -160,6 +183,11 @@ export class OrielServer {
     this.failed = false;
     this.testLogOffset = 0;
     servers.add(this);
+  }
+
+  /** Where the CLI finds this server's state: its data dir, and its database if it has one. */
+  get storeArgs() {
+    return ['--data-dir', this.dataDir, ...(this.databaseUrl ? ['--database-url', this.databaseUrl] : [])];
   }
 
   get baseUrl() {
@@ -201,6 +229,7 @@ export class OrielServer {
       ORIEL_DATA_DIR: this.dataDir,
       ORIEL_MEDIA_IP: '127.0.0.1',
       ORIEL_MEDIA_PORT: String(this.mediaPort),
+      ...(this.databaseUrl ? { ORIEL_DATABASE_URL: this.databaseUrl } : {}),
     };
     const args = this.viaEnv
       ? ['serve', ...this.extraArgs]
@@ -210,6 +239,7 @@ export class OrielServer {
           '--data-dir', settings.ORIEL_DATA_DIR,
           '--media-ip', settings.ORIEL_MEDIA_IP,
           '--media-port', settings.ORIEL_MEDIA_PORT,
+          ...(this.databaseUrl ? ['--database-url', this.databaseUrl] : []),
           ...(this.tls ? ['--tls-cert', this.tls.cert, '--tls-key', this.tls.key] : []),
           ...this.extraArgs,
         ];
@@ -318,7 +348,7 @@ export class OrielServer {
 
   /** `oriel access-token create --data-dir DIR --environment NAME` → {id, secret, environment:{id,name}} */
   async createAccessToken(environment) {
-    const args = ['access-token', 'create', '--data-dir', this.dataDir, '--environment', environment];
+    const args = ['access-token', 'create', ...this.storeArgs, '--environment', environment];
     const { stdout, stderr, code } = await runCli(args);
     assert.equal(code, 0, `oriel ${args.join(' ')} exited ${code}\nstdout: ${stdout}\nstderr: ${stderr}`);
     let obj;

@@ -8,6 +8,7 @@ mod body_limit;
 mod broadcast_runner;
 mod client_address;
 mod clock;
+pub mod cluster;
 mod compositor_process;
 pub mod dashboard;
 mod error;

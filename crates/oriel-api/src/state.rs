@@ -7,6 +7,7 @@ use tokio::sync::watch;
 
 use crate::auth::{Authenticator, RateLimit};
 use crate::broadcast_runner::{BroadcastRunner, RunnerSettings};
+use crate::cluster::Cluster;
 use crate::dashboard::DashboardState;
 use crate::recordings::Recordings;
 use crate::signaling::Presence;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// TURN servers handed to joining clients with credentials of their own; none: no TURN.
     pub turn: Option<Arc<oriel_turn::TurnOffer>>,
+    /// This node's membership of a cluster (`--redis-url`); none: the node is alone.
+    pub cluster: Option<Arc<Cluster>>,
 }
 
 impl AppState {
@@ -55,7 +58,14 @@ impl AppState {
             webhooks: Arc::new(Webhooks::new(false)),
             metrics: Arc::new(Metrics::default()),
             turn: None,
+            cluster: None,
         }
+    }
+
+    /// Makes the node one of a cluster: joins are placed and relayed through it.
+    pub fn with_cluster(mut self, cluster: Cluster) -> Self {
+        self.cluster = Some(Arc::new(cluster));
+        self
     }
 
     /// Replaces the default metrics (no scrape token).

@@ -5,49 +5,12 @@
 
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
+use crate::rows::{
+    broadcast_from_row as from_row, BroadcastRow as Row, BROADCAST_COLUMNS as COLUMNS,
+};
 use crate::sqlite_webhooks as webhooks;
 
 use crate::{Broadcast, BroadcastChange, BroadcastDeletion, BroadcastInsert, StoreError};
-
-/// id, space_id, live_stream_id, status, layout, resolution, background, passthrough, created_at
-type Row = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-);
-const COLUMNS: &str =
-    "id, space_id, live_stream_id, status, layout, resolution, background, passthrough, created_at";
-
-fn from_row(row: Row) -> Broadcast {
-    let (
-        id,
-        space_id,
-        live_stream_id,
-        status,
-        layout,
-        resolution,
-        background,
-        passthrough,
-        created_at,
-    ) = row;
-    Broadcast {
-        id,
-        space_id,
-        live_stream_id,
-        active: status == "active",
-        layout,
-        resolution,
-        background,
-        passthrough,
-        created_at,
-    }
-}
 
 pub async fn insert(
     pool: &SqlitePool,

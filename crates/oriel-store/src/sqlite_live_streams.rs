@@ -3,63 +3,13 @@
 
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
+use crate::rows::{
+    live_stream_from_row as from_row, target_from_row, LiveStreamRow as Row, TargetRow,
+    LIVE_STREAM_COLUMNS as COLUMNS, TARGET_COLUMNS,
+};
 use crate::sqlite_webhooks as webhooks;
 
 use crate::{LiveStream, LiveStreamStatus, Page, PlaybackId, SimulcastTarget, StoreError};
-
-type Row = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    f64,
-    i64,
-    bool,
-    Option<String>,
-    i64,
-    Option<i64>,
-);
-/// id, url, stream_key, passthrough, status
-type TargetRow = (String, String, Option<String>, Option<String>, String);
-const COLUMNS: &str = "id, environment_id, stream_key, status, passthrough, latency_mode, \
-     reconnect_window, max_continuous_duration, test, new_asset_settings, created_at, completed_at";
-
-fn from_row(row: Row) -> Result<LiveStream, StoreError> {
-    let (
-        id,
-        environment_id,
-        stream_key,
-        status,
-        passthrough,
-        latency_mode,
-        reconnect_window,
-        max_continuous_duration,
-        test,
-        new_asset_settings,
-        created_at,
-        completed_at,
-    ) = row;
-    let status = LiveStreamStatus::parse(&status)
-        .ok_or_else(|| StoreError::Corrupt(format!("live stream {id} has status {status:?}")))?;
-    Ok(LiveStream {
-        id,
-        environment_id,
-        stream_key,
-        status,
-        passthrough,
-        latency_mode,
-        reconnect_window,
-        max_continuous_duration,
-        test,
-        new_asset_settings,
-        created_at,
-        completed_at,
-        playback_ids: Vec::new(),
-        simulcast_targets: Vec::new(),
-    })
-}
 
 /// Fills in a stream's playback ids and simulcast targets.
 async fn with_children(
@@ -76,25 +26,14 @@ async fn with_children(
         .into_iter()
         .map(|(id, policy)| PlaybackId { id, policy })
         .collect();
-    let targets: Vec<TargetRow> = sqlx::query_as(
-        "SELECT id, url, stream_key, passthrough, status FROM live_stream_simulcast_targets \
-         WHERE live_stream_id = ? ORDER BY seq",
-    )
+    let targets: Vec<TargetRow> = sqlx::query_as(&format!(
+        "SELECT {TARGET_COLUMNS} FROM live_stream_simulcast_targets \
+         WHERE live_stream_id = ? ORDER BY seq"
+    ))
     .bind(&stream.id)
     .fetch_all(&mut *conn)
     .await?;
-    stream.simulcast_targets = targets
-        .into_iter()
-        .map(
-            |(id, url, stream_key, passthrough, status)| SimulcastTarget {
-                id,
-                url,
-                stream_key,
-                passthrough,
-                status,
-            },
-        )
-        .collect();
+    stream.simulcast_targets = targets.into_iter().map(target_from_row).collect();
     Ok(stream)
 }
 

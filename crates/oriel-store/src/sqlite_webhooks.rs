@@ -6,6 +6,7 @@ use serde::Serialize;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::mux_json::{BroadcastView, LiveStreamView, SimulcastTargetView, SpaceView};
+use crate::rows::{endpoint_from_row, EndpointRow, ENDPOINT_COLUMNS};
 use crate::sqlite_broadcasts as broadcasts;
 use crate::sqlite_live_streams as live_streams;
 use crate::{
@@ -209,20 +210,6 @@ pub async fn participant_event(
 }
 
 // ----- endpoints -----
-
-type EndpointRow = (String, String, String, String, i64);
-const ENDPOINT_COLUMNS: &str = "id, environment_id, url, signing_secret, created_at";
-
-fn endpoint_from_row(row: EndpointRow) -> WebhookEndpoint {
-    let (id, environment_id, url, signing_secret, created_at) = row;
-    WebhookEndpoint {
-        id,
-        environment_id,
-        url,
-        signing_secret,
-        created_at,
-    }
-}
 
 pub async fn insert_endpoint(
     pool: &SqlitePool,

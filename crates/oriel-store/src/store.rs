@@ -12,6 +12,12 @@ use crate::{
 ///
 /// Lists are ordered newest first.
 ///
+/// The backends behave alike, and the same tests run against both (`store_tests.rs`). On a
+/// database several nodes share, one difference shows: the deliveries
+/// `due_webhook_deliveries` returns are claimed by this store until their attempt is kept
+/// (`finish_webhook_attempt`) or a while has passed, so that other nodes' dispatchers do
+/// not send them too; this store gets its own claimed deliveries again, as SQLite's does.
+///
 /// Every change that a webhook event tells of (spaces, broadcasts, live streams and their
 /// simulcast targets going created, active, idle, deleted, ...) writes that event to the
 /// outbox in its own transaction, with one pending delivery per endpoint of the environment.
@@ -320,4 +326,10 @@ pub trait Store: Send + Sync + 'static {
     /// Changes each time events may have been written by this process: the dispatcher waits on
     /// it rather than polling.
     fn webhook_events_written(&self) -> tokio::sync::watch::Receiver<u64>;
+
+    // ----- lifetime -----
+
+    /// Closes the connections (after the queries under way finish); the store is not used
+    /// after this.
+    async fn close(&self);
 }

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use oriel_store::SqliteStore;
+use oriel_store::DatabaseUrl;
 
 use crate::logging::LogFormat;
 use crate::serve::ServeArgs;
@@ -49,6 +49,15 @@ pub enum AdminCommand {
         /// Data directory of the node.
         #[arg(long, env = "ORIEL_DATA_DIR", default_value = "./data")]
         data_dir: PathBuf,
+        /// The nodes' PostgreSQL database, when they keep their state there (see `oriel serve
+        /// --database-url`); --data-dir is then not used.
+        #[arg(
+        long,
+        env = "ORIEL_DATABASE_URL",
+        hide_env_values = true,
+        value_parser = crate::database_url::DatabaseUrlParser
+    )]
+        database_url: Option<DatabaseUrl>,
         /// The email the user signs in with.
         #[arg(long)]
         email: String,
@@ -67,6 +76,15 @@ pub enum AccessTokenCommand {
         /// Data directory of the node (works whether or not a server is running on it).
         #[arg(long, env = "ORIEL_DATA_DIR", default_value = "./data")]
         data_dir: PathBuf,
+        /// The nodes' PostgreSQL database, when they keep their state there (see `oriel serve
+        /// --database-url`); --data-dir is then not used.
+        #[arg(
+        long,
+        env = "ORIEL_DATABASE_URL",
+        hide_env_values = true,
+        value_parser = crate::database_url::DatabaseUrlParser
+    )]
+        database_url: Option<DatabaseUrl>,
         /// Name of the environment the token belongs to.
         #[arg(long, default_value = "development")]
         environment: String,
@@ -82,11 +100,12 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::LoadTest(args) => oriel_loadtest::main(args).await,
         Command::Admin(AdminCommand::CreateUser {
             data_dir,
+            database_url,
             email,
             password,
         }) => {
-            let store = SqliteStore::open(&data_dir).await?;
-            let created = oriel_api::dashboard::create_user(&store, &email, &password).await;
+            let store = open_store(database_url.as_ref(), &data_dir).await?;
+            let created = oriel_api::dashboard::create_user(&*store, &email, &password).await;
             store.close().await;
             let user = created.map_err(|error| {
                 anyhow::anyhow!("could not create the dashboard user: {}", error.message())
@@ -97,6 +116,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::AccessToken(AccessTokenCommand::Create {
             data_dir,
+            database_url,
             environment,
             name,
         }) => {
@@ -105,11 +125,11 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 !environment.is_empty() && environment.chars().count() <= 255,
                 "--environment must be a name of 1 to 255 characters"
             );
-            let store = SqliteStore::open(&data_dir).await?;
-            let issued = oriel_api::create_access_token(&store, environment, &name)
-                .await
-                .map_err(|error| anyhow::anyhow!("could not create the access token: {error:?}"))?;
+            let store = open_store(database_url.as_ref(), &data_dir).await?;
+            let issued = oriel_api::create_access_token(&*store, environment, &name).await;
             store.close().await;
+            let issued = issued
+                .map_err(|error| anyhow::anyhow!("could not create the access token: {error:?}"))?;
             let output = serde_json::json!({
                 "id": issued.id,
                 "secret": issued.secret,
@@ -119,4 +139,19 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The store a command writes to: the nodes' PostgreSQL database when given, else the SQLite
+/// database under the data directory.
+async fn open_store(
+    database_url: Option<&DatabaseUrl>,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<std::sync::Arc<dyn oriel_store::Store>> {
+    use anyhow::Context;
+    oriel_store::open(database_url, data_dir)
+        .await
+        .with_context(|| match database_url {
+            Some(url) => format!("cannot open the database {url}"),
+            None => format!("cannot open the data directory {}", data_dir.display()),
+        })
 }

@@ -3,7 +3,9 @@
 
 mod acme;
 mod cli;
+mod cluster;
 mod config_file;
+mod database_url;
 mod handover;
 mod listener;
 mod logging;

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use oriel_api::{AppState, BroadcastRunner, RateLimit, Recordings, RunnerSettings, Webhooks};
 use oriel_net::{MediaSettings, MediaWorkers};
-use oriel_store::{SqliteStore, Store};
+use oriel_store::{DatabaseUrl, Store};
 use tokio::sync::watch;
 
 use crate::handover::{self, Role};
@@ -20,9 +20,20 @@ pub struct ServeArgs {
     /// Address of the HTTP listener: REST API, dashboard, /pluto/v1 WebSocket, /healthz.
     #[arg(long, env = "ORIEL_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Directory holding all durable state (the embedded SQLite database).
+    /// Directory holding the node's own state: the embedded SQLite database (unless
+    /// --database-url), the handover locks, TURN secret, certificates and HLS recordings.
     #[arg(long, env = "ORIEL_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// PostgreSQL database to keep the durable state in instead of SQLite under --data-dir
+    /// (postgres://USER:PASSWORD@HOST:PORT/DATABASE), so that several nodes can share it. It
+    /// is migrated at start.
+    #[arg(
+        long,
+        env = "ORIEL_DATABASE_URL",
+        hide_env_values = true,
+        value_parser = crate::database_url::DatabaseUrlParser
+    )]
+    pub database_url: Option<DatabaseUrl>,
     /// IP address WebRTC media is received on and advertised in ICE candidates. Repeat it (or
     /// separate with commas) for several: dual stack (an IPv4 and an IPv6 address) or several
     /// NICs; each media port is bound on every one, and the embedded TURN server relays to
@@ -114,6 +125,8 @@ pub struct ServeArgs {
     pub check_config: bool,
     #[command(flatten)]
     pub turn: crate::turn::TurnArgs,
+    #[command(flatten)]
+    pub cluster: crate::cluster::ClusterArgs,
 }
 
 /// How long a stopping node lets open connections finish (WebSockets complete their closing
@@ -145,14 +158,24 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     listener::raise_open_files_limit();
-    let store = SqliteStore::open(&args.data_dir)
+    let store = oriel_store::open(args.database_url.as_ref(), &args.data_dir)
         .await
-        .with_context(|| format!("cannot open the data directory {}", args.data_dir.display()))?;
+        .with_context(|| match &args.database_url {
+            Some(url) => format!("cannot open the database {url}"),
+            None => format!("cannot open the data directory {}", args.data_dir.display()),
+        })?;
     let role = handover::start(&args.data_dir)
         .with_context(|| format!("cannot lock the data directory {}", args.data_dir.display()))?;
     // Set once this node is the primary on the data directory (see handover.rs).
     let primary = Arc::new(OnceLock::new());
+    let clustered = args.cluster.redis_url.is_some();
     let promoted = match role {
+        // In a cluster the spaces marked active are other nodes' (or left by a node that died,
+        // which the cluster's janitor marks idle once nobody brought them back).
+        Role::Primary(lock) if clustered => {
+            let _ = primary.set(lock);
+            None
+        }
         Role::Primary(lock) => {
             // Alone on the data directory: no connection survived, nothing can still be active.
             let stale = store.deactivate_all_spaces().await?;
@@ -170,7 +193,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             Some(promoted)
         }
     };
-    let shared: Arc<dyn Store> = Arc::new(store.clone());
+    let shared: Arc<dyn Store> = store.clone();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     // The media address is advertised to browsers as our ICE candidate: it must be one they
     // can reach, never a wildcard.
@@ -290,11 +313,36 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(offer) = turn_offer {
         state = state.with_turn(offer);
     }
+    let cluster = crate::cluster::join(
+        &args.cluster,
+        crate::cluster::NodeAddresses {
+            listen: args.listen,
+            media_ips: &args.media_ip,
+            tls: tls.is_some(),
+        },
+    )
+    .await?;
+    if let Some(cluster) = cluster {
+        state = state.with_cluster(cluster);
+    }
     let listener =
         listener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
     // Compositors run on the primary only: a successor starts them once the node before it
     // has stopped its own.
     let (became_primary, is_primary) = watch::channel(primary.get().is_some());
+    // In a cluster, the leader node does that work for every node.
+    let is_primary = match &state.cluster {
+        Some(cluster) => {
+            let (leading, is_leader) = watch::channel(false);
+            tokio::spawn(oriel_api::cluster::lead(
+                cluster.clone(),
+                leading,
+                shutdown_rx.clone(),
+            ));
+            is_leader
+        }
+        None => is_primary,
+    };
     let compositors = tokio::spawn(BroadcastRunner::run(state.clone(), is_primary.clone()));
     // Webhooks are delivered by the primary too, so two nodes never both send the outbox.
     let webhooks = tokio::spawn(oriel_api::deliver_webhooks(state.clone(), is_primary));
@@ -306,6 +354,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             became_primary,
         ));
     }
+    tokio::spawn(oriel_api::cluster::run(state.clone()));
     tracing::info!(
         listen = %args.listen,
         data_dir = %args.data_dir.display(),
@@ -338,10 +387,24 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             || {},
         ))
     });
-    listener::serve(listener, app, limits, tls, shutdown_signal(), move || {
+    let draining_state = state.clone();
+    let stop = async move {
+        shutdown_signal().await;
+        // Before the listener closes: joins arriving meanwhile are placed on other nodes.
+        if let Some(cluster) = &draining_state.cluster {
+            cluster.drain(&draining_state).await;
+        }
+    };
+    listener::serve(listener, app, limits, tls, stop, move || {
         // The listener is closed: every new connection now reaches a successor if one runs.
         // Only then are the signaling sockets closed (1001, after which the SDK reconnects).
         match primary.get() {
+            // The participants reconnect to other nodes of the cluster, which take their
+            // spaces on in the same sessions.
+            _ if closing_state.cluster.is_some() => {
+                tracing::info!("shutting down: handing this node's participants to the cluster");
+                oriel_api::hand_over(&closing_state);
+            }
             Some(lock) if lock.successor_waiting() => {
                 tracing::info!("shutting down: handing over to the node started beside this one");
                 oriel_api::hand_over(&closing_state);
@@ -402,6 +465,10 @@ async fn take_over(
     let _ = primary.set(lock);
     let _ = became_primary.send(true);
     tracing::info!("the node before this one has stopped: this node is now the primary");
+    if state.cluster.is_some() {
+        // Spaces of other nodes are active too; the cluster's janitor finds the abandoned ones.
+        return;
+    }
     tokio::time::sleep(RECONNECT_GRACE).await;
     match oriel_api::reconcile_spaces(&state).await {
         Ok(0) => {}

@@ -28,6 +28,7 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub(crate) use participants::view as participants_view;
 pub use users::{create_user, CreatedUser, MIN_PASSWORD_CHARS};
 
 /// What the dashboard keeps in memory.

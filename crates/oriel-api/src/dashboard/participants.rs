@@ -1,5 +1,6 @@
 //! `GET /dashboard/api/environments/{id}/spaces/{space_id}/participants`: the space (as the
-//! REST API shows it) and who is connected to it now, asked of the media worker that holds it.
+//! REST API shows it) and who is connected to it now, asked of the media worker that holds it;
+//! in a cluster, a space held by another node shows what that node last published.
 
 use std::time::Duration;
 
@@ -41,15 +42,23 @@ async fn participants(
         .await
         .map_err(|_| ApiError::internal("the media worker did not answer a snapshot"))?
         .unwrap_or_default();
+    let participants = match &state.cluster {
+        Some(cluster) if snapshot.participants.is_empty() => {
+            crate::cluster::remote_participants(cluster, &space.id)
+                .await
+                .unwrap_or_default()
+        }
+        _ => view(&snapshot),
+    };
     Ok(Json(json!({
         "data": {
             "space": SpaceView::from(space),
-            "participants": view(&snapshot),
+            "participants": participants,
         }
     })))
 }
 
-fn view(snapshot: &SpaceSnapshot) -> Vec<Value> {
+pub fn view(snapshot: &SpaceSnapshot) -> Vec<Value> {
     snapshot
         .participants
         .iter()

@@ -31,6 +31,7 @@ struct Member {
     /// SHA-256 of the join token: only the same token may take over a participant id.
     token_digest: [u8; 32],
     kicked: Arc<Notify>,
+    moved: Arc<Notify>,
 }
 
 /// A participant admitted to a space; hand it back to [`Presence::leave`].
@@ -42,6 +43,9 @@ pub struct Membership {
     pub connection_id: String,
     /// Notified when a reconnection of the same participant replaces this connection.
     pub kicked: Arc<Notify>,
+    /// Notified when another node of the cluster holds the space now: the connection closes
+    /// so that the SDK reconnects there.
+    pub moved: Arc<Notify>,
     /// A participant no one sees (a broadcast's compositor): it neither makes the space
     /// active nor keeps it so, and is not counted here at all.
     pub hidden: bool,
@@ -85,6 +89,34 @@ impl Presence {
         (spaces.len(), spaces.values().map(|s| s.members.len()).sum())
     }
 
+    /// The spaces with someone in them.
+    pub async fn space_ids(&self) -> Vec<String> {
+        self.spaces.lock().await.keys().cloned().collect()
+    }
+
+    /// Lets go of a space another node of the cluster holds now (this node was thought gone):
+    /// its participants here are told to reconnect (to that node), and their leaving writes
+    /// nothing, since the space goes on there.
+    pub async fn hand_off(&self, space_id: &str) {
+        if let Some(present) = self.spaces.lock().await.remove(space_id) {
+            for member in present.members.values() {
+                member.moved.notify_one();
+            }
+        }
+    }
+
+    /// Marks a space idle if nobody is in it here; in a cluster, for a space its node left
+    /// active (the caller holds the space's placement, so no join is admitted meanwhile).
+    /// Whether it was marked.
+    pub async fn deactivate_if_absent(&self, space_id: &str) -> Result<bool, StoreError> {
+        let spaces = self.spaces.lock().await;
+        if spaces.contains_key(space_id) {
+            return Ok(false);
+        }
+        self.store.deactivate_space(space_id).await?;
+        Ok(true)
+    }
+
     pub async fn join(&self, admission: Admission<'_>) -> Result<Membership, PresenceRefusal> {
         // A reconnecting SDK names its old participant id; without an id in the token that
         // keeps its identity, with one the token's id rules.
@@ -105,6 +137,7 @@ impl Presence {
                 participant_id: participant_id.unwrap_or_else(new_id),
                 connection_id: new_id(),
                 kicked: Arc::new(Notify::new()),
+                moved: Arc::new(Notify::new()),
                 hidden: true,
             });
         }
@@ -136,12 +169,14 @@ impl Presence {
         let participant_id = participant_id.unwrap_or_else(new_id);
         let connection_id = new_id();
         let kicked = Arc::new(Notify::new());
+        let moved = Arc::new(Notify::new());
         present.members.insert(
             participant_id.clone(),
             Member {
                 connection_id: connection_id.clone(),
                 token_digest: admission.token_digest,
                 kicked: kicked.clone(),
+                moved: moved.clone(),
             },
         );
         let membership = Membership {
@@ -150,6 +185,7 @@ impl Presence {
             participant_id,
             connection_id,
             kicked,
+            moved,
             hidden: false,
         };
         // A reconnection is the same participant going on: only a fresh join is told.

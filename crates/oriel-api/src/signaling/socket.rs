@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -23,7 +24,10 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::presence::{Admission, Membership, PresenceRefusal};
 use super::upgrade::{discard_until_closed, Socket, Upgrade};
+use crate::client_address::ClientAddress;
 use crate::clock::unix_now;
+use crate::cluster::relay::{self, Destination};
+use crate::cluster::Cluster;
 use crate::join::{authorize_join, JoinRefusal};
 use crate::state::AppState;
 
@@ -57,13 +61,71 @@ pub fn router() -> Router<AppState> {
 async fn upgrade(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
+    uri: Uri,
+    headers: HeaderMap,
+    ClientAddress(client): ClientAddress,
     upgrade: Upgrade,
 ) -> Response {
     let config = WebSocketConfig::default()
         .max_frame_size(Some(MAX_FRAME_BYTES))
         .max_message_size(Some(MAX_FRAME_BYTES))
         .read_buffer_size(READ_BUFFER_BYTES);
+    if let Some(cluster) = state.cluster.clone() {
+        match cluster_destination(&state, &cluster, &query, &uri, &headers, client).await {
+            Destination::Here => {}
+            Destination::Relayed {
+                upstream,
+                early,
+                node_id,
+            } => {
+                tracing::debug!(%node_id, "relaying a join to the node holding its space");
+                let shutting_down = state.shutting_down.clone();
+                return upgrade.on_upgrade_raw(move |client| {
+                    relay::splice(client, upstream, early, shutting_down)
+                });
+            }
+            Destination::Retry => {
+                // Not 4000: the SDK reconnects, and finds the space placed by then.
+                return upgrade.on_upgrade(config, |mut socket| async move {
+                    let _ = close_with(
+                        &mut socket,
+                        CLOSE_GOING_AWAY,
+                        "the space is moving to another node",
+                    )
+                    .await;
+                });
+            }
+        }
+    }
     upgrade.on_upgrade(config, move |socket| serve(state, query, socket))
+}
+
+/// In a cluster: where a join is served (see [`relay::destination`]). A join whose token is
+/// not valid is served here, which refuses it as a lone node does.
+async fn cluster_destination(
+    state: &AppState,
+    cluster: &Cluster,
+    query: &HashMap<String, String>,
+    uri: &Uri,
+    headers: &HeaderMap,
+    client: Option<std::net::IpAddr>,
+) -> Destination {
+    let token = query.get("token").map(String::as_str).unwrap_or_default();
+    let Ok(authorized) = authorize_join(state.store.as_ref(), token).await else {
+        return Destination::Here;
+    };
+    let path_and_query = uri
+        .path_and_query()
+        .map_or("/pluto/v1", |path_and_query| path_and_query.as_str());
+    relay::destination(
+        cluster,
+        &authorized.grant.space_id,
+        cluster.is_relayed(headers),
+        path_and_query,
+        headers,
+        client,
+    )
+    .await
 }
 
 async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Socket) {
@@ -353,6 +415,10 @@ async fn relay(
                 }
                 None => return,
             },
+            () = membership.moved.notified() => {
+                let _ = close_with(socket, CLOSE_GOING_AWAY, "the space moved to another node").await;
+                return;
+            }
             () = membership.kicked.notified() => {
                 let _ = close(socket, ErrorType::Disconnected, "replaced by a reconnection of the same participant").await;
                 return;

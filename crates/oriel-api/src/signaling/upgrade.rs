@@ -101,16 +101,39 @@ impl Upgrade {
             .await;
             serve(socket).await;
         });
-        (
-            StatusCode::SWITCHING_PROTOCOLS,
-            [
-                (header::CONNECTION, HeaderValue::from_static("upgrade")),
-                (header::UPGRADE, HeaderValue::from_static("websocket")),
-                (header::SEC_WEBSOCKET_ACCEPT, self.accept),
-            ],
-        )
-            .into_response()
+        switching_protocols(self.accept)
     }
+}
+
+impl Upgrade {
+    /// Answers 101 and hands the raw upgraded connection to `serve`, which speaks WebSocket
+    /// itself or passes the bytes on (a relay to another node).
+    pub fn on_upgrade_raw<F, Fut>(self, serve: F) -> Response
+    where
+        F: FnOnce(TokioIo<Upgraded>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let on_upgrade = self.on_upgrade;
+        tokio::spawn(async move {
+            match on_upgrade.await {
+                Ok(upgraded) => serve(TokioIo::new(upgraded)).await,
+                Err(error) => tracing::debug!(%error, "WebSocket upgrade failed"),
+            }
+        });
+        switching_protocols(self.accept)
+    }
+}
+
+fn switching_protocols(accept: HeaderValue) -> Response {
+    (
+        StatusCode::SWITCHING_PROTOCOLS,
+        [
+            (header::CONNECTION, HeaderValue::from_static("upgrade")),
+            (header::UPGRADE, HeaderValue::from_static("websocket")),
+            (header::SEC_WEBSOCKET_ACCEPT, accept),
+        ],
+    )
+        .into_response()
 }
 
 /// Reads and drops whatever the client still sends until it closes the connection, for at
