@@ -8,34 +8,13 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::redis_calls::{leader_key, script, CallError};
+use super::redis_calls::{leader_key, script, CallError, CLAIM_OR_KEEP, RELEASE_HELD};
 use super::registry::millis;
 use super::Cluster;
 
 /// A leader that stops answering is replaced this long after its last refresh.
 const LEADER_TTL: Duration = Duration::from_secs(5);
 const REFRESH: Duration = Duration::from_secs(1);
-
-/// Takes the key if free, refreshes it if held by ARGV[1]; returns the holder.
-const TAKE_OR_KEEP: &str = r"
-local holder = redis.call('GET', KEYS[1])
-if not holder then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return ARGV[1]
-end
-if holder == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return holder
-";
-
-/// Deletes the key if ARGV[1] holds it.
-const GIVE_UP: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-";
 
 /// Keeps `leading` true while this node is the leader, until the node shuts down (when it
 /// gives the key up, so that another node takes over within a second).
@@ -75,7 +54,7 @@ pub async fn lead(
     let mut redis = cluster.connection();
     let _: Result<i64, CallError> = script(
         &mut redis,
-        GIVE_UP,
+        RELEASE_HELD,
         &[leader_key()],
         std::slice::from_ref(&cluster.node_id),
     )
@@ -86,7 +65,7 @@ async fn take_or_keep(cluster: &Cluster) -> Result<String, CallError> {
     let mut redis = cluster.connection();
     script(
         &mut redis,
-        TAKE_OR_KEEP,
+        CLAIM_OR_KEEP,
         &[leader_key()],
         &[cluster.node_id.clone(), millis(LEADER_TTL).to_string()],
     )

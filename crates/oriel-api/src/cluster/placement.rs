@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::redis_calls::{placement_key, query, script, CallError};
+use super::redis_calls::{placement_key, query, script, CallError, CLAIM_OR_KEEP, RELEASE_HELD};
 use super::registry::{self, millis, NodeRecord};
 use super::Cluster;
 
@@ -15,20 +15,6 @@ use super::Cluster;
 const PLACEMENT_TTL: Duration = Duration::from_secs(15);
 /// Rounds of look-up, claim and stale-claim removal one join may take.
 const MAX_ROUTE_ROUNDS: usize = 4;
-
-/// Claims the space for ARGV[1] unless someone holds it; refreshes it if ARGV[1] does.
-/// Returns the holder.
-const CLAIM: &str = r"
-local holder = redis.call('GET', KEYS[1])
-if not holder then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return ARGV[1]
-end
-if holder == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return holder
-";
 
 /// Refreshes (or takes back, when expired) every claim ARGV[1] holds; returns the 1-based
 /// indexes of the keys another node holds.
@@ -45,18 +31,6 @@ for i, key in ipairs(KEYS) do
   end
 end
 return taken
-";
-
-/// Deletes each key that ARGV[1] holds, and only those.
-const RELEASE: &str = r"
-local released = 0
-for _, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then
-    redis.call('DEL', key)
-    released = released + 1
-  end
-end
-return released
 ";
 
 /// Where a join goes.
@@ -144,7 +118,7 @@ async fn claim(cluster: &Cluster, space_id: &str, node_id: &str) -> Result<Strin
     let mut redis = cluster.connection();
     script(
         &mut redis,
-        CLAIM,
+        CLAIM_OR_KEEP,
         &[placement_key(space_id)],
         &[node_id.to_owned(), millis(PLACEMENT_TTL).to_string()],
     )
@@ -187,7 +161,7 @@ async fn release_for(
     }
     let keys: Vec<String> = space_ids.iter().map(|id| placement_key(id)).collect();
     let mut redis = cluster.connection();
-    let _: i64 = script(&mut redis, RELEASE, &keys, &[node_id.to_owned()]).await?;
+    let _: i64 = script(&mut redis, RELEASE_HELD, &keys, &[node_id.to_owned()]).await?;
     Ok(())
 }
 

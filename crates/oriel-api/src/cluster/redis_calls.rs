@@ -13,6 +13,32 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(1);
 /// Every key starts with this, so that the cluster can share a Redis with other programs.
 const PREFIX: &str = "oriel:";
 
+/// Claims KEYS[1] for ARGV[1] (for ARGV[2] ms) unless another holds it; refreshes it if
+/// ARGV[1] does. Returns the holder. A space's placement and the leader key alike.
+pub const CLAIM_OR_KEEP: &str = r"
+local holder = redis.call('GET', KEYS[1])
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return ARGV[1]
+end
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return holder
+";
+
+/// Deletes each key that ARGV[1] holds, and only those; returns how many.
+pub const RELEASE_HELD: &str = r"
+local released = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then
+    redis.call('DEL', key)
+    released = released + 1
+  end
+end
+return released
+";
+
 pub fn node_key(node_id: &str) -> String {
     format!("{PREFIX}node:{node_id}")
 }
