@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 use oriel_media::{LayerSelector, SourcePacket, StreamRewriter, Vp8PictureRewriter};
 use str0m::format::{Codec, PayloadParams};
 use str0m::media::{MediaKind, MediaTime, Mid, Pt};
-use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, SeqNo, Ssrc};
+use str0m::rtp::{ExtensionValues, RtpWrite, SeqNo, Ssrc};
+
+use crate::forwarded_packet::ForwardedPacket;
 use str0m::Rtc;
 
 use crate::ids::ProducerId;
@@ -100,7 +102,7 @@ impl Consumer {
     pub(crate) fn forward(
         &mut self,
         now: Instant,
-        packet: &RtpPacket,
+        packet: &ForwardedPacket,
         layer: u8,
         is_keyframe_start: bool,
         params: PayloadParams,
@@ -120,8 +122,8 @@ impl Consumer {
         }
         let source = SourcePacket {
             layer,
-            seq: *packet.seq_no,
-            timestamp: packet.header.timestamp,
+            seq: packet.seq_no,
+            timestamp: packet.rtp_timestamp,
             clock_rate: params.spec().clock_rate.get(),
             arrival: now,
             // Every audio packet can start a stream.
@@ -135,7 +137,7 @@ impl Consumer {
         let Some(out) = self.rewriter.rewrite(&source) else {
             return false;
         };
-        let pt_in = packet.header.payload_type;
+        let pt_in = packet.payload_type;
         let pt_out = match self.payload_type {
             Some((pt, mapped)) if pt == pt_in => mapped,
             _ => {
@@ -151,10 +153,12 @@ impl Consumer {
         let seq = out.seq.wrapping_sub(base);
         // Only the extensions that describe the media travel on; str0m writes the transport
         // extensions (mid, twcc, abs-send-time) of this leg itself.
-        let mut ext_vals = ExtensionValues::default();
-        ext_vals.audio_level = packet.header.ext_vals.audio_level;
-        ext_vals.voice_activity = packet.header.ext_vals.voice_activity;
-        ext_vals.video_orientation = packet.header.ext_vals.video_orientation;
+        let mut ext_vals = ExtensionValues {
+            audio_level: packet.audio_level,
+            voice_activity: packet.voice_activity,
+            video_orientation: packet.video_orientation,
+            ..Default::default()
+        };
         if let Some(min) = self
             .min_playout_delay
             .filter(|_| self.kind == MediaKind::Video)
@@ -169,7 +173,7 @@ impl Consumer {
             now,
             packet.payload.clone(),
         )
-        .marker(packet.header.marker)
+        .marker(packet.marker)
         .ext_vals(ext_vals)
         .nackable(true);
         if params.spec().codec == Codec::Vp8 {

@@ -15,21 +15,25 @@
 mod config;
 mod connection;
 mod consumer;
+mod forwarded_packet;
 mod ids;
 mod output;
 mod peer;
 mod producer;
 mod publisher;
 mod shard;
+mod shard_wire;
 mod snapshot;
 mod space;
 mod subscriber;
 
 pub use config::{MediaCandidates, SpaceConfig};
+pub use forwarded_packet::ForwardedPacket;
 pub use ids::{ConnectionKey, ProducerId};
 pub use output::Output;
 pub use peer::PreparedPeers;
 pub use shard::{RelayedPacket, RemoteConnection, RemoteTrack, ShardEvent};
+pub use shard_wire::{ShardWireDecoder, ShardWireEncoder, WireError};
 pub use snapshot::{ConnectionState, ParticipantSnapshot, SpaceSnapshot, TrackSnapshot};
 pub use space::{ConnectionStats, ConsumerStats, JoinRequest, LinkReport, Space};
 /// The transport a datagram came over (UDP, or a framed ICE-TCP connection).

@@ -19,8 +19,8 @@ use std::time::Instant;
 
 use oriel_proto::{ParticipantRole, Track};
 use str0m::format::PayloadParams;
-use str0m::rtp::RtpPacket;
 
+use crate::forwarded_packet::ForwardedPacket;
 use crate::ids::ProducerId;
 use crate::ConnectionKey;
 
@@ -102,5 +102,5 @@ pub struct RelayedPacket {
     pub layer: u8,
     pub params: PayloadParams,
     pub keyframe: bool,
-    pub packet: RtpPacket,
+    pub packet: ForwardedPacket,
 }

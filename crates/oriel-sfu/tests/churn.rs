@@ -8,7 +8,7 @@ mod sim;
 use std::time::Duration;
 
 use oriel_proto::ServerMessage;
-use sim::{Client, ClientConfig, Sim};
+use sim::{Client, ClientConfig, Sim, Spread};
 use str0m::media::MediaKind;
 
 fn secs(s: u64) -> Duration {
@@ -57,7 +57,13 @@ fn join_leave_churn_while_media_flows_over_3_workers() {
     join_leave_churn_while_media_flows_on(3);
 }
 
-fn join_leave_churn_while_media_flows_on(shards: usize) {
+/// The same with the space spanning two nodes: every change and packet crosses the wire.
+#[test]
+fn join_leave_churn_while_media_flows_across_two_nodes() {
+    join_leave_churn_while_media_flows_on(Spread::Nodes(2));
+}
+
+fn join_leave_churn_while_media_flows_on(shards: impl Into<Spread>) {
     let mut sim = Sim::with_shards(4, shards);
     let alice = sim.join(ClientConfig::publisher("alice"));
     let bob = sim.join(ClientConfig::subscriber("bob"));

@@ -7,13 +7,13 @@ mod sim;
 use std::time::Duration;
 
 use oriel_proto::ServerMessage;
-use sim::{ClientConfig, Sim};
+use sim::{ClientConfig, Sim, Spread};
 use str0m::media::MediaKind;
 
 const PUBLISHER: usize = 0;
 
 /// Alice publishes; Bob, Carol and Dave join at the same moment and receive her.
-fn fanout(seed: u64, shards: usize) -> Sim {
+fn fanout(seed: u64, shards: impl Into<Spread>) -> Sim {
     let mut sim = Sim::with_shards(seed, shards);
     assert_eq!(sim.join(ClientConfig::publisher("alice")), PUBLISHER);
     for name in ["bob", "carol", "dave"] {
@@ -34,7 +34,14 @@ fn one_publisher_three_subscribers_on_clean_links_over_two_workers() {
     one_publisher_three_subscribers_on_clean_links_on(2);
 }
 
-fn one_publisher_three_subscribers_on_clean_links_on(shards: usize) {
+/// The same with the space spanning two nodes: Alice's packets cross the wire to the other's
+/// subscribers.
+#[test]
+fn one_publisher_three_subscribers_on_clean_links_across_two_nodes() {
+    one_publisher_three_subscribers_on_clean_links_on(Spread::Nodes(2));
+}
+
+fn one_publisher_three_subscribers_on_clean_links_on(shards: impl Into<Spread>) {
     let sim = fanout(1, shards);
     for client in &sim.clients[1..] {
         let name = &client.config.name;
@@ -116,7 +123,13 @@ fn subscriber_video_starts_with_a_keyframe_over_two_workers() {
     subscriber_video_starts_with_a_keyframe_on(2);
 }
 
-fn subscriber_video_starts_with_a_keyframe_on(shards: usize) {
+/// The same with the space spanning two nodes.
+#[test]
+fn subscriber_video_starts_with_a_keyframe_across_two_nodes() {
+    subscriber_video_starts_with_a_keyframe_on(Spread::Nodes(2));
+}
+
+fn subscriber_video_starts_with_a_keyframe_on(shards: impl Into<Spread>) {
     let sim = fanout(1, shards);
     for client in &sim.clients[1..] {
         let track = client.tracks_from(PUBLISHER, MediaKind::Video)[0];

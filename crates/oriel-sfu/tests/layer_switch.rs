@@ -9,7 +9,7 @@ mod sim;
 
 use std::time::{Duration, Instant};
 
-use sim::{ClientConfig, LinkConfig, Sim};
+use sim::{ClientConfig, LinkConfig, Sim, Spread};
 use str0m::media::MediaKind;
 
 const ALICE: usize = 0;
@@ -25,7 +25,7 @@ struct Phases {
 
 /// Alice publishes to Bob; Bob's downlink is open for 15 s, 300 kbps for 20 s (less than the
 /// middle layer plus audio), then 5 Mbps (enough for the top layer) for 40 s.
-fn run_phases(seed: u64, shards: usize) -> Phases {
+fn run_phases(seed: u64, shards: impl Into<Spread>) -> Phases {
     let mut sim = Sim::with_shards(seed, shards);
     assert_eq!(sim.join(ClientConfig::publisher("alice")), ALICE);
     assert_eq!(sim.join(ClientConfig::subscriber("bob")), BOB);
@@ -110,7 +110,13 @@ fn switches_are_seamless_for_the_decoder_over_two_workers() {
     switches_are_seamless_for_the_decoder_on(2);
 }
 
-fn switches_are_seamless_for_the_decoder_on(shards: usize) {
+/// The same with the space spanning two nodes.
+#[test]
+fn switches_are_seamless_for_the_decoder_across_two_nodes() {
+    switches_are_seamless_for_the_decoder_on(Spread::Nodes(2));
+}
+
+fn switches_are_seamless_for_the_decoder_on(shards: impl Into<Spread>) {
     let phases = run_phases(3, shards);
     let bob = phases.sim.client(BOB);
     assert!(bob.errors.is_empty(), "{:?}", bob.errors);
@@ -161,7 +167,7 @@ fn layer_goes_back_up_when_the_cap_is_lifted_over_two_workers() {
     layer_goes_back_up_when_the_cap_is_lifted_on(2);
 }
 
-fn layer_goes_back_up_when_the_cap_is_lifted_on(shards: usize) {
+fn layer_goes_back_up_when_the_cap_is_lifted_on(shards: impl Into<Spread>) {
     let phases = run_phases(3, shards);
     let [open, capped, reopened] = phases.layers();
     assert_eq!(capped, 0);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use oriel_proto::ServerMessage;
 use oriel_sfu::SpaceSnapshot;
-use sim::{ClientConfig, Sim};
+use sim::{ClientConfig, Sim, Spread};
 use str0m::media::MediaKind;
 
 const ALICE: usize = 0;
@@ -17,7 +17,17 @@ const CAROL: usize = 2;
 
 #[test]
 fn signaling_crosses_shards() {
-    let mut sim = Sim::with_shards(7, 2);
+    signaling_crosses(Spread::Workers(2));
+}
+
+/// The same with the space spanning two nodes: every change crosses the wire between them.
+#[test]
+fn signaling_crosses_nodes() {
+    signaling_crosses(Spread::Nodes(2));
+}
+
+fn signaling_crosses(spread: Spread) {
+    let mut sim = Sim::with_shards(7, spread);
     assert_eq!(sim.join(ClientConfig::publisher("alice")), ALICE);
     assert_eq!(sim.join(ClientConfig::publisher("bob")), BOB);
     assert_eq!(sim.join(ClientConfig::subscriber("carol")), CAROL);

@@ -8,7 +8,7 @@ mod sim;
 use std::time::Duration;
 
 use oriel_proto::ServerMessage;
-use sim::{Client, ClientConfig, Sim};
+use sim::{Client, ClientConfig, Sim, Spread};
 
 /// The `active_speakers` lists `client` held naming `gone` once told that `gone` left: the last
 /// one before the departure (if it still named `gone`) and any after it.
@@ -45,7 +45,13 @@ fn no_active_speakers_names_a_participant_after_its_departure_over_two_workers()
     no_active_speakers_names_a_participant_after_its_departure_on(2);
 }
 
-fn no_active_speakers_names_a_participant_after_its_departure_on(shards: usize) {
+/// The same with the space spanning two nodes.
+#[test]
+fn no_active_speakers_names_a_participant_after_its_departure_across_two_nodes() {
+    no_active_speakers_names_a_participant_after_its_departure_on(Spread::Nodes(2));
+}
+
+fn no_active_speakers_names_a_participant_after_its_departure_on(shards: impl Into<Spread>) {
     let mut sim = Sim::with_shards(11, shards);
     let alice = sim.join(ClientConfig::publisher("alice"));
     let bob = sim.join(ClientConfig::publisher("bob"));

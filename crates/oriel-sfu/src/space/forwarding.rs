@@ -2,6 +2,7 @@
 //! back to the publisher, and the simulcast layer each subscriber gets.
 
 use super::*;
+use crate::forwarded_packet::ForwardedPacket;
 use oriel_media::stream_allocator::{self, Demand};
 use oriel_proto::TrackSource;
 use std::sync::Arc;
@@ -17,10 +18,11 @@ impl Space {
         let Some((producer_id, layer)) = publisher.route(packet.header.ssrc) else {
             return;
         };
+        let packet = ForwardedPacket::from(packet);
         let Some(producer) = self.producers.get_mut(&producer_id) else {
             return;
         };
-        let pt = packet.header.payload_type;
+        let pt = packet.payload_type;
         let params = match producer.payload_types.iter().find(|(p, _)| *p == pt) {
             Some((_, params)) => *params,
             None => {
@@ -61,18 +63,18 @@ impl Space {
         layer: u8,
         params: PayloadParams,
         keyframe: bool,
-        packet: &RtpPacket,
+        packet: &ForwardedPacket,
     ) {
         let Some(producer) = self.producers.get_mut(&producer_id) else {
             return;
         };
         producer.meters[usize::from(layer)].record(packet.payload.len(), now);
         if producer.track.kind == TrackKind::Audio {
-            if let Some(level) = packet.header.ext_vals.audio_level {
+            if let Some(level) = packet.audio_level {
                 self.speakers.handle_level(
                     producer_id,
                     level.unsigned_abs(),
-                    packet.header.ext_vals.voice_activity,
+                    packet.voice_activity,
                     now,
                 );
                 if self.next_speaker_poll.is_none() {
@@ -84,7 +86,7 @@ impl Space {
             }
         }
         let lost = producer.track.kind == TrackKind::Video
-            && producer.losses[usize::from(layer)].record(*packet.seq_no, keyframe, now);
+            && producer.losses[usize::from(layer)].record(packet.seq_no, keyframe, now);
         if lost {
             tracing::debug!(producer = ?producer_id, layer, "packets lost for good upstream");
         }

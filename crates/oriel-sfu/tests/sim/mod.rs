@@ -34,7 +34,10 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use oriel_proto::{ClientMessage, ServerMessage};
-use oriel_sfu::{ConnectionKey, JoinRequest, Output, Protocol, ShardEvent, Space, SpaceConfig};
+use oriel_sfu::{
+    ConnectionKey, JoinRequest, Output, Protocol, ShardEvent, ShardWireDecoder, ShardWireEncoder,
+    Space, SpaceConfig,
+};
 
 pub use client::{Client, ClientConfig, ClientState};
 pub use link::{Datagram, LinkConfig};
@@ -66,6 +69,21 @@ pub struct SimStats {
     pub relayed: u64,
 }
 
+/// How the space's shards are laid out.
+#[derive(Clone, Copy, Debug)]
+pub enum Spread {
+    /// Over this many workers of one node (1: the space on one worker).
+    Workers(usize),
+    /// Over this many nodes, one shard each: relays cross the wire between nodes.
+    Nodes(usize),
+}
+
+impl From<usize> for Spread {
+    fn from(workers: usize) -> Self {
+        Self::Workers(workers)
+    }
+}
+
 pub struct Sim {
     pub now: Instant,
     pub start: Instant,
@@ -78,6 +96,9 @@ pub struct Sim {
     to_clients: VecDeque<(Instant, ConnectionKey, ServerMessage)>,
     /// What shards relayed: when it arrives, from which shard to which.
     relayed: VecDeque<(Instant, usize, usize, ShardEvent)>,
+    /// With the shards on different nodes ([`Sim::across_nodes`]): the byte stream from each
+    /// shard to each other, its two ends; every relayed event crosses it.
+    wires: Option<Vec<Vec<(ShardWireEncoder, ShardWireDecoder)>>>,
     /// Datagrams injected straight onto the SFU socket (scenario 5), with arrival times.
     injected: VecDeque<(Instant, Datagram)>,
     stalled_steps: u32,
@@ -89,8 +110,13 @@ impl Sim {
         Self::with_shards(seed, 1)
     }
 
-    /// The space spread over `shards` workers, clients placed on them in turn.
-    pub fn with_shards(seed: u64, shards: usize) -> Self {
+    /// The space spread over `shards` workers (or nodes: [`Spread::Nodes`]), clients placed
+    /// on them in turn.
+    pub fn with_shards(seed: u64, spread: impl Into<Spread>) -> Self {
+        let shards = match spread.into() {
+            Spread::Workers(shards) => shards,
+            Spread::Nodes(nodes) => return Self::across_nodes(seed, nodes),
+        };
         assert!((1..=16).contains(&shards));
         init_log();
         VIRTUAL_ELAPSED.with(|e| e.set(Duration::ZERO));
@@ -108,9 +134,39 @@ impl Sim {
             to_server: VecDeque::new(),
             to_clients: VecDeque::new(),
             relayed: VecDeque::new(),
+            wires: None,
             injected: VecDeque::new(),
             stalled_steps: 0,
         }
+    }
+
+    /// The space spanning `nodes` nodes, one shard each: what the shards relay crosses the
+    /// wire between nodes ([`oriel_sfu::ShardWireEncoder`]) instead of a queue between threads.
+    pub fn across_nodes(seed: u64, nodes: usize) -> Self {
+        let mut sim = Self::with_shards(seed, Spread::Workers(nodes));
+        sim.wires = Some(
+            (0..nodes)
+                .map(|_| (0..nodes).map(|_| Default::default()).collect())
+                .collect(),
+        );
+        sim
+    }
+
+    /// What shard `from` relays to shard `to`, as `to` reads it: over the wire between their
+    /// nodes, or the same event between workers.
+    fn carry(&mut self, from: usize, to: usize, event: ShardEvent) -> Vec<ShardEvent> {
+        let Some(wires) = self.wires.as_mut() else {
+            return vec![event];
+        };
+        let (encoder, decoder) = &mut wires[from][to];
+        let mut bytes = Vec::new();
+        encoder.encode(self.now, &event, &mut bytes);
+        decoder.feed(&bytes);
+        let mut events = Vec::new();
+        while let Some(event) = decoder.next_event(self.now).expect("the wire reads back") {
+            events.push(event);
+        }
+        events
     }
 
     /// Shard `shard`'s media address.
@@ -143,12 +199,18 @@ impl Sim {
                 ..SpaceConfig::new(Self::sfu_addr(shard))
             });
             let mut others = 0;
-            for other in self.shards.iter_mut().flatten() {
-                for event in other.shard_state() {
-                    space.handle_shard_event(self.now, event);
-                }
+            for from in 0..self.shards.len() {
+                let Some(other) = self.shards[from].as_mut() else {
+                    continue;
+                };
+                let state = other.shard_state();
                 other.set_relaying(true);
                 others += 1;
+                for event in state {
+                    for event in self.carry(from, shard, event) {
+                        space.handle_shard_event(self.now, event);
+                    }
+                }
             }
             space.set_relaying(others > 0);
             self.shards[shard] = Some(space);
@@ -454,10 +516,7 @@ impl Sim {
     fn drain_shard(&mut self, shard: usize) {
         let now = self.now;
         let mut closed = Vec::new();
-        loop {
-            let Some(output) = self.shards[shard].as_mut().and_then(Space::poll_output) else {
-                break;
-            };
+        while let Some(output) = self.shards[shard].as_mut().and_then(Space::poll_output) {
             match output {
                 Output::Transmit {
                     proto,
@@ -505,7 +564,9 @@ impl Sim {
                     for to in 0..self.shards.len() {
                         if to != shard && self.shards[to].is_some() {
                             let at = now + RELAY_LATENCY;
-                            self.relayed.push_back((at, shard, to, event.clone()));
+                            for event in self.carry(shard, to, event.clone()) {
+                                self.relayed.push_back((at, shard, to, event));
+                            }
                         }
                     }
                 }
