@@ -5,8 +5,11 @@
 // @mux/spaces-web 1.2.0 joins in Chromium.
 //
 // - Participants entering through A, B and C are served by the one node holding the space
-//   (the others relay their WebSockets) and decode each other's video; the REST API of every
-//   node reports the space active in one session, and every node's dashboard lists them.
+//   (the others relay their WebSockets) and decode each other's video; the nodes fill a space
+//   with two participants (--spill-space-after 2), so the third one's media is on another
+//   node, which receives the other two's tracks over a link between the nodes (the space
+//   spans nodes) and sends the third's camera back; the REST API of every node reports the
+//   space active in one session, and every node's dashboard lists them.
 // - The same participant_id joining through two nodes at once is refused once.
 // - The node holding the space is killed (SIGKILL): every participant is back, decoding
 //   video again, within 15 s, on a node placed anew; the REST API still says active, same
@@ -22,6 +25,8 @@ import { eventually, pid } from './lib/fixture.mjs';
 
 const NAMES = ['a', 'b', 'c'];
 const DASHBOARD_USER = { email: 'cluster@example.com', password: 'cluster-e2e-password' };
+/** A space's participants on its node before the next ones' media goes to another node. */
+const SPILL_AFTER = 2;
 /** What the SDK must manage after its node dies (issue 17's acceptance). */
 const BACK_WITHIN_MS = 15_000;
 
@@ -92,7 +97,7 @@ describe('a cluster of three nodes on Redis and PostgreSQL', () => {
     cluster.redis = await startRedis();
     cluster.store = await sharedStore();
     for (const name of NAMES) {
-      const node = new OrielServer(name, null, ['--redis-url', cluster.redis.url, ...cluster.store.nodeArgs]);
+      const node = new OrielServer(name, null, ['--redis-url', cluster.redis.url, '--spill-space-after', String(SPILL_AFTER), ...cluster.store.nodeArgs]);
       await node.start();
       cluster.nodes.push(node);
     }
@@ -162,25 +167,28 @@ describe('a cluster of three nodes on Redis and PostgreSQL', () => {
       const [lbA, lbB, lbC] = cluster.balancers;
       const alice = await joinThrough('alice', lbA);
       const bob = await joinThrough('bob', lbB);
-      const carol = await joinThrough('carol', lbC, 'subscriber');
-      for (const who of [alice, bob]) {
+      const carol = await joinThrough('carol', lbC);
+      for (const who of [alice, bob, carol]) {
         const published = await who.p.publishCamera();
         assert.equal(published.ok, true, `${who.name} published: ${JSON.stringify(published.error)}`);
       }
-      await alice.p.waitForFrames(bob.id, 10, 20_000);
-      await bob.p.waitForFrames(alice.id, 10, 20_000);
-      await carol.p.waitForFrames(alice.id, 10, 20_000);
-      await carol.p.waitForFrames(bob.id, 10, 20_000);
+      for (const [who, from] of [[alice, bob], [bob, alice], [carol, alice], [carol, bob], [alice, carol], [bob, carol]]) {
+        await who.p.waitForFrames(from.id, 10, 20_000);
+      }
 
-      // One node holds the space, and everyone's media goes to its media ports.
+      // One node holds the space; the first two's media goes to its media ports, the third's
+      // to another node's: the space spans two nodes.
       const holder = await holderOf(space.id);
       assert.ok(holder, 'Redis names a live node holding the space');
-      t.diagnostic(`the space is on node ${holder.name}`);
-      for (const who of [alice, bob, carol]) {
-        for (const port of await mediaPorts(who.p)) {
-          assert.ok(port >= holder.mediaPort && port < holder.mediaPort + 16, `${who.name}'s media goes to node ${holder.name} (port ${port})`);
-        }
+      const nodeOfPort = (port) => cluster.nodes.find((n) => port >= n.mediaPort && port < n.mediaPort + 16);
+      const mediaNodes = async (who) => [...new Set((await mediaPorts(who.p)).map((port) => nodeOfPort(port)?.name))];
+      for (const who of [alice, bob]) {
+        assert.deepEqual(await mediaNodes(who), [holder.name], `${who.name}'s media goes to node ${holder.name}, which holds the space`);
       }
+      const spilled = await mediaNodes(carol);
+      assert.equal(spilled.length, 1, `carol's media goes to one node: ${spilled}`);
+      assert.notEqual(spilled[0], holder.name, `carol's media goes to another node than ${holder.name}, which has ${SPILL_AFTER} already`);
+      t.diagnostic(`the space is on node ${holder.name}; carol's media on node ${spilled[0]}`);
       // Every node's REST API: active, one session.
       const statuses = await Promise.all(cluster.nodes.map((node) => statusOn(node, space.id)));
       const session = statuses[0].active_session_id;

@@ -5,7 +5,11 @@ use oriel_sfu::{ConnectionKey, JoinRequest, PreparedPeers, ShardEvent, SpaceSnap
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 
-/// What a connection's signaling task asks of the worker that holds its space.
+use crate::node_link::NodeLinks;
+
+/// What a connection's signaling task asks of the worker that holds its space. Workers are
+/// numbered cluster-wide in the shard commands (see [`crate::node_link`]): this node's
+/// first worker is its ordinal × 16.
 #[derive(Debug)]
 pub enum Command {
     /// An admitted participant; the worker answers `joined` on `outbox`.
@@ -59,6 +63,9 @@ pub enum Command {
     },
     /// Worker `from` has sent all its state of the space.
     SyncDone { space_id: Arc<str>, from: usize },
+    /// The node joined a cluster: its shards are numbered from `base` cluster-wide, and a
+    /// space's shards on other nodes are reached through `links`.
+    JoinCluster { base: usize, links: NodeLinks },
 }
 
 /// What the worker sends back to a connection's signaling task.
@@ -67,4 +74,7 @@ pub enum Outgoing {
     Signal(ServerMessage),
     /// Send the message, then close the WebSocket with 4000 (no reconnect).
     Close(ServerMessage),
+    /// The same two, already JSON: from a worker on another node (a space spanning nodes).
+    SignalText(String),
+    CloseText(String),
 }

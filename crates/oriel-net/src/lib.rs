@@ -7,13 +7,16 @@
 //! outbox.
 
 mod commands;
+mod media_target;
 mod meters;
+pub mod node_link;
 mod send_batch;
 mod tcp_media;
 mod worker;
 mod workers;
 
 pub use commands::{Command, Outgoing};
+pub use media_target::MediaTarget;
 pub use meters::{MediaTotals, WorkerMeters};
 pub use oriel_sfu::{ConnectionKey, JoinRequest, PreparedPeers, SpaceSnapshot};
-pub use workers::{MediaSettings, MediaWorkers, WorkerHandle};
+pub use workers::{MediaSettings, MediaWorkers, PeerNode, WorkerHandle};

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use std::sync::Arc;
 
 use crate::meters::{MediaTotals, WorkerMeters};
+use crate::node_link::{node_of, Frame, LinkSender, NodeLinks, ShardMessage};
 use crate::send_batch::{SendBatch, BATCH};
 use crate::tcp_media::{TcpEvent, TcpMedia};
 use crate::{Command, Outgoing};
@@ -49,7 +50,19 @@ struct MediaSocket {
 }
 
 pub(crate) struct Worker {
+    /// Its number on this node: its ports are the first ones plus this.
     index: usize,
+    /// The cluster-wide number of this node's first worker (0 outside a cluster): shards
+    /// are addressed by `base + index`.
+    base: usize,
+    /// The links to other nodes, once the node joined a cluster, and the ones this worker
+    /// used, kept to send without asking again.
+    links: Option<NodeLinks>,
+    link_senders: HashMap<u16, LinkSender>,
+    /// Shard commands from another node for a space this worker has not opened yet: the
+    /// node's links do not keep each other's order, so another node's state for a new shard
+    /// may come before the space's node says to open it.
+    early: HashMap<Arc<str>, Vec<Command>>,
     udp: Vec<MediaSocket>,
     tcp: Option<TcpMedia>,
     /// Every candidate, for the spaces' config.
@@ -87,8 +100,13 @@ pub(crate) struct Relays {
 /// A shard's links to the other shards of its space.
 struct ShardLinks {
     name: Arc<str>,
-    /// The other workers holding the space: what this shard relays goes to each.
+    /// The other workers holding the space (numbered cluster-wide): what this shard relays
+    /// goes to each.
     peers: Vec<usize>,
+    /// `peers` as they are reached: this node's by their index here, the others' grouped
+    /// per node, so that a packet crosses to a node once for all its shards there.
+    local_peers: Vec<usize>,
+    remote_peers: Vec<(u16, Arc<[u16]>)>,
     /// Workers whose state this shard still waits for; meanwhile the space's commands wait
     /// in `deferred`, so that a joiner's `joined` lists everyone.
     awaiting: Vec<usize>,
@@ -145,6 +163,10 @@ impl Worker {
             let tcp = (!listeners.is_empty()).then(|| TcpMedia::new(listeners));
             let worker = Self {
                 index,
+                base: 0,
+                links: None,
+                link_senders: HashMap::new(),
+                early: HashMap::new(),
                 udp,
                 tcp,
                 candidates,
@@ -307,8 +329,13 @@ impl Worker {
                     }
                     links.awaiting.push(peer);
                 }
+                self.route_peers(&space_id);
+                for command in self.early.remove(&space_id).unwrap_or_default() {
+                    self.handle_command(command);
+                }
             }
             Command::ShardOpened { space_id, worker } => {
+                let from = self.address();
                 if let Some(space) = self.spaces.get_mut(&*space_id) {
                     space.set_relaying(true);
                     for event in space.shard_state() {
@@ -316,7 +343,7 @@ impl Worker {
                             worker,
                             Command::Relay {
                                 space_id: Arc::clone(&space_id),
-                                from: self.index,
+                                from,
                                 event,
                             },
                         );
@@ -325,12 +352,13 @@ impl Worker {
                     if !links.peers.contains(&worker) {
                         links.peers.push(worker);
                     }
+                    self.route_peers(&space_id);
                 }
-                let from = self.index;
                 self.send_to(worker, Command::SyncDone { space_id, from });
             }
             Command::ShardClosed { space_id, worker } => {
-                if worker == self.index {
+                if worker == self.address() {
+                    self.early.remove(&space_id);
                     // What its last connections' leaving said must still reach the others.
                     self.collect_outputs();
                     if self.spaces.get(&*space_id).is_some_and(Space::is_empty) {
@@ -344,7 +372,9 @@ impl Worker {
                 };
                 links.peers.retain(|&peer| peer != worker);
                 links.awaiting.retain(|&peer| peer != worker);
-                if links.peers.is_empty() {
+                let alone = links.peers.is_empty();
+                self.route_peers(&space_id);
+                if alone {
                     if let Some(space) = self.spaces.get_mut(&*space_id) {
                         space.set_relaying(false);
                     }
@@ -352,14 +382,32 @@ impl Worker {
                 self.release_deferred(&space_id);
             }
             Command::Relay {
-                space_id, event, ..
+                space_id,
+                event,
+                from,
             } => {
                 if matches!(event, ShardEvent::Media(_)) {
                     self.relays.backlogs[self.index].fetch_sub(1, Ordering::Relaxed);
                 }
                 if let Some(space) = self.spaces.get_mut(&*space_id) {
                     space.handle_shard_event(now, event);
+                } else if !self.is_local(from) {
+                    let command = Command::Relay {
+                        space_id,
+                        from,
+                        event,
+                    };
+                    self.keep_early(command);
                 }
+            }
+            Command::SyncDone { space_id, from }
+                if !self.shards.contains_key(&*space_id) && !self.is_local(from) =>
+            {
+                self.keep_early(Command::SyncDone { space_id, from });
+            }
+            Command::JoinCluster { base, links } => {
+                self.base = base;
+                self.links = Some(links);
             }
             Command::SyncDone { space_id, from } => {
                 if let Some(links) = self.shards.get_mut(&*space_id) {
@@ -421,8 +469,8 @@ impl Worker {
         if !self.spaces.contains_key(space_id) {
             let config = SpaceConfig {
                 candidates: Arc::clone(&self.candidates),
-                // At most 16 workers: the index fits.
-                shard: self.index as u16,
+                // At most 16 workers a node, 4096 nodes: the number fits.
+                shard: self.address() as u16,
                 ..SpaceConfig::new(self.candidates[0].udp)
             };
             self.spaces.insert(space_id.to_owned(), Space::new(config));
@@ -436,6 +484,8 @@ impl Worker {
             .or_insert_with(|| ShardLinks {
                 name: Arc::clone(space_id),
                 peers: Vec::new(),
+                local_peers: Vec::new(),
+                remote_peers: Vec::new(),
                 awaiting: Vec::new(),
                 deferred: Vec::new(),
             })
@@ -458,10 +508,85 @@ impl Worker {
         }
     }
 
-    fn send_to(&self, worker: usize, command: Command) {
-        if let Some(inbox) = self.relays.inboxes.get(worker) {
-            let _ = inbox.send(command);
+    /// This worker's cluster-wide number.
+    fn address(&self) -> usize {
+        self.base + self.index
+    }
+
+    fn is_local(&self, worker: usize) -> bool {
+        worker
+            .checked_sub(self.base)
+            .is_some_and(|index| index < self.relays.inboxes.len())
+    }
+
+    /// A shard command for another shard, on this node or another.
+    fn send_to(&mut self, worker: usize, command: Command) {
+        if self.is_local(worker) {
+            let _ = self.relays.inboxes[worker - self.base].send(command);
+            return;
         }
+        let (space, message) = match command {
+            Command::Relay {
+                space_id, event, ..
+            } => (space_id, ShardMessage::Relay(event)),
+            Command::SyncDone { space_id, .. } => (space_id, ShardMessage::SyncDone),
+            _ => return,
+        };
+        let frame = Frame::Shard {
+            space,
+            from: self.address() as u16,
+            targets: Arc::from([worker as u16]),
+            message,
+        };
+        if let Some(link) = self.link_to(node_of(worker)) {
+            link.send(frame);
+        }
+    }
+
+    /// The link to another node, opened if need be.
+    fn link_to(&mut self, node: u16) -> Option<LinkSender> {
+        if let Some(link) = self.link_senders.get(&node).filter(|l| !l.is_closed()) {
+            return Some(link.clone());
+        }
+        let link = self.links.as_ref()?.sender(node)?;
+        self.link_senders.insert(node, link.clone());
+        Some(link)
+    }
+
+    /// Keeps a shard command from another node until its space opens here (bounded: a space
+    /// that never opens must not grow without end).
+    fn keep_early(&mut self, command: Command) {
+        const MAX_EARLY: usize = 4096;
+        let space = match &command {
+            Command::Relay { space_id, .. } | Command::SyncDone { space_id, .. } => {
+                Arc::clone(space_id)
+            }
+            _ => return,
+        };
+        let kept = self.early.entry(space).or_default();
+        if kept.len() < MAX_EARLY {
+            kept.push(command);
+        }
+    }
+
+    /// Works out how a space's peers are reached, after they changed.
+    fn route_peers(&mut self, space_id: &str) {
+        let (base, count) = (self.base, self.relays.inboxes.len());
+        let Some(links) = self.shards.get_mut(space_id) else {
+            return;
+        };
+        links.local_peers.clear();
+        let mut remote: std::collections::BTreeMap<u16, Vec<u16>> = Default::default();
+        for &peer in &links.peers {
+            match peer.checked_sub(base).filter(|&index| index < count) {
+                Some(index) => links.local_peers.push(index),
+                None => remote.entry(node_of(peer)).or_default().push(peer as u16),
+            }
+        }
+        links.remote_peers = remote
+            .into_iter()
+            .map(|(node, shards)| (node, Arc::from(shards)))
+            .collect();
     }
 
     /// The next datagram already queued on any UDP socket, taking the sockets in turn: its
@@ -565,7 +690,34 @@ impl Worker {
                             continue;
                         };
                         let media = matches!(event, ShardEvent::Media(_));
-                        for &peer in &links.peers {
+                        let from = self.base + self.index;
+                        for (node, targets) in &links.remote_peers {
+                            let link = match self.link_senders.get(node).filter(|l| !l.is_closed())
+                            {
+                                Some(link) => link.clone(),
+                                None => match self.links.as_ref().and_then(|l| l.sender(*node)) {
+                                    Some(link) => {
+                                        self.link_senders.insert(*node, link.clone());
+                                        link
+                                    }
+                                    None => continue,
+                                },
+                            };
+                            let frame = Frame::Shard {
+                                space: Arc::clone(&links.name),
+                                from: from as u16,
+                                targets: Arc::clone(targets),
+                                message: ShardMessage::Relay(event.clone()),
+                            };
+                            if media {
+                                if !link.send_packet(frame) {
+                                    self.totals.relayed_packets_dropped += 1;
+                                }
+                            } else {
+                                link.send(frame);
+                            }
+                        }
+                        for &peer in &links.local_peers {
                             let (Some(inbox), Some(backlog)) = (
                                 self.relays.inboxes.get(peer),
                                 self.relays.backlogs.get(peer),
@@ -582,7 +734,7 @@ impl Worker {
                             }
                             let _ = inbox.send(Command::Relay {
                                 space_id: Arc::clone(&links.name),
-                                from: self.index,
+                                from,
                                 event: event.clone(),
                             });
                         }

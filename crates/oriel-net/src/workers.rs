@@ -1,13 +1,15 @@
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use oriel_sfu::{ConnectionKey, MediaCandidates, SpaceSnapshot};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::media_target::MediaTarget;
 use crate::meters::{MediaTotals, WorkerMeters};
+use crate::node_link::{node_of, Frame, NodeLinks, ShardMessage, WORKERS_PER_NODE};
 use crate::worker::{BoundAddress, Relays, Worker, WorkerSockets};
 use crate::Command;
 
@@ -63,25 +65,57 @@ pub struct MediaWorkers {
     /// sees them in the order they were decided.
     placements: Arc<Mutex<HashMap<String, SpacePlacement>>>,
     spread_space_after: usize,
+    /// Set once the node joins a cluster: spaces may then span nodes.
+    cluster: Arc<OnceLock<ClusterMedia>>,
+    relay_backlogs: Arc<[AtomicUsize]>,
+}
+
+/// This node's part in spaces that span nodes.
+#[derive(Debug)]
+struct ClusterMedia {
+    links: NodeLinks,
+    /// The cluster-wide number of this node's first worker.
+    base: usize,
+    /// A space's connections beyond this many on its node go to another node's worker.
+    spill_space_after: usize,
+    /// The other nodes, as the registry last said.
+    peers: Mutex<Vec<PeerNode>>,
+}
+
+/// Another node of the cluster as placement sees it.
+#[derive(Clone, Debug)]
+pub struct PeerNode {
+    pub ordinal: u16,
+    pub workers: usize,
+    /// Its participants: the least loaded takes a space's overflow.
+    pub load: u64,
+    /// Where it takes links: HOST:PORT.
+    pub link_address: String,
 }
 
 /// Where one space's connections are.
 #[derive(Debug)]
 struct SpacePlacement {
     name: Arc<str>,
-    /// Connections per worker.
-    connections: Vec<u32>,
+    /// Connections per shard (numbered cluster-wide; some may be other nodes' workers).
+    connections: BTreeMap<usize, u32>,
     /// Each connected participant's worker and connections there (a reconnection overlaps its
     /// predecessor for a moment and must land beside it, which replaces it).
     participants: HashMap<String, (usize, u32)>,
 }
 
 impl SpacePlacement {
-    /// Workers holding connections of the space, but `except`.
+    /// Shards holding connections of the space, but `except`.
     fn holders_except(&self, except: usize) -> Vec<usize> {
-        (0..self.connections.len())
-            .filter(|&w| w != except && self.connections[w] > 0)
+        self.connections
+            .iter()
+            .filter(|&(&w, &count)| w != except && count > 0)
+            .map(|(&w, _)| w)
             .collect()
+    }
+
+    fn count(&self, shard: usize) -> u32 {
+        self.connections.get(&shard).copied().unwrap_or(0)
     }
 }
 
@@ -151,7 +185,152 @@ impl MediaWorkers {
             next_connection: Arc::new(AtomicU64::new(1)),
             placements: Arc::new(Mutex::new(HashMap::new())),
             spread_space_after: settings.spread_space_after,
+            cluster: Arc::new(OnceLock::new()),
+            relay_backlogs,
         })
+    }
+
+    /// The node joined a cluster as `ordinal` (below 4096): its shards are numbered from
+    /// `ordinal × 16`, other nodes reach them through `listener`, and a space with more than
+    /// `spill_space_after` connections here takes its next ones on another node. Call before
+    /// the first join, inside the runtime.
+    pub fn join_cluster(
+        &self,
+        listener: tokio::net::TcpListener,
+        ordinal: u16,
+        secret: String,
+        spill_space_after: usize,
+    ) -> NodeLinks {
+        let base = usize::from(ordinal) * WORKERS_PER_NODE;
+        let links = NodeLinks::start(
+            listener,
+            ordinal,
+            secret,
+            Arc::clone(&self.workers),
+            Arc::clone(&self.relay_backlogs),
+        );
+        for worker in self.workers.iter() {
+            worker.send(Command::JoinCluster {
+                base,
+                links: links.clone(),
+            });
+        }
+        // Connection keys unique cluster-wide: a participant's key travels with it.
+        self.next_connection
+            .store(u64::from(ordinal) << 48 | 1, Ordering::Relaxed);
+        let _ = self.cluster.set(ClusterMedia {
+            links: links.clone(),
+            base,
+            spill_space_after: spill_space_after.max(1),
+            peers: Mutex::new(Vec::new()),
+        });
+        links
+    }
+
+    /// The other nodes of the cluster, as the registry says now.
+    pub fn set_peer_nodes(&self, peers: Vec<PeerNode>) {
+        let Some(cluster) = self.cluster.get() else {
+            return;
+        };
+        cluster.links.set_addresses(
+            peers
+                .iter()
+                .map(|p| (p.ordinal, p.link_address.clone()))
+                .collect(),
+        );
+        *cluster.peers.lock().unwrap_or_else(PoisonError::into_inner) = peers;
+    }
+
+    /// The cluster-wide number of this node's first worker.
+    fn base(&self) -> usize {
+        self.cluster.get().map_or(0, |c| c.base)
+    }
+
+    /// This node's worker of cluster-wide number `shard`, if it is one.
+    fn local(&self, shard: usize) -> Option<&WorkerHandle> {
+        shard
+            .checked_sub(self.base())
+            .and_then(|index| self.workers.get(index))
+    }
+
+    /// A shard command from the placement to a shard, here or on another node.
+    fn tell(&self, shard: usize, space_id: &Arc<str>, command: Command) {
+        if let Some(worker) = self.local(shard) {
+            worker.send(command);
+            return;
+        }
+        let message = match command {
+            Command::OpenShard { peers, .. } => ShardMessage::OpenShard {
+                peers: peers.iter().map(|&p| p as u16).collect(),
+            },
+            Command::ShardOpened { worker, .. } => ShardMessage::ShardOpened {
+                worker: worker as u16,
+            },
+            Command::ShardClosed { worker, .. } => ShardMessage::ShardClosed {
+                worker: worker as u16,
+            },
+            _ => return,
+        };
+        let Some(link) = self
+            .cluster
+            .get()
+            .and_then(|c| c.links.sender(node_of(shard)))
+        else {
+            return;
+        };
+        link.send(Frame::Shard {
+            space: Arc::clone(space_id),
+            from: self.base() as u16,
+            targets: Arc::from([shard as u16]),
+            message,
+        });
+    }
+
+    /// Where a space's next connection goes once it holds `spill_space_after` here: a node
+    /// it already spans with room, or the least loaded other node. `None` keeps it here.
+    fn spill_target(&self, space_id: &str, placement: &SpacePlacement) -> Option<usize> {
+        let cluster = self.cluster.get()?;
+        let base = cluster.base;
+        let here: u32 = placement
+            .connections
+            .iter()
+            .filter(|&(&w, _)| self.local(w).is_some())
+            .map(|(_, &c)| c)
+            .sum();
+        if (here as usize) < cluster.spill_space_after {
+            return None;
+        }
+        let peers = cluster.peers.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut per_node: BTreeMap<u16, (usize, u32)> = BTreeMap::new();
+        for (&shard, &count) in &placement.connections {
+            if count > 0
+                && shard
+                    .checked_sub(base)
+                    .is_none_or(|i| i >= self.workers.len())
+            {
+                let entry = per_node.entry(node_of(shard)).or_insert((shard, 0));
+                entry.1 += count;
+            }
+        }
+        // Fill a node before spilling to the next.
+        if let Some((_, &(shard, _))) = per_node
+            .iter()
+            .filter(|(node, &(_, count))| {
+                (count as usize) < cluster.spill_space_after
+                    && peers.iter().any(|p| p.ordinal == **node)
+            })
+            .min_by_key(|(_, &(_, count))| std::cmp::Reverse(count))
+        {
+            return Some(shard);
+        }
+        let node = peers
+            .iter()
+            .filter(|p| !per_node.contains_key(&p.ordinal) && p.workers > 0)
+            .min_by_key(|p| (p.load, p.ordinal))?;
+        let mut hasher = DefaultHasher::new();
+        space_id.hash(&mut hasher);
+        let worker = (hasher.finish() % node.workers.min(WORKERS_PER_NODE) as u64) as usize;
+        Some(usize::from(node.ordinal) * WORKERS_PER_NODE + worker)
     }
 
     /// What every worker has done so far, summed (as last published: at most one wake-up old).
@@ -181,8 +360,9 @@ impl MediaWorkers {
     /// space is small, then the worker holding the fewest of its connections. A worker new to
     /// a space another holds becomes one of its shards: it is told to take their state first,
     /// and they to relay to it.
-    pub fn place(&self, space_id: &str, participant_id: &str) -> &WorkerHandle {
+    pub fn place(&self, space_id: &str, participant_id: &str) -> MediaTarget {
         let home = self.home_of(space_id);
+        let base = self.base();
         let count = self.workers.len();
         let mut placements = self
             .placements
@@ -192,47 +372,81 @@ impl MediaWorkers {
             .entry(space_id.to_owned())
             .or_insert_with(|| SpacePlacement {
                 name: Arc::from(space_id),
-                connections: vec![0; count],
+                connections: BTreeMap::new(),
                 participants: HashMap::new(),
             });
-        let total: u32 = placement.connections.iter().sum();
-        let worker = match placement.participants.get(participant_id) {
-            Some(&(worker, _)) => worker,
-            None if self.spread_space_after == 0 || (total as usize) < self.spread_space_after => {
-                home
-            }
-            None => (0..count)
-                .min_by_key(|&w| (placement.connections[w], w != home))
-                .unwrap_or(home),
+        let total: u32 = (0..count).map(|w| placement.count(base + w)).sum();
+        let mut shard = match placement.participants.get(participant_id) {
+            Some(&(shard, _)) => shard,
+            None => match self.spill_target(space_id, placement) {
+                Some(shard) => shard,
+                None if self.spread_space_after == 0
+                    || (total as usize) < self.spread_space_after =>
+                {
+                    base + home
+                }
+                None => {
+                    base + (0..count)
+                        .min_by_key(|&w| (placement.count(base + w), w != home))
+                        .unwrap_or(home)
+                }
+            },
         };
-        if placement.connections[worker] == 0 {
-            let peers = placement.holders_except(worker);
+        // Another node's worker, reached by a link; if there is none, here after all.
+        let mut remote = None;
+        if self.local(shard).is_none() {
+            remote = self
+                .cluster
+                .get()
+                .and_then(|c| Some((c.links.clone(), c.links.sender(node_of(shard))?)));
+            if remote.is_none() {
+                shard = base + home;
+            }
+        }
+        if placement.count(shard) == 0 {
+            let peers = placement.holders_except(shard);
             if !peers.is_empty() {
-                tracing::debug!(space_id, worker, ?peers, "space spreads to another worker");
+                tracing::debug!(space_id, shard, ?peers, "space spreads to another shard");
                 let space_id = Arc::clone(&placement.name);
                 // The new shard hears first: a peer may answer `ShardOpened` (its state, then
                 // `SyncDone`) before this thread sends anything else, and what reached the
                 // new shard before its `OpenShard` would be lost, leaving it waiting for that
-                // peer forever (every join placed there unanswered).
-                self.workers[worker].send(Command::OpenShard {
-                    space_id: Arc::clone(&space_id),
-                    peers: peers.clone(),
-                });
-                for &peer in &peers {
-                    self.workers[peer].send(Command::ShardOpened {
+                // peer forever (every join placed there unanswered). A shard on another node
+                // keeps what comes first from a third node until its `OpenShard`.
+                self.tell(
+                    shard,
+                    &space_id,
+                    Command::OpenShard {
                         space_id: Arc::clone(&space_id),
-                        worker,
-                    });
+                        peers: peers.clone(),
+                    },
+                );
+                for &peer in &peers {
+                    self.tell(
+                        peer,
+                        &space_id,
+                        Command::ShardOpened {
+                            space_id: Arc::clone(&space_id),
+                            worker: shard,
+                        },
+                    );
                 }
             }
         }
-        placement.connections[worker] += 1;
+        *placement.connections.entry(shard).or_insert(0) += 1;
         placement
             .participants
             .entry(participant_id.to_owned())
-            .or_insert((worker, 0))
+            .or_insert((shard, 0))
             .1 += 1;
-        &self.workers[worker]
+        match (self.local(shard), remote) {
+            (Some(worker), _) => MediaTarget::Local {
+                worker: worker.clone(),
+                shard,
+            },
+            (None, Some((links, link))) => MediaTarget::Remote { shard, link, links },
+            (None, None) => unreachable!("a shard without a link is placed here"),
+        }
     }
 
     /// A connection [`Self::place`]d on `worker` left (after its `Leave` was sent there). A
@@ -251,38 +465,78 @@ impl MediaWorkers {
                 placement.participants.remove(participant_id);
             }
         }
-        let Some(connections) = placement.connections.get_mut(worker) else {
+        let Some(connections) = placement.connections.get_mut(&worker) else {
             return;
         };
         *connections = connections.saturating_sub(1);
         if *connections > 0 {
             return;
         }
+        placement.connections.remove(&worker);
         let remaining = placement.holders_except(worker);
         if remaining.is_empty() {
+            let name = Arc::clone(&placement.name);
             placements.remove(space_id);
+            // A shard on another node goes when it is told to.
+            if self.local(worker).is_none() {
+                self.tell(
+                    worker,
+                    &name,
+                    Command::ShardClosed {
+                        space_id: Arc::clone(&name),
+                        worker,
+                    },
+                );
+            }
             return;
         }
+        let name = Arc::clone(&placement.name);
         for peer in remaining.into_iter().chain([worker]) {
-            self.workers[peer].send(Command::ShardClosed {
-                space_id: Arc::clone(&placement.name),
-                worker,
-            });
+            self.tell(
+                peer,
+                &name,
+                Command::ShardClosed {
+                    space_id: Arc::clone(&name),
+                    worker,
+                },
+            );
         }
     }
 
-    /// The workers holding a space's connections (its home worker when none does).
+    /// This node's workers holding a space's connections (its home worker when none does).
     fn holders(&self, space_id: &str) -> Vec<usize> {
         let placements = self
             .placements
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        match placements.get(space_id) {
-            Some(placement) if placement.connections.iter().any(|&c| c > 0) => {
-                placement.holders_except(usize::MAX)
-            }
-            _ => vec![self.home_of(space_id)],
+        let base = self.base();
+        let local: Vec<usize> = placements
+            .get(space_id)
+            .map(|p| p.holders_except(usize::MAX))
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|shard| shard.checked_sub(base).filter(|&i| i < self.workers.len()))
+            .collect();
+        if local.is_empty() {
+            vec![self.home_of(space_id)]
+        } else {
+            local
         }
+    }
+
+    /// Other nodes' shards holding a space's connections.
+    fn remote_holders(&self, space_id: &str) -> Vec<usize> {
+        let placements = self
+            .placements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        placements
+            .get(space_id)
+            .map(|p| p.holders_except(usize::MAX))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|&shard| self.local(shard).is_none())
+            .collect()
     }
 
     /// Who is in a space now, from every worker holding some of it: for the dashboard.
@@ -303,6 +557,14 @@ impl MediaWorkers {
         for answer in replies {
             shards.push(answer.await.ok()?);
         }
+        // The space's shards on other nodes (a node that does not answer is left out).
+        if let Some(cluster) = self.cluster.get() {
+            for shard in self.remote_holders(space_id) {
+                if let Some(snapshot) = cluster.links.snapshot(shard, space_id).await {
+                    shards.push(snapshot);
+                }
+            }
+        }
         Some(SpaceSnapshot::combine(shards))
     }
 
@@ -313,6 +575,19 @@ impl MediaWorkers {
                 space_id: space_id.to_owned(),
                 broadcasting,
             });
+        }
+        let Some(cluster) = self.cluster.get() else {
+            return;
+        };
+        let space: Arc<str> = Arc::from(space_id);
+        for shard in self.remote_holders(space_id) {
+            if let Some(link) = cluster.links.sender(node_of(shard)) {
+                link.send(Frame::SetBroadcasting {
+                    space: Arc::clone(&space),
+                    target: shard as u16,
+                    broadcasting,
+                });
+            }
         }
     }
 

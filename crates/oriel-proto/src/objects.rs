@@ -32,6 +32,13 @@ impl Serialize for TrackKind {
     }
 }
 
+impl<'de> Deserialize<'de> for TrackKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let code = u8::deserialize(d)?;
+        Self::from_code(code).ok_or_else(|| serde::de::Error::custom(format!("track type {code}")))
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TrackSource {
@@ -75,6 +82,16 @@ impl Serialize for ParticipantRole {
             Self::Publisher => 1,
             Self::Subscriber => 2,
         })
+    }
+}
+
+impl<'de> Deserialize<'de> for ParticipantRole {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match u8::deserialize(d)? {
+            1 => Ok(Self::Publisher),
+            2 => Ok(Self::Subscriber),
+            other => Err(serde::de::Error::custom(format!("participant role {other}"))),
+        }
     }
 }
 
@@ -153,7 +170,7 @@ pub struct SimulcastSettings {
     pub screenshare_encodings: Vec<SimulcastEncoding>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IceServer {
     pub urls: Vec<String>,
     pub username: String,

@@ -14,7 +14,7 @@ use crate::subscriber::SubscriberPc;
 use crate::ConnectionKey;
 
 /// Every participant connected to a space, in joining order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SpaceSnapshot {
     pub participants: Vec<ParticipantSnapshot>,
     /// Of a shard of a space spread over several workers: subscribers here of tracks
@@ -48,7 +48,7 @@ impl SpaceSnapshot {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ParticipantSnapshot {
     pub connection_id: String,
     pub participant_id: String,
@@ -61,7 +61,8 @@ pub struct ParticipantSnapshot {
 }
 
 /// Whether media flows yet: signaling is up as soon as a participant is in the snapshot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ConnectionState {
     /// Joined, but no peer connection has completed ICE and DTLS yet.
     Connecting,
@@ -78,7 +79,7 @@ impl ConnectionState {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TrackSnapshot {
     pub tid: String,
     pub kind: TrackKind,

@@ -17,6 +17,17 @@ pub struct ClusterArgs {
     /// --listen address, or for a wildcard one the first --media-ip with the --listen port.
     #[arg(long, env = "ORIEL_ADVERTISE_URL", requires = "redis_url")]
     pub advertise_url: Option<String>,
+    /// In a cluster, a space's participants beyond this many on the node that holds it have
+    /// their media on another node (the space spans nodes, each track crossing once to each);
+    /// a node is filled before the next is used.
+    #[arg(
+        long,
+        env = "ORIEL_SPILL_SPACE_AFTER",
+        default_value_t = 250,
+        value_parser = clap::value_parser!(u32).range(1..),
+        requires = "redis_url"
+    )]
+    pub spill_space_after: u32,
 }
 
 /// What the node's addresses are, for the default advertised URL.
@@ -49,6 +60,7 @@ pub async fn join(args: &ClusterArgs, node: NodeAddresses<'_>) -> anyhow::Result
     let cluster = Cluster::connect(&ClusterSettings {
         redis_url: redis_url.clone(),
         advertise_url: advertise_url.clone(),
+        spill_space_after: args.spill_space_after as usize,
     })
     .await
     .context("cannot join the cluster")?;

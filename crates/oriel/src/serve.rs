@@ -323,6 +323,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await?;
     if let Some(cluster) = cluster {
+        // Other nodes' media workers reach this node's on --listen's address (the first
+        // media IP for a wildcard), for spaces that span nodes.
+        let link_ip = match args.media_ip.first() {
+            Some(&ip) if args.listen.ip().is_unspecified() => ip,
+            _ => args.listen.ip(),
+        };
+        cluster.start_links(&state.media, link_ip).await?;
         state = state.with_cluster(cluster);
     }
     let listener =

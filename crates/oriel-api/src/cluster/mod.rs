@@ -15,6 +15,7 @@
 mod janitor;
 mod leader;
 mod live_state;
+mod ordinal;
 mod placement;
 mod redis_calls;
 #[cfg(test)]
@@ -23,6 +24,7 @@ mod registry;
 pub(crate) mod relay;
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -45,6 +47,9 @@ pub struct ClusterSettings {
     pub redis_url: String,
     /// `http://HOST:PORT` where other nodes reach this node's HTTP listener.
     pub advertise_url: String,
+    /// A space's participants beyond this many on its node have their media on another
+    /// node's worker (the space spans nodes).
+    pub spill_space_after: usize,
 }
 
 /// This node's membership of the cluster.
@@ -57,6 +62,11 @@ pub struct Cluster {
     relay_secret: String,
     /// Set once the node drains: it takes no more spaces and no longer says it is alive.
     draining: AtomicBool,
+    /// Unique among live nodes: numbers this node's media workers cluster-wide.
+    ordinal: u16,
+    spill_space_after: usize,
+    /// HOST:PORT where other nodes' media workers reach this node's, once it listens.
+    link_address: OnceLock<String>,
 }
 
 impl Cluster {
@@ -72,17 +82,60 @@ impl Cluster {
         let relay_secret = redis_calls::shared_secret(&mut redis)
             .await
             .context("cannot read the cluster's relay secret from Redis")?;
+        let node_id = oriel_store::new_id();
+        let ordinal = ordinal::claim(&mut redis, &node_id)
+            .await
+            .context("cannot take a node ordinal in Redis")?;
         Ok(Self {
             redis,
-            node_id: oriel_store::new_id(),
+            node_id,
             advertise_url: settings.advertise_url.trim_end_matches('/').to_owned(),
             relay_secret,
             draining: AtomicBool::new(false),
+            ordinal,
+            spill_space_after: settings.spill_space_after,
+            link_address: OnceLock::new(),
         })
     }
 
     pub fn node_id(&self) -> &str {
         &self.node_id
+    }
+
+    pub fn ordinal(&self) -> u16 {
+        self.ordinal
+    }
+
+    /// Lets spaces span nodes: takes other nodes' links to this node's media workers on
+    /// `ip` (a free port, advertised under the host of `--advertise-url`).
+    pub async fn start_links(
+        &self,
+        media: &oriel_net::MediaWorkers,
+        ip: std::net::IpAddr,
+    ) -> anyhow::Result<()> {
+        let listener = tokio::net::TcpListener::bind((ip, 0))
+            .await
+            .with_context(|| format!("cannot listen for links from other nodes on {ip}"))?;
+        let port = listener.local_addr()?.port();
+        let host = self
+            .advertise_url
+            .trim_start_matches("http://")
+            .rsplit_once(':')
+            .map_or(self.advertise_url.as_str(), |(host, _)| host)
+            .to_owned();
+        let _ = self.link_address.set(format!("{host}:{port}"));
+        media.join_cluster(
+            listener,
+            self.ordinal,
+            self.relay_secret.clone(),
+            self.spill_space_after,
+        );
+        tracing::info!(
+            ordinal = self.ordinal,
+            link = %format!("{host}:{port}"),
+            "media workers take links from other nodes"
+        );
+        Ok(())
     }
 
     /// Whether a request carries the cluster's relay mark: it was relayed by another node.
@@ -156,8 +209,32 @@ pub async fn run(state: AppState) {
 /// and their participants for other nodes' dashboards.
 async fn beat(cluster: &Cluster, state: &AppState) {
     let (spaces, participants) = state.presence.counts().await;
-    if let Err(error) = registry::register(cluster, spaces, participants).await {
+    let media = state.media.totals().connections as usize;
+    if let Err(error) =
+        registry::register(cluster, spaces, participants, media, state.media.count()).await
+    {
         tracing::warn!(%error, "could not refresh this node in the cluster's registry");
+    }
+    if let Err(error) = ordinal::keep(cluster).await {
+        tracing::warn!(%error, "could not keep this node's ordinal");
+    }
+    // The other nodes, for spaces that outgrow this one.
+    match registry::live_nodes(cluster).await {
+        Ok(nodes) => state.media.set_peer_nodes(
+            nodes
+                .into_iter()
+                .filter(|n| n.id != cluster.node_id)
+                .filter_map(|n| {
+                    Some(oriel_net::PeerNode {
+                        ordinal: n.ordinal?,
+                        workers: n.workers,
+                        load: n.media as u64,
+                        link_address: n.link?,
+                    })
+                })
+                .collect(),
+        ),
+        Err(error) => tracing::warn!(%error, "could not read the cluster's nodes"),
     }
     let held = state.presence.space_ids().await;
     match placement::keep(cluster, &held).await {

@@ -11,7 +11,7 @@ use redis::{Cmd, FromRedisValue};
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Every key starts with this, so that the cluster can share a Redis with other programs.
-const PREFIX: &str = "oriel:";
+pub const PREFIX: &str = "oriel:";
 
 /// Claims KEYS[1] for ARGV[1] (for ARGV[2] ms) unless another holds it; refreshes it if
 /// ARGV[1] does. Returns the holder. A space's placement and the leader key alike.
@@ -71,6 +71,8 @@ pub enum CallError {
     Redis(#[from] redis::RedisError),
     #[error("Redis did not answer within {CALL_TIMEOUT:?}")]
     TimedOut,
+    #[error("every node ordinal is taken")]
+    Exhausted,
 }
 
 /// Runs one command with the deadline.

@@ -47,10 +47,11 @@ impl RedisServer {
         let cluster = Cluster::connect(&ClusterSettings {
             redis_url: self.url.clone(),
             advertise_url: format!("http://{name}.invalid:8080"),
+            spill_space_after: 250,
         })
         .await
         .expect("connects to the test's redis-server");
-        registry::register(&cluster, 0, 0).await.unwrap();
+        registry::register(&cluster, 0, 0, 0, 1).await.unwrap();
         cluster
     }
 }
@@ -152,7 +153,7 @@ async fn a_node_gone_from_the_registry_loses_its_spaces_at_the_next_join() {
     placement::holder_unreachable(&a, "t", b.node_id())
         .await
         .unwrap();
-    registry::register(&a, 0, 0).await.unwrap();
+    registry::register(&a, 0, 0, 0, 1).await.unwrap();
     assert_eq!(
         placement::route(&a, "t", false).await,
         Route::Local,

@@ -22,18 +22,34 @@ pub struct NodeRecord {
     pub spaces: usize,
     /// Visible participants connected to it.
     pub participants: usize,
+    /// Its number for spaces that span nodes, and where its media workers take links.
+    #[serde(default)]
+    pub ordinal: Option<u16>,
+    #[serde(default)]
+    pub link: Option<String>,
+    /// Its media workers, and the connections they hold (some for spaces held elsewhere).
+    #[serde(default)]
+    pub workers: usize,
+    #[serde(default)]
+    pub media: usize,
 }
 
 pub async fn register(
     cluster: &Cluster,
     spaces: usize,
     participants: usize,
+    media: usize,
+    workers: usize,
 ) -> Result<(), CallError> {
     let record = NodeRecord {
         id: cluster.node_id.clone(),
         url: cluster.advertise_url.clone(),
         spaces,
         participants,
+        ordinal: Some(cluster.ordinal),
+        link: cluster.link_address.get().cloned(),
+        workers,
+        media,
     };
     let json = serde_json::to_string(&record).unwrap_or_default();
     let mut redis = cluster.connection();
@@ -128,6 +144,10 @@ mod tests {
             url: format!("http://{id}"),
             spaces,
             participants,
+            ordinal: None,
+            link: None,
+            workers: 1,
+            media: 0,
         }
     }
 

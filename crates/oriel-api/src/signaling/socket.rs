@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::Router;
 use futures_util::{SinkExt, StreamExt};
 use oriel_jointoken::Role;
-use oriel_net::{Command, ConnectionKey, JoinRequest, Outgoing, PreparedPeers, WorkerHandle};
+use oriel_net::{ConnectionKey, JoinRequest, MediaTarget, Outgoing, PreparedPeers};
 use oriel_proto::{
     ClientMessage, ErrorType, IceServer, ParticipantRole, ServerMessage, SignalError,
     MAX_DISPLAY_NAME_CHARS,
@@ -221,8 +221,7 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
     };
     let worker = state
         .media
-        .place(&membership.space_id, &membership.participant_id)
-        .clone();
+        .place(&membership.space_id, &membership.participant_id);
     let connection = state.media.next_connection_key();
     let (outbox_sender, mut outbox) = mpsc::unbounded_channel();
     let request = JoinRequest {
@@ -248,24 +247,29 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
     );
     // The connections' DTLS and ICE setup (about a millisecond each) happens here, on a
     // blocking thread, not on the media worker that forwards everyone's packets.
-    let candidates = std::sync::Arc::clone(&worker.candidates);
-    let publishes = request.role == ParticipantRole::Publisher;
-    let peers = tokio::task::spawn_blocking(move || {
-        Box::new(PreparedPeers::build(
-            &candidates,
-            publishes,
-            std::time::Instant::now(),
-        ))
-    })
-    .await
-    .ok();
-    if worker.send(Command::Join {
-        space_id: membership.space_id.clone(),
+    // (A worker on another node has its own node build them.)
+    let peers = match worker.candidates() {
+        Some(candidates) => {
+            let publishes = request.role == ParticipantRole::Publisher;
+            tokio::task::spawn_blocking(move || {
+                Box::new(PreparedPeers::build(
+                    &candidates,
+                    publishes,
+                    std::time::Instant::now(),
+                ))
+            })
+            .await
+            .ok()
+        }
+        None => None,
+    };
+    if worker.join(
+        &membership.space_id,
         request,
-        outbox: outbox_sender,
+        outbox_sender,
         broadcasting,
         peers,
-    }) {
+    ) {
         relay(
             &state,
             &mut socket,
@@ -276,20 +280,17 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
             opened,
         )
         .await;
-        worker.send(Command::Leave {
-            space_id: membership.space_id.clone(),
-            connection,
-        });
+        worker.leave(&membership.space_id, connection);
         state.media.release(
             &membership.space_id,
             &membership.participant_id,
-            worker.index,
+            worker.shard(),
         );
     } else {
         state.media.release(
             &membership.space_id,
             &membership.participant_id,
-            worker.index,
+            worker.shard(),
         );
         let _ = close(
             &mut socket,
@@ -329,7 +330,7 @@ fn turn_servers(state: &AppState, connection_id: &str) -> Vec<IceServer> {
 async fn relay(
     state: &AppState,
     socket: &mut Socket,
-    worker: &WorkerHandle,
+    worker: &MediaTarget,
     connection: ConnectionKey,
     membership: &Membership,
     outbox: &mut mpsc::UnboundedReceiver<Outgoing>,
@@ -373,7 +374,7 @@ async fn relay(
                 match frame {
                     Message::Text(text) => match ClientMessage::parse(text.as_str()) {
                         Ok(message) => {
-                            worker.send(Command::Message { space_id: membership.space_id.clone(), connection, message });
+                            worker.message(&membership.space_id, connection, text.as_str(), message);
                         }
                         Err(error) => {
                             tracing::debug!(%error, "malformed signaling frame");
@@ -410,6 +411,18 @@ async fn relay(
                 }
                 Some(Outgoing::Close(message)) => {
                     let _ = send(socket, &message).await;
+                    let _ = close_with(socket, CLOSE_AFTER_ERROR, "closed by the server").await;
+                    return;
+                }
+                // From a worker on another node: the same, already JSON.
+                Some(Outgoing::SignalText(json)) => {
+                    if std::mem::take(&mut joined_at_first_signal) {
+                        state.metrics.join_answered(true, opened.elapsed());
+                    }
+                    if socket.send(Message::text(json)).await.is_err() { return; }
+                }
+                Some(Outgoing::CloseText(json)) => {
+                    let _ = socket.send(Message::text(json)).await;
                     let _ = close_with(socket, CLOSE_AFTER_ERROR, "closed by the server").await;
                     return;
                 }
