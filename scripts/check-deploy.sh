@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Checks what the README's deployment guide ships: the Dockerfile, the systemd unit and the
-# sample config file.
+# Checks what the README's deployment guide ships: the Dockerfile, the systemd unit, the
+# sample config file and the three-node compose file (deploy/compose.yaml, its nginx config).
 #
 #   scripts/check-deploy.sh              # needs target/release/oriel (cargo build --release)
 #
@@ -9,7 +9,10 @@
 # it copies exists, everything the build embeds from outside crates/ is copied, and the runtime
 # image installs every GStreamer package the compositor needs. Always: the unit passes
 # `systemd-analyze verify` (when present) and `oriel serve --check-config` accepts the sample
-# config.
+# config. The compose file: `docker compose config -q` where `docker compose` runs, and
+# scripts/lib/check-compose.py (PyYAML) checks its nodes against this build's flags, their
+# ports, volumes and the balancer's upstream; `nginx -t` checks the balancer config when nginx
+# is installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BIN="${ORIEL_BIN:-target/release/oriel}"
@@ -57,4 +60,21 @@ grep -q 'media_port: 50000' "$tmp/settings" || fail "the sample config was not r
 # A typo in a config file is refused.
 printf 'media-prot = 1\n' >"$tmp/typo.toml"
 if "$BIN" serve --config "$tmp/typo.toml" --check-config >/dev/null 2>&1; then fail "a config key that is no flag was accepted"; fi
+
+# The three-node compose file.
+if docker compose version >/dev/null 2>&1; then
+  docker compose -f deploy/compose.yaml config -q || fail "docker compose refuses deploy/compose.yaml"
+fi
+if python3 -c 'import yaml' 2>/dev/null; then
+  python3 scripts/lib/check-compose.py "$BIN" deploy/compose.yaml || fail "deploy/compose.yaml: see above"
+else
+  echo "check-deploy: PyYAML missing; deploy/compose.yaml's nodes not checked"
+fi
+# The balancer's config, with the node names (resolved by Docker's DNS) as loopback addresses.
+NGINX="$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)"
+if [ -n "$NGINX" ]; then
+  sed -E 's/\bnode([0-9]+):/127.0.0.\1:/' deploy/compose/nginx.conf >"$tmp/nginx.conf"
+  "$NGINX" -t -q -p "$tmp" -c "$tmp/nginx.conf" -g "pid $tmp/nginx.pid; error_log stderr;" \
+    || fail "nginx -t refuses deploy/compose/nginx.conf"
+fi
 echo "check-deploy: OK"
