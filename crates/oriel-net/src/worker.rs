@@ -336,24 +336,26 @@ impl Worker {
             }
             Command::ShardOpened { space_id, worker } => {
                 let from = self.address();
-                if let Some(space) = self.spaces.get_mut(&*space_id) {
-                    space.set_relaying(true);
-                    for event in space.shard_state() {
-                        self.send_to(
-                            worker,
-                            Command::Relay {
-                                space_id: Arc::clone(&space_id),
-                                from,
-                                event,
-                            },
-                        );
-                    }
-                    let links = self.links_entry(&space_id);
-                    if !links.peers.contains(&worker) {
-                        links.peers.push(worker);
-                    }
-                    self.route_peers(&space_id);
+                // The placement counts this worker a holder: its first join may still be on
+                // its way here (built off the thread), so the space is made now, to relay to
+                // the new shard from its first packet.
+                let space = self.space_entry(&space_id);
+                space.set_relaying(true);
+                for event in space.shard_state() {
+                    self.send_to(
+                        worker,
+                        Command::Relay {
+                            space_id: Arc::clone(&space_id),
+                            from,
+                            event,
+                        },
+                    );
                 }
+                let links = self.links_entry(&space_id);
+                if !links.peers.contains(&worker) {
+                    links.peers.push(worker);
+                }
+                self.route_peers(&space_id);
                 self.send_to(worker, Command::SyncDone { space_id, from });
             }
             Command::ShardClosed { space_id, worker } => {
@@ -368,6 +370,8 @@ impl Worker {
                     return;
                 }
                 let Some(links) = self.shards.get_mut(&*space_id) else {
+                    // What another node's shard sent ahead of a space that never opened here.
+                    self.early.remove(&space_id);
                     return;
                 };
                 links.peers.retain(|&peer| peer != worker);

@@ -80,7 +80,12 @@ struct ClusterMedia {
     spill_space_after: usize,
     /// The other nodes, as the registry last said.
     peers: Mutex<Vec<PeerNode>>,
+    /// Nodes that turned a join away (draining, or cut off), not placed on until then.
+    avoided: Mutex<HashMap<u16, std::time::Instant>>,
 }
+
+/// How long a node that turned a join away is passed over: past the registry's next word.
+const AVOID_FOR: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Another node of the cluster as placement sees it.
 #[derive(Clone, Debug)]
@@ -223,8 +228,27 @@ impl MediaWorkers {
             base,
             spill_space_after: spill_space_after.max(1),
             peers: Mutex::new(Vec::new()),
+            avoided: Mutex::new(HashMap::new()),
         });
         links
+    }
+
+    /// The node drains: other nodes' participants are no longer taken here.
+    pub fn refuse_remote_joins(&self) {
+        if let Some(cluster) = self.cluster.get() {
+            cluster.links.refuse_joins();
+        }
+    }
+
+    /// The node of shard `shard` turned a join away: it is passed over for a while.
+    pub fn avoid_node_of(&self, shard: usize) {
+        if let Some(cluster) = self.cluster.get() {
+            cluster
+                .avoided
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(node_of(shard), std::time::Instant::now() + AVOID_FOR);
+        }
     }
 
     /// The other nodes of the cluster, as the registry says now.
@@ -300,7 +324,17 @@ impl MediaWorkers {
         if (here as usize) < cluster.spill_space_after {
             return None;
         }
-        let peers = cluster.peers.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        let mut avoided = cluster
+            .avoided
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        avoided.retain(|_, until| *until > now);
+        let all_peers = cluster.peers.lock().unwrap_or_else(PoisonError::into_inner);
+        let peers: Vec<&PeerNode> = all_peers
+            .iter()
+            .filter(|p| !avoided.contains_key(&p.ordinal))
+            .collect();
         let mut per_node: BTreeMap<u16, (usize, u32)> = BTreeMap::new();
         for (&shard, &count) in &placement.connections {
             if count > 0

@@ -90,7 +90,9 @@ impl<'de> Deserialize<'de> for ParticipantRole {
         match u8::deserialize(d)? {
             1 => Ok(Self::Publisher),
             2 => Ok(Self::Subscriber),
-            other => Err(serde::de::Error::custom(format!("participant role {other}"))),
+            other => Err(serde::de::Error::custom(format!(
+                "participant role {other}"
+            ))),
         }
     }
 }

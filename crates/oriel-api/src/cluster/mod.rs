@@ -158,6 +158,7 @@ impl Cluster {
     /// other nodes when the SDK reconnects.
     pub async fn drain(&self, state: &AppState) {
         self.draining.store(true, Ordering::SeqCst);
+        state.media.refuse_remote_joins();
         if let Err(error) = registry::deregister(self).await {
             tracing::warn!(%error, "could not leave the cluster's registry; it expires in seconds");
         }

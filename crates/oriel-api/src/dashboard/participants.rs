@@ -42,12 +42,14 @@ async fn participants(
         .await
         .map_err(|_| ApiError::internal("the media worker did not answer a snapshot"))?
         .unwrap_or_default();
+    // In a cluster, the node holding the space knows all of it (its shards on other nodes
+    // answer it); another node may have some of its media only, and reads what the holder
+    // published.
+    let holds_here = state.presence.space_ids().await.contains(&space.id);
     let participants = match &state.cluster {
-        Some(cluster) if snapshot.participants.is_empty() => {
-            crate::cluster::remote_participants(cluster, &space.id)
-                .await
-                .unwrap_or_default()
-        }
+        Some(cluster) if !holds_here => crate::cluster::remote_participants(cluster, &space.id)
+            .await
+            .unwrap_or_default(),
         _ => view(&snapshot),
     };
     Ok(Json(json!({

@@ -219,11 +219,7 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
             false
         }
     };
-    let worker = state
-        .media
-        .place(&membership.space_id, &membership.participant_id);
     let connection = state.media.next_connection_key();
-    let (outbox_sender, mut outbox) = mpsc::unbounded_channel();
     let request = JoinRequest {
         connection,
         connection_id: membership.connection_id.clone(),
@@ -245,59 +241,34 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
         role = grant.role.as_str(),
         "participant joined"
     );
-    // The connections' DTLS and ICE setup (about a millisecond each) happens here, on a
-    // blocking thread, not on the media worker that forwards everyone's packets.
-    // (A worker on another node has its own node build them.)
-    let peers = match worker.candidates() {
-        Some(candidates) => {
-            let publishes = request.role == ParticipantRole::Publisher;
-            tokio::task::spawn_blocking(move || {
-                Box::new(PreparedPeers::build(
-                    &candidates,
-                    publishes,
-                    std::time::Instant::now(),
-                ))
-            })
-            .await
-            .ok()
+    match start_media(&state, &membership, request, broadcasting).await {
+        Some((worker, mut outbox, first)) => {
+            relay(
+                &state,
+                &mut socket,
+                &worker,
+                connection,
+                &membership,
+                &mut outbox,
+                first,
+                opened,
+            )
+            .await;
+            worker.leave(&membership.space_id, connection);
+            state.media.release(
+                &membership.space_id,
+                &membership.participant_id,
+                worker.shard(),
+            );
         }
-        None => None,
-    };
-    if worker.join(
-        &membership.space_id,
-        request,
-        outbox_sender,
-        broadcasting,
-        peers,
-    ) {
-        relay(
-            &state,
-            &mut socket,
-            &worker,
-            connection,
-            &membership,
-            &mut outbox,
-            opened,
-        )
-        .await;
-        worker.leave(&membership.space_id, connection);
-        state.media.release(
-            &membership.space_id,
-            &membership.participant_id,
-            worker.shard(),
-        );
-    } else {
-        state.media.release(
-            &membership.space_id,
-            &membership.participant_id,
-            worker.shard(),
-        );
-        let _ = close(
-            &mut socket,
-            ErrorType::Unknown,
-            "the media worker of this space is not running",
-        )
-        .await;
+        None => {
+            let _ = close(
+                &mut socket,
+                ErrorType::Unknown,
+                "the media worker of this space is not running",
+            )
+            .await;
+        }
     }
     state.presence.leave(&membership).await;
     tracing::info!(
@@ -305,6 +276,86 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
         connection_id = %membership.connection_id,
         "participant left"
     );
+}
+
+/// Tries to place a participant's media on another node before it is placed here instead.
+const REMOTE_PLACEMENT_TRIES: u32 = 3;
+/// How long a worker on another node may take to answer a join (its `joined`).
+const REMOTE_JOIN_WAIT: Duration = Duration::from_secs(10);
+
+/// Places the participant's media and joins it there: the worker, its outbox and, for a worker
+/// on another node, the first thing it said (its `joined`). A node that turns the join away
+/// or cannot be reached before answering (it is draining or gone, and the registry does not
+/// say so yet) is passed over and the join placed again, unseen by the SDK, which would give
+/// up on a reconnection closed before `joined`. `None` when no worker runs.
+async fn start_media(
+    state: &AppState,
+    membership: &Membership,
+    request: JoinRequest,
+    broadcasting: bool,
+) -> Option<(
+    MediaTarget,
+    mpsc::UnboundedReceiver<Outgoing>,
+    Option<Outgoing>,
+)> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let worker = state
+            .media
+            .place(&membership.space_id, &membership.participant_id);
+        let (outbox_sender, mut outbox) = mpsc::unbounded_channel();
+        // The connections' DTLS and ICE setup (about a millisecond each) happens here, on a
+        // blocking thread, not on the media worker that forwards everyone's packets (a worker
+        // on another node has its own node build them).
+        let peers = match worker.candidates() {
+            Some(candidates) => {
+                let publishes = request.role == ParticipantRole::Publisher;
+                tokio::task::spawn_blocking(move || {
+                    Box::new(PreparedPeers::build(
+                        &candidates,
+                        publishes,
+                        std::time::Instant::now(),
+                    ))
+                })
+                .await
+                .ok()
+            }
+            None => None,
+        };
+        let remote = worker.candidates().is_none();
+        let joined = worker.join(
+            &membership.space_id,
+            request.clone(),
+            outbox_sender,
+            broadcasting,
+            peers,
+        );
+        if joined && !remote {
+            return Some((worker, outbox, None));
+        }
+        if !joined && remote {
+            state.media.avoid_node_of(worker.shard());
+        }
+        if joined {
+            match tokio::time::timeout(REMOTE_JOIN_WAIT, outbox.recv()).await {
+                Ok(Some(first)) => return Some((worker, outbox, Some(first))),
+                Ok(None) | Err(_) => {
+                    tracing::info!(space_id = %membership.space_id, shard = worker.shard(), "another node did not take a join; placing it again");
+                    worker.leave(&membership.space_id, request.connection);
+                    state.media.avoid_node_of(worker.shard());
+                }
+            }
+        }
+        state.media.release(
+            &membership.space_id,
+            &membership.participant_id,
+            worker.shard(),
+        );
+        if !remote || tries >= REMOTE_PLACEMENT_TRIES {
+            return None;
+        }
+    }
 }
 
 /// `joined.ice_servers`: the node's TURN servers with credentials for this connection.
@@ -334,6 +385,7 @@ async fn relay(
     connection: ConnectionKey,
     membership: &Membership,
     outbox: &mut mpsc::UnboundedReceiver<Outgoing>,
+    mut first: Option<Outgoing>,
     opened: Instant,
 ) {
     let mut shutting_down = state.shutting_down.clone();
@@ -402,7 +454,7 @@ async fn relay(
                     Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
                 }
             }
-            outgoing = outbox.recv() => match outgoing {
+            outgoing = async { match first.take() { Some(first) => Some(first), None => outbox.recv().await } } => match outgoing {
                 Some(Outgoing::Signal(message)) => {
                     if std::mem::take(&mut joined_at_first_signal) {
                         state.metrics.join_answered(true, opened.elapsed());
@@ -426,7 +478,12 @@ async fn relay(
                     let _ = close_with(socket, CLOSE_AFTER_ERROR, "closed by the server").await;
                     return;
                 }
-                None => return,
+                // The worker let the participant go without a word: its node (another one, for a
+                // space spanning nodes) is gone or draining. The SDK reconnects after 1001.
+                None => {
+                    let _ = close_with(socket, CLOSE_GOING_AWAY, "the media node went away").await;
+                    return;
+                }
             },
             () = membership.moved.notified() => {
                 let _ = close_with(socket, CLOSE_GOING_AWAY, "the space moved to another node").await;

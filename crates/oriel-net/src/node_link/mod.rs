@@ -14,9 +14,9 @@
 
 mod frame;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -72,6 +72,9 @@ struct Inner {
     /// WebSockets here of participants whose media is on another node: where that node's
     /// signals for them go.
     remote_outboxes: Mutex<HashMap<ConnectionKey, (u16, mpsc::UnboundedSender<Outgoing>)>>,
+    /// Set when the node drains: participants other nodes place here are turned away (their
+    /// SDK reconnects, to a node that stays).
+    refusing: AtomicBool,
     /// Snapshots asked of other nodes, by request id.
     snapshots: Mutex<HashMap<u64, oneshot::Sender<SpaceSnapshot>>>,
     next_request: AtomicU64,
@@ -82,12 +85,15 @@ struct Inner {
 pub struct LinkSender {
     frames: mpsc::UnboundedSender<Frame>,
     queued_packets: Arc<AtomicUsize>,
+    /// Set when the other node is known gone (its link to this one ended): nothing more is
+    /// sent, although the connection this node opened has not noticed yet.
+    dead: Arc<AtomicBool>,
 }
 
 impl LinkSender {
     /// Queues a frame; false when the link is gone.
     pub fn send(&self, frame: Frame) -> bool {
-        self.frames.send(frame).is_ok()
+        !self.is_closed() && self.frames.send(frame).is_ok()
     }
 
     /// Queues a relayed packet unless the link is that far behind; false when dropped.
@@ -100,7 +106,7 @@ impl LinkSender {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.frames.is_closed()
+        self.frames.is_closed() || self.dead.load(Ordering::Relaxed)
     }
 }
 
@@ -123,6 +129,7 @@ impl NodeLinks {
                 addresses: Mutex::new(HashMap::new()),
                 senders: Mutex::new(HashMap::new()),
                 remote_outboxes: Mutex::new(HashMap::new()),
+                refusing: AtomicBool::new(false),
                 snapshots: Mutex::new(HashMap::new()),
                 next_request: AtomicU64::new(1),
             }),
@@ -133,6 +140,11 @@ impl NodeLinks {
 
     pub fn ordinal(&self) -> u16 {
         self.inner.ordinal
+    }
+
+    /// The node drains: it takes no more participants from other nodes.
+    pub fn refuse_joins(&self) {
+        self.inner.refusing.store(true, Ordering::SeqCst);
     }
 
     /// Where the other nodes take links, from the cluster's registry.
@@ -151,6 +163,7 @@ impl NodeLinks {
         let sender = LinkSender {
             frames,
             queued_packets: Arc::new(AtomicUsize::new(0)),
+            dead: Arc::new(AtomicBool::new(false)),
         };
         senders.insert(node, sender.clone());
         self.inner.runtime.spawn(self.clone().write(
@@ -158,6 +171,7 @@ impl NodeLinks {
             address,
             queue,
             Arc::clone(&sender.queued_packets),
+            Arc::clone(&sender.dead),
         ));
         Some(sender)
     }
@@ -197,7 +211,11 @@ impl NodeLinks {
     /// Everything that depended on `node`: its link and the participants whose media was
     /// there (their sockets here end; the SDK reconnects them).
     fn lost(&self, node: u16) {
-        lock(&self.inner.senders).retain(|&n, s| n != node || !s.is_closed());
+        if let Some(sender) = lock(&self.inner.senders).remove(&node) {
+            sender.dead.store(true, Ordering::Relaxed);
+        }
+        // Not placed on again until the registry says it is there (its next heartbeat).
+        lock(&self.inner.addresses).remove(&node);
         lock(&self.inner.remote_outboxes).retain(|_, (n, _)| *n != node);
     }
 
@@ -207,6 +225,7 @@ impl NodeLinks {
         address: String,
         mut queue: mpsc::UnboundedReceiver<Frame>,
         queued_packets: Arc<AtomicUsize>,
+        dead: Arc<AtomicBool>,
     ) {
         let stream =
             match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address.as_str())).await
@@ -232,6 +251,9 @@ impl NodeLinks {
         encoder.encode(Instant::now(), &hello, &mut bytes);
         tracing::info!(node, %address, "link to another node open");
         loop {
+            if dead.load(Ordering::Relaxed) {
+                return;
+            }
             if bytes.is_empty() {
                 match queue.recv().await {
                     Some(frame) => self.encode(&mut encoder, &queued_packets, &frame, &mut bytes),
@@ -297,7 +319,7 @@ impl NodeLinks {
         let mut buffer = vec![0u8; 64 * 1024];
         let mut from_node = None;
         // Participants placed here by that node: their space and worker.
-        let mut hosted: HashMap<ConnectionKey, (Arc<str>, usize)> = HashMap::new();
+        let mut seen = Seen::default();
         'link: loop {
             let read = match stream.read(&mut buffer).await {
                 Ok(0) => break,
@@ -331,19 +353,11 @@ impl NodeLinks {
                         tracing::warn!(%peer, "a link that did not say hello; closing it");
                         break 'link;
                     }
-                    (Some(node), frame) => self.deliver(node, frame, &mut hosted),
+                    (Some(node), frame) => self.deliver(node, frame, &mut seen),
                 }
             }
         }
-        for (connection, (space_id, worker)) in hosted {
-            self.to_worker(
-                worker,
-                Command::Leave {
-                    space_id: space_id.to_string(),
-                    connection,
-                },
-            );
-        }
+        self.forget(seen);
         if let Some(node) = from_node {
             tracing::info!(node, "link from another node closed");
             self.lost(node);
@@ -363,12 +377,7 @@ impl NodeLinks {
         }
     }
 
-    fn deliver(
-        &self,
-        node: u16,
-        frame: Frame,
-        hosted: &mut HashMap<ConnectionKey, (Arc<str>, usize)>,
-    ) {
+    fn deliver(&self, node: u16, frame: Frame, seen: &mut Seen) {
         match frame {
             Frame::Hello(_) => {}
             Frame::Shard {
@@ -377,6 +386,7 @@ impl NodeLinks {
                 targets,
                 message,
             } => {
+                seen.note(&space, from, &targets, &message);
                 let from = usize::from(from);
                 for &target in targets.iter() {
                     let target = usize::from(target);
@@ -429,7 +439,7 @@ impl NodeLinks {
                     return;
                 };
                 let connection = ConnectionKey(join.connection);
-                hosted.insert(connection, (Arc::clone(&space), target));
+                seen.hosted.insert(connection, (Arc::clone(&space), target));
                 tokio::spawn(self.clone().host(node, space, index, join));
             }
             Frame::Message {
@@ -453,7 +463,7 @@ impl NodeLinks {
                 target,
                 connection,
             } => {
-                hosted.remove(&connection);
+                seen.hosted.remove(&connection);
                 self.to_worker(
                     usize::from(target),
                     Command::Leave {
@@ -520,6 +530,13 @@ impl NodeLinks {
     /// A participant placed here by `node`: its connections are built off the worker's
     /// thread, then it joins, and what the worker says to it goes back over the link.
     async fn host(self, node: u16, space: Arc<str>, index: usize, join: Box<RemoteJoin>) {
+        let connection = ConnectionKey(join.connection);
+        if self.inner.refusing.load(Ordering::SeqCst) {
+            if let Some(link) = self.sender(node) {
+                link.send(Frame::Gone { connection });
+            }
+            return;
+        }
         let worker = self.inner.workers[index].clone();
         let publishes = join.publisher;
         let candidates = Arc::clone(&worker.candidates);
@@ -528,7 +545,6 @@ impl NodeLinks {
         })
         .await
         .ok();
-        let connection = ConnectionKey(join.connection);
         let (outbox, mut signals) = mpsc::unbounded_channel();
         let request = JoinRequest {
             connection,
@@ -584,6 +600,80 @@ impl NodeLinks {
         }
         if let Some(link) = self.sender(node) {
             link.send(Frame::Gone { connection });
+        }
+    }
+}
+
+/// What one accepted link brought here, to be undone when it ends: the other node is gone (or
+/// cut off) and will not say that its participants left.
+#[derive(Default)]
+struct Seen {
+    /// Participants it placed on workers here: their space and worker (cluster-wide).
+    hosted: HashMap<ConnectionKey, (Arc<str>, usize)>,
+    /// Its shards' participants mirrored here: by space and connection, the shard it is on
+    /// and the shards here that mirror it.
+    mirrored: HashMap<(Arc<str>, ConnectionKey), (u16, BTreeSet<u16>)>,
+    /// Its shards that shards here relay with.
+    shards: BTreeSet<(Arc<str>, u16)>,
+}
+
+impl Seen {
+    fn note(&mut self, space: &Arc<str>, from: u16, targets: &Arc<[u16]>, message: &ShardMessage) {
+        if !matches!(
+            message,
+            ShardMessage::Relay(oriel_sfu::ShardEvent::Media(_))
+        ) {
+            self.shards.insert((Arc::clone(space), from));
+        }
+        match message {
+            ShardMessage::Relay(oriel_sfu::ShardEvent::Joined(remote)) => {
+                self.mirrored
+                    .entry((Arc::clone(space), remote.key))
+                    .or_insert_with(|| (from, BTreeSet::new()))
+                    .1
+                    .extend(targets.iter().copied());
+            }
+            ShardMessage::Relay(oriel_sfu::ShardEvent::Left { connection }) => {
+                self.mirrored.remove(&(Arc::clone(space), *connection));
+            }
+            _ => {}
+        }
+    }
+}
+
+impl NodeLinks {
+    /// A link ended: what it brought leaves as if told so. Participants placed here leave;
+    /// the other node's participants leave the shards here that mirrored them (taking their
+    /// tracks); its shards stop being peers.
+    fn forget(&self, seen: Seen) {
+        for (connection, (space_id, worker)) in seen.hosted {
+            self.to_worker(
+                worker,
+                Command::Leave {
+                    space_id: space_id.to_string(),
+                    connection,
+                },
+            );
+        }
+        for ((space, connection), (from, targets)) in seen.mirrored {
+            for &target in targets.iter() {
+                self.to_worker(
+                    usize::from(target),
+                    Command::Relay {
+                        space_id: Arc::clone(&space),
+                        from: usize::from(from),
+                        event: oriel_sfu::ShardEvent::Left { connection },
+                    },
+                );
+            }
+        }
+        for (space, from) in seen.shards {
+            for worker in self.inner.workers.iter() {
+                worker.send(Command::ShardClosed {
+                    space_id: Arc::clone(&space),
+                    worker: usize::from(from),
+                });
+            }
         }
     }
 }
