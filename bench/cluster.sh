@@ -17,9 +17,12 @@
 #                 the three nodes in turn. `oriel load-test` takes one --api URL and makes its
 #                 own space, so one process behind a balancer is how one space gets its
 #                 participants from all three nodes.
-# Today a live space is held by one node (placement in Redis): a WebSocket landing on another
-# node is relayed to the holder byte for byte, and all media goes to the holder's ports. The
-# script reads the holder from Redis during the window and reports each node's CPU.
+# A live space is held by one node (placement in Redis): a WebSocket landing on another node is
+# relayed to the holder byte for byte. The holder takes CLUSTER_SPILL_AFTER participants' media
+# (--spill-space-after), then the space spans nodes: the next ones' media goes to another
+# node's worker, filled to the same number before the third is used, and the publisher's
+# packets cross to each of those nodes once over a link between the nodes. The script reads the
+# holder from Redis during the window and reports each node's CPU.
 #
 # CPU: utime + stime from /proc/PID/stat over the window (sampled when the load test says it
 # measures, and BENCH_DURATION s later), per node, for the balancer, for Redis + PostgreSQL
@@ -28,7 +31,8 @@
 # subscribers received per second / the CPU of all the Oriel nodes per second.
 #
 # Knobs: ORIEL_BIN (default target/release/oriel, built when missing), BENCH_RESULTS,
-# BENCH_DURATION (20), BENCH_WARMUP (5), CLUSTER_SUBSCRIBERS (300), BENCH_QUIET_WAIT (seconds
+# BENCH_DURATION (20), BENCH_WARMUP (5), CLUSTER_SUBSCRIBERS (300), CLUSTER_SPILL_AFTER (100:
+# about a third of the space per node), BENCH_QUIET_WAIT (seconds
 # to wait for an idle machine before each run, default 60), BENCH_KEEP=1 (keep logs).
 # Needs jq, curl, redis-server, PostgreSQL and nginx (installed from Debian when missing and
 # root). Everything listens on 127.0.0.1; every wait is bounded; the servers this script
@@ -43,6 +47,7 @@ cd "$ROOT"
 RESULTS="${BENCH_RESULTS:-$ROOT/bench/RESULTS.md}"
 ORIEL="${ORIEL_BIN:-$ROOT/target/release/oriel}"
 SUBS="${CLUSTER_SUBSCRIBERS:-300}"
+SPILL="${CLUSTER_SPILL_AFTER:-100}"
 DURATION="${BENCH_DURATION:-20}"
 WARMUP="${BENCH_WARMUP:-5}"
 QUIET="${BENCH_QUIET_WAIT:-60}"
@@ -322,7 +327,8 @@ start_postgres
 start_redis
 NODES=""
 for name in A B C; do
-  start_node "$name" --database-url "$PG_URL" --redis-url "redis://127.0.0.1:$REDIS_PORT"
+  start_node "$name" --database-url "$PG_URL" --redis-url "redis://127.0.0.1:$REDIS_PORT" \
+    --spill-space-after "$SPILL"
   NODE_PORTS[$name]="$NODE_PORT"
   NODES+="$name=$NODE_PID "
 done
@@ -372,7 +378,10 @@ load test straight at it. Cluster: three \`oriel serve\` nodes on one private Po
 Redis, the load test at a round-robin nginx (one process) in front of them, so its REST calls
 and WebSockets enter through A, B and C in turn ("WebSockets in" counts the upgrades nginx
 passed to each node); the node holding the space ($holder, read from Redis during the window)
-gets the other nodes' joins relayed and receives and forwards all media. Delay: publisher send
+gets the other nodes' joins relayed, takes the first $SPILL participants' media
+(\`--spill-space-after $SPILL\`), and the space spans the other two nodes for the rest: the
+publisher's packets cross once to each over a link between the nodes, and each forwards to its
+own subscribers. Delay: publisher send
 stamp to the subscriber socket's kernel receive time; join: from the WebSocket's upgrade to
 \`joined\` (as \`oriel load-test\` times it). Server CPU: utime + stime of each
 \`oriel serve\` over the window (/proc/PID/stat), % of one core; packets per server CPU-second

@@ -679,3 +679,7 @@ fn enlarge_buffers(socket: &std::net::UdpSocket) {
         let _ = sockopt::set_socket_send_buffer_size(socket, BUFFER_BYTES);
     }
 }
+
+#[cfg(test)]
+#[path = "workers_tests.rs"]
+mod tests;

@@ -242,23 +242,21 @@ async fn serve(state: AppState, query: HashMap<String, String>, mut socket: Sock
         "participant joined"
     );
     match start_media(&state, &membership, request, broadcasting).await {
-        Some((worker, mut outbox, first)) => {
+        Some(mut media) => {
             relay(
                 &state,
                 &mut socket,
-                &worker,
+                &mut media,
                 connection,
                 &membership,
-                &mut outbox,
-                first,
                 opened,
             )
             .await;
-            worker.leave(&membership.space_id, connection);
+            media.worker.leave(&membership.space_id, connection);
             state.media.release(
                 &membership.space_id,
                 &membership.participant_id,
-                worker.shard(),
+                media.worker.shard(),
             );
         }
         None => {
@@ -283,6 +281,15 @@ const REMOTE_PLACEMENT_TRIES: u32 = 3;
 /// How long a worker on another node may take to answer a join (its `joined`).
 const REMOTE_JOIN_WAIT: Duration = Duration::from_secs(10);
 
+/// A participant's media as its signaling task drives it.
+struct MediaSession {
+    worker: MediaTarget,
+    /// What the worker says to the participant.
+    outbox: mpsc::UnboundedReceiver<Outgoing>,
+    /// Said already, and not yet passed on: a worker on another node's `joined`.
+    first: Option<Outgoing>,
+}
+
 /// Places the participant's media and joins it there: the worker, its outbox and, for a worker
 /// on another node, the first thing it said (its `joined`). A node that turns the join away
 /// or cannot be reached before answering (it is draining or gone, and the registry does not
@@ -293,11 +300,7 @@ async fn start_media(
     membership: &Membership,
     request: JoinRequest,
     broadcasting: bool,
-) -> Option<(
-    MediaTarget,
-    mpsc::UnboundedReceiver<Outgoing>,
-    Option<Outgoing>,
-)> {
+) -> Option<MediaSession> {
     let mut tries = 0;
     loop {
         tries += 1;
@@ -332,14 +335,24 @@ async fn start_media(
             peers,
         );
         if joined && !remote {
-            return Some((worker, outbox, None));
+            return Some(MediaSession {
+                worker,
+                outbox,
+                first: None,
+            });
         }
         if !joined && remote {
             state.media.avoid_node_of(worker.shard());
         }
         if joined {
             match tokio::time::timeout(REMOTE_JOIN_WAIT, outbox.recv()).await {
-                Ok(Some(first)) => return Some((worker, outbox, Some(first))),
+                Ok(Some(first)) => {
+                    return Some(MediaSession {
+                        worker,
+                        outbox,
+                        first: Some(first),
+                    })
+                }
                 Ok(None) | Err(_) => {
                     tracing::info!(space_id = %membership.space_id, shard = worker.shard(), "another node did not take a join; placing it again");
                     worker.leave(&membership.space_id, request.connection);
@@ -381,13 +394,16 @@ fn turn_servers(state: &AppState, connection_id: &str) -> Vec<IceServer> {
 async fn relay(
     state: &AppState,
     socket: &mut Socket,
-    worker: &MediaTarget,
+    media: &mut MediaSession,
     connection: ConnectionKey,
     membership: &Membership,
-    outbox: &mut mpsc::UnboundedReceiver<Outgoing>,
-    mut first: Option<Outgoing>,
     opened: Instant,
 ) {
+    let MediaSession {
+        worker,
+        outbox,
+        first,
+    } = media;
     let mut shutting_down = state.shutting_down.clone();
     // The join is timed from the socket's open to `joined` sent, the first signal.
     let mut joined_at_first_signal = true;
