@@ -395,7 +395,8 @@ impl Worker {
                 }
                 if let Some(space) = self.spaces.get_mut(&*space_id) {
                     space.handle_shard_event(now, event);
-                } else if !self.is_local(from) {
+                } else if !self.is_local(from) && !matches!(event, ShardEvent::Media(_)) {
+                    // (A packet before the space opens has no consumer to reach: dropped.)
                     let command = Command::Relay {
                         space_id,
                         from,

@@ -473,13 +473,17 @@ impl MediaWorkers {
             .entry(participant_id.to_owned())
             .or_insert((shard, 0))
             .1 += 1;
-        match (self.local(shard), remote) {
-            (Some(worker), _) => MediaTarget::Local {
+        match (remote, self.local(shard)) {
+            (Some((links, link)), _) => MediaTarget::Remote { shard, link, links },
+            (None, Some(worker)) => MediaTarget::Local {
                 worker: worker.clone(),
                 shard,
             },
-            (None, Some((links, link))) => MediaTarget::Remote { shard, link, links },
-            (None, None) => unreachable!("a shard without a link is placed here"),
+            // A shard is this node's unless it has a link (the home worker otherwise).
+            (None, None) => MediaTarget::Local {
+                worker: self.workers[home].clone(),
+                shard: base + home,
+            },
         }
     }
 
