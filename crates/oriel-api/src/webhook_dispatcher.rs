@@ -76,7 +76,7 @@ pub async fn run(state: AppState, mut is_primary: watch::Receiver<bool>) {
         }
     };
     let mut endpoints_changed = state.webhooks.endpoints_changed.subscribe();
-    let mut tasks: HashMap<String, JoinHandle<()>> = HashMap::new();
+    let mut tasks: HashMap<String, EndpointTask> = HashMap::new();
     let mut last_prune: Option<tokio::time::Instant> = None;
     loop {
         match state.store.all_webhook_endpoints().await {
@@ -99,8 +99,15 @@ pub async fn run(state: AppState, mut is_primary: watch::Receiver<bool>) {
         }
     }
     for task in tasks.into_values() {
-        task.abort();
+        task.handle.abort();
     }
+}
+
+/// An endpoint's delivery task, and how it is told to stop: between database calls, never in
+/// the middle of one (a transaction cut off there could go back to the pool still open).
+struct EndpointTask {
+    handle: JoinHandle<()>,
+    stop: watch::Sender<bool>,
 }
 
 fn http_client(refuse_private: bool) -> reqwest::Result<reqwest::Client> {
@@ -122,13 +129,13 @@ fn reconcile(
     state: &AppState,
     client: &reqwest::Client,
     endpoints: Vec<WebhookEndpoint>,
-    tasks: &mut HashMap<String, JoinHandle<()>>,
+    tasks: &mut HashMap<String, EndpointTask>,
 ) {
     let current: HashSet<String> = endpoints.iter().map(|e| e.id.clone()).collect();
     tasks.retain(|id, task| {
-        let keep = current.contains(id) && !task.is_finished();
+        let keep = current.contains(id) && !task.handle.is_finished();
         if !keep {
-            task.abort();
+            let _ = task.stop.send(true);
         }
         keep
     });
@@ -137,14 +144,22 @@ fn reconcile(
             continue;
         }
         let id = endpoint.id.clone();
+        let (stop, stopped) = watch::channel(false);
         let task = deliver_to(
             state.store.clone(),
             client.clone(),
             endpoint,
             state.webhooks.refuse_private_addresses,
             state.metrics.clone(),
+            stopped,
         );
-        tasks.insert(id, tokio::spawn(task));
+        tasks.insert(
+            id,
+            EndpointTask {
+                handle: tokio::spawn(task),
+                stop,
+            },
+        );
     }
 }
 
@@ -155,6 +170,7 @@ async fn deliver_to(
     endpoint: WebhookEndpoint,
     refuse_private: bool,
     metrics: Arc<Metrics>,
+    mut stop: watch::Receiver<bool>,
 ) {
     let endpoint = Arc::new(endpoint);
     let mut written = store.webhook_events_written();
@@ -164,6 +180,12 @@ async fn deliver_to(
     let mut busy: HashSet<i64> = HashSet::new();
     let mut attempt_of: HashMap<tokio::task::Id, i64> = HashMap::new();
     loop {
+        if *stop.borrow() {
+            // The endpoint is gone: the attempts in flight finish (and are recorded, or fail
+            // to be) rather than being cut off inside a transaction.
+            while in_flight.join_next().await.is_some() {}
+            return;
+        }
         let room = IN_FLIGHT_PER_ENDPOINT - in_flight.len();
         if room > 0 {
             let limit = (room + busy.len()) as u32;
@@ -234,6 +256,7 @@ async fn deliver_to(
                 }
             }
             _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => {}
         }
     }
 }
