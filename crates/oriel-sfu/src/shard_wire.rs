@@ -22,6 +22,7 @@ use str0m::rtp::VideoOrientation;
 
 use crate::forwarded_packet::ForwardedPacket;
 use crate::ids::ProducerId;
+use crate::record_buffer::RecordBuffer;
 use crate::shard::{RelayedPacket, RemoteConnection, RemoteTrack, ShardEvent};
 use crate::ConnectionKey;
 
@@ -122,37 +123,24 @@ impl ShardWireEncoder {
 /// One direction of a link, the receiving side.
 #[derive(Debug, Default)]
 pub struct ShardWireDecoder {
-    buffer: Vec<u8>,
-    /// Where the next unread record starts in `buffer`.
-    read: usize,
+    records: RecordBuffer,
     params: HashMap<(ProducerId, u8), PayloadParams>,
 }
 
 impl ShardWireDecoder {
     /// Bytes as they arrived, records whole or not.
     pub fn feed(&mut self, bytes: &[u8]) {
-        if self.read > 0 && self.read == self.buffer.len() {
-            self.buffer.clear();
-            self.read = 0;
-        } else if self.read > self.buffer.len() / 2 {
-            self.buffer.drain(..self.read);
-            self.read = 0;
-        }
-        self.buffer.extend_from_slice(bytes);
+        self.records.feed(bytes);
     }
 
     /// The next whole event, `None` until more bytes arrive; an error ends the link.
     pub fn next_event(&mut self, now: Instant) -> Result<Option<ShardEvent>, WireError> {
         loop {
-            let available = &self.buffer[self.read..];
-            let Some(length) = available.get(..4) else {
-                return Ok(None);
-            };
-            let length = u32::from_be_bytes(length.try_into().expect("4 bytes")) as usize;
-            if length > MAX_RECORD {
-                return Err(WireError::RecordTooLarge(length));
-            }
-            let Some(record) = available.get(4..4 + length) else {
+            let Some(record) = self
+                .records
+                .next_record(MAX_RECORD)
+                .map_err(WireError::RecordTooLarge)?
+            else {
                 return Ok(None);
             };
             let (&tag, body) = record.split_first().ok_or(WireError::Truncated)?;
@@ -177,7 +165,6 @@ impl ShardWireDecoder {
                 }
                 other => return Err(WireError::UnknownTag(other)),
             };
-            self.read += 4 + length;
             if decoded.is_some() {
                 return Ok(decoded);
             }

@@ -31,6 +31,7 @@ use anyhow::Context;
 use redis::aio::ConnectionManager;
 
 use crate::state::AppState;
+use oriel_net::node_link::constant_time_eq;
 
 pub use leader::lead;
 pub use placement::Route;
@@ -263,14 +264,9 @@ pub async fn remote_participants(
     live_state::read(cluster, space_id).await
 }
 
-/// Compares without leaking through timing how much of a secret matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use oriel_net::node_link::constant_time_eq;
 
     #[test]
     fn secrets_compare_whole() {

@@ -10,7 +10,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use oriel_sfu::{ConnectionKey, ShardEvent, ShardWireDecoder, ShardWireEncoder, WireError};
+use oriel_sfu::{
+    ConnectionKey, RecordBuffer, ShardEvent, ShardWireDecoder, ShardWireEncoder, WireError,
+};
 use serde::{Deserialize, Serialize};
 
 /// A record larger than this ends the link.
@@ -268,124 +270,114 @@ impl FrameEncoder {
 /// The receiving end of one link.
 #[derive(Default)]
 pub struct FrameDecoder {
-    buffer: Vec<u8>,
-    read: usize,
+    records: RecordBuffer,
     shard: ShardWireDecoder,
 }
 
 impl FrameDecoder {
     pub fn feed(&mut self, bytes: &[u8]) {
-        if self.read > 0 && (self.read == self.buffer.len() || self.read > self.buffer.len() / 2) {
-            self.buffer.drain(..self.read);
-            self.read = 0;
-        }
-        self.buffer.extend_from_slice(bytes);
+        self.records.feed(bytes);
     }
 
     /// The next whole record; `None` until more bytes come. A relayed change or packet
     /// decodes to one frame each.
     pub fn next_frame(&mut self, now: Instant) -> Result<Option<Frame>, FrameError> {
         loop {
-            let available = &self.buffer[self.read..];
-            let Some(length) = available.get(..4) else {
+            let Some(body) = self
+                .records
+                .next_record(MAX_RECORD)
+                .map_err(FrameError::TooLarge)?
+            else {
                 return Ok(None);
             };
-            let length = u32::from_be_bytes(length.try_into().expect("4 bytes")) as usize;
-            if length > MAX_RECORD {
-                return Err(FrameError::TooLarge(length));
-            }
-            if available.len() < 4 + length {
-                return Ok(None);
-            }
-            let start = self.read + 4;
-            self.read = start + length;
-            // Read in place: the buffer is lent out while the record is decoded.
-            let buffer = std::mem::take(&mut self.buffer);
-            let decoded = self.decode(now, &buffer[start..start + length]);
-            self.buffer = buffer;
-            if let Some(frame) = decoded? {
+            if let Some(frame) = decode(&mut self.shard, now, body)? {
                 return Ok(Some(frame));
             }
         }
     }
+}
 
-    fn decode(&mut self, now: Instant, body: &[u8]) -> Result<Option<Frame>, FrameError> {
-        let mut r = Reader(body);
-        let frame = match r.u8()? {
-            TAG_HELLO => Frame::Hello(serde_json::from_slice(r.rest()).map_err(FrameError::Json)?),
-            TAG_SHARD => {
-                let space = r.str()?;
-                let from = r.u16()?;
-                let targets: Arc<[u16]> = r.u16s()?.into();
-                let message = match r.u8()? {
-                    SHARD_RELAY => {
-                        self.shard.feed(r.rest());
-                        match self.shard.next_event(now).map_err(FrameError::Shard)? {
-                            Some(event) => ShardMessage::Relay(event),
-                            // Codec parameters only: they wait for their packet.
-                            None => return Ok(None),
-                        }
+/// One record's frame; `None` for one that only carries codec parameters (kept by `shard`).
+fn decode(
+    shard: &mut ShardWireDecoder,
+    now: Instant,
+    body: &[u8],
+) -> Result<Option<Frame>, FrameError> {
+    let mut r = Reader(body);
+    let frame = match r.u8()? {
+        TAG_HELLO => Frame::Hello(serde_json::from_slice(r.rest()).map_err(FrameError::Json)?),
+        TAG_SHARD => {
+            let space = r.str()?;
+            let from = r.u16()?;
+            let targets: Arc<[u16]> = r.u16s()?.into();
+            let message = match r.u8()? {
+                SHARD_RELAY => {
+                    shard.feed(r.rest());
+                    match shard.next_event(now).map_err(FrameError::Shard)? {
+                        Some(event) => ShardMessage::Relay(event),
+                        // Codec parameters only: they wait for their packet.
+                        None => return Ok(None),
                     }
-                    SHARD_OPEN => ShardMessage::OpenShard { peers: r.u16s()? },
-                    SHARD_OPENED => ShardMessage::ShardOpened { worker: r.u16()? },
-                    SHARD_CLOSED => ShardMessage::ShardClosed { worker: r.u16()? },
-                    SHARD_SYNC_DONE => ShardMessage::SyncDone,
-                    other => return Err(FrameError::UnknownTag(other)),
-                };
-                Frame::Shard {
-                    space,
-                    from,
-                    targets,
-                    message,
                 }
+                SHARD_OPEN => ShardMessage::OpenShard { peers: r.u16s()? },
+                SHARD_OPENED => ShardMessage::ShardOpened { worker: r.u16()? },
+                SHARD_CLOSED => ShardMessage::ShardClosed { worker: r.u16()? },
+                SHARD_SYNC_DONE => ShardMessage::SyncDone,
+                other => return Err(FrameError::UnknownTag(other)),
+            };
+            Frame::Shard {
+                space,
+                from,
+                targets,
+                message,
             }
-            TAG_JOIN => {
-                let space = r.str()?;
-                let target = r.u16()?;
-                let join = serde_json::from_slice(r.rest()).map_err(FrameError::Json)?;
-                Frame::Join {
-                    space,
-                    target,
-                    join: Box::new(join),
-                }
+        }
+        TAG_JOIN => {
+            let space = r.str()?;
+            let target = r.u16()?;
+            let join = serde_json::from_slice(r.rest()).map_err(FrameError::Json)?;
+            Frame::Join {
+                space,
+                target,
+                join: Box::new(join),
             }
-            TAG_MESSAGE => Frame::Message {
-                space: r.str()?,
-                target: r.u16()?,
-                connection: ConnectionKey(r.u64()?),
-                text: String::from_utf8(r.rest().to_vec()).map_err(|_| FrameError::Utf8)?,
-            },
-            TAG_LEAVE => Frame::Leave {
-                space: r.str()?,
-                target: r.u16()?,
-                connection: ConnectionKey(r.u64()?),
-            },
-            TAG_BROADCASTING => Frame::SetBroadcasting {
-                space: r.str()?,
-                target: r.u16()?,
-                broadcasting: r.u8()? != 0,
-            },
-            TAG_SIGNAL => Frame::Signal {
-                connection: ConnectionKey(r.u64()?),
-                close: r.u8()? != 0,
-                json: String::from_utf8(r.rest().to_vec()).map_err(|_| FrameError::Utf8)?,
-            },
-            TAG_GONE => Frame::Gone {
-                connection: ConnectionKey(r.u64()?),
-            },
-            TAG_SNAPSHOT_REQUEST => Frame::SnapshotRequest {
-                id: r.u64()?,
-                target: r.u16()?,
-                space: r.str()?,
-            },
-            TAG_SNAPSHOT => Frame::Snapshot {
-                id: r.u64()?,
-                snapshot: Box::new(serde_json::from_slice(r.rest()).map_err(FrameError::Json)?),
-            },
-            other => return Err(FrameError::UnknownTag(other)),
-        };
-        Ok(Some(frame))
-    }
+        }
+        TAG_MESSAGE => Frame::Message {
+            space: r.str()?,
+            target: r.u16()?,
+            connection: ConnectionKey(r.u64()?),
+            text: String::from_utf8(r.rest().to_vec()).map_err(|_| FrameError::Utf8)?,
+        },
+        TAG_LEAVE => Frame::Leave {
+            space: r.str()?,
+            target: r.u16()?,
+            connection: ConnectionKey(r.u64()?),
+        },
+        TAG_BROADCASTING => Frame::SetBroadcasting {
+            space: r.str()?,
+            target: r.u16()?,
+            broadcasting: r.u8()? != 0,
+        },
+        TAG_SIGNAL => Frame::Signal {
+            connection: ConnectionKey(r.u64()?),
+            close: r.u8()? != 0,
+            json: String::from_utf8(r.rest().to_vec()).map_err(|_| FrameError::Utf8)?,
+        },
+        TAG_GONE => Frame::Gone {
+            connection: ConnectionKey(r.u64()?),
+        },
+        TAG_SNAPSHOT_REQUEST => Frame::SnapshotRequest {
+            id: r.u64()?,
+            target: r.u16()?,
+            space: r.str()?,
+        },
+        TAG_SNAPSHOT => Frame::Snapshot {
+            id: r.u64()?,
+            snapshot: Box::new(serde_json::from_slice(r.rest()).map_err(FrameError::Json)?),
+        },
+        other => return Err(FrameError::UnknownTag(other)),
+    };
+    Ok(Some(frame))
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
