@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, watch, Mutex, Notify};
 use crate::clock::unix_now;
 use crate::compositor_process::{CompositorEvent, CompositorJob, CompositorProcess};
 use crate::internal_join;
+use crate::primary_role::until_primary;
 use crate::state::AppState;
 
 /// How often the loop looks, when nothing wakes it sooner.
@@ -100,25 +101,39 @@ impl BroadcastRunner {
         self.wake.notify_one();
     }
 
-    /// The reconcile loop, once `is_primary` turns true (only the node that owns the data
-    /// directory composes); ends when the node shuts down, stopping every compositor.
+    /// The reconcile loop while `is_primary` is true (only the node that owns the data
+    /// directory, or the cluster's leader, composes). A node that stops being it stops every
+    /// compositor, as it does when it shuts down: the new leader starts them again.
     pub async fn run(state: AppState, mut is_primary: watch::Receiver<bool>) {
         let runner = state.broadcasts.clone();
         let mut shutting_down = state.shutting_down.clone();
-        tokio::select! {
-            _ = is_primary.wait_for(|primary| *primary) => {}
-            _ = shutting_down.wait_for(|down| *down) => return,
-        }
-        let mut restarts = Restarts::default();
         loop {
-            runner.reconcile(&state, &mut restarts).await;
             tokio::select! {
-                _ = tokio::time::sleep(RECONCILE_INTERVAL) => {}
-                () = runner.wake.notified() => {}
-                _ = shutting_down.wait_for(|down| *down) => break,
+                () = until_primary(&mut is_primary, true) => {}
+                _ = shutting_down.wait_for(|down| *down) => return,
+            }
+            let mut restarts = Restarts::default();
+            let shut_down = loop {
+                runner.reconcile(&state, &mut restarts).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(RECONCILE_INTERVAL) => {}
+                    () = runner.wake.notified() => {}
+                    () = until_primary(&mut is_primary, false) => break false,
+                    _ = shutting_down.wait_for(|down| *down) => break true,
+                }
+            };
+            if !shut_down {
+                let compositors = runner.running.lock().await.len();
+                tracing::warn!(
+                    compositors,
+                    "no longer the node that composes: stopping its compositors"
+                );
+            }
+            runner.stop_all().await;
+            if shut_down {
+                return;
             }
         }
-        runner.stop_all().await;
     }
 
     async fn reconcile(&self, state: &AppState, restarts: &mut Restarts) {

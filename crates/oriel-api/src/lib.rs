@@ -20,6 +20,7 @@ mod log_path;
 pub mod metrics;
 mod pagination;
 mod path_id;
+mod primary_role;
 mod recordings;
 mod rejected_secrets;
 mod routes;

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::metrics::Metrics;
+use crate::primary_role::until_primary;
 use crate::state::AppState;
 use crate::webhook_address::PublicOnlyResolver;
 use crate::webhook_delivery::{self, ATTEMPT_TIMEOUT};
@@ -55,19 +56,6 @@ pub fn now_ms() -> i64 {
 /// Runs until the node shuts down, delivering while `is_primary` holds true.
 pub async fn run(state: AppState, mut is_primary: watch::Receiver<bool>) {
     let mut shutting_down = state.shutting_down.clone();
-    // Wait to be the primary (or to stop first).
-    loop {
-        if *shutting_down.borrow() {
-            return;
-        }
-        if *is_primary.borrow() {
-            break;
-        }
-        tokio::select! {
-            changed = is_primary.changed() => if changed.is_err() { return },
-            _ = shutting_down.changed() => {}
-        }
-    }
     let client = match http_client(state.webhooks.refuse_private_addresses) {
         Ok(client) => client,
         Err(error) => {
@@ -75,12 +63,35 @@ pub async fn run(state: AppState, mut is_primary: watch::Receiver<bool>) {
             return;
         }
     };
+    // Deliveries run while this node is the primary (the cluster's leader); a node that stops
+    // being it stops its deliveries and waits to be it again.
+    loop {
+        tokio::select! {
+            () = until_primary(&mut is_primary, true) => {}
+            _ = shutting_down.wait_for(|down| *down) => return,
+        }
+        let shut_down = deliver_while_primary(&state, &client, &mut is_primary).await;
+        if shut_down {
+            return;
+        }
+        tracing::warn!("no longer the node that delivers webhooks: its deliveries stopped");
+    }
+}
+
+/// Runs every endpoint's deliveries until the node shuts down (true) or stops being the
+/// primary (false), then stops them.
+async fn deliver_while_primary(
+    state: &AppState,
+    client: &reqwest::Client,
+    is_primary: &mut watch::Receiver<bool>,
+) -> bool {
+    let mut shutting_down = state.shutting_down.clone();
     let mut endpoints_changed = state.webhooks.endpoints_changed.subscribe();
     let mut tasks: HashMap<String, EndpointTask> = HashMap::new();
     let mut last_prune: Option<tokio::time::Instant> = None;
-    loop {
+    let shut_down = loop {
         match state.store.all_webhook_endpoints().await {
-            Ok(endpoints) => reconcile(&state, &client, endpoints, &mut tasks),
+            Ok(endpoints) => reconcile(state, client, endpoints, &mut tasks),
             Err(error) => tracing::warn!(%error, "cannot read webhook endpoints"),
         }
         if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
@@ -94,13 +105,25 @@ pub async fn run(state: AppState, mut is_primary: watch::Receiver<bool>) {
         }
         tokio::select! {
             _ = endpoints_changed.changed() => {}
-            _ = shutting_down.changed() => break,
+            _ = shutting_down.wait_for(|down| *down) => break true,
+            () = until_primary(is_primary, false) => break false,
             _ = tokio::time::sleep(LOOK_AGAIN * 6) => {}
         }
+    };
+    // Told to stop, the tasks let their attempts in flight finish (see `EndpointTask`),
+    // within one attempt's timeout.
+    for task in tasks.values() {
+        let _ = task.stop.send(true);
     }
-    for task in tasks.into_values() {
-        task.handle.abort();
+    for mut task in tasks.into_values() {
+        if tokio::time::timeout(ATTEMPT_TIMEOUT + Duration::from_secs(1), &mut task.handle)
+            .await
+            .is_err()
+        {
+            task.handle.abort();
+        }
     }
+    shut_down
 }
 
 /// An endpoint's delivery task, and how it is told to stop: between database calls, never in

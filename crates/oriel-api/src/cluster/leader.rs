@@ -15,6 +15,9 @@ use super::Cluster;
 /// A leader that stops answering is replaced this long after its last refresh.
 const LEADER_TTL: Duration = Duration::from_secs(5);
 const REFRESH: Duration = Duration::from_secs(1);
+/// A leader that cannot confirm its key for this long steps down: the key may expire a
+/// refresh later and another node take it, and two nodes must never both compose a broadcast.
+const STEP_DOWN_AFTER: Duration = LEADER_TTL.saturating_sub(REFRESH);
 
 /// Keeps `leading` true while this node is the leader, until the node shuts down (when it
 /// gives the key up, so that another node takes over within a second).
@@ -25,6 +28,8 @@ pub async fn lead(
 ) {
     let mut refresh = tokio::time::interval(REFRESH);
     refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // When Redis last confirmed that this node holds the key.
+    let mut confirmed: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             _ = refresh.tick() => {}
@@ -33,12 +38,26 @@ pub async fn lead(
         let leader = if cluster.is_draining() {
             false
         } else {
+            let asked_at = tokio::time::Instant::now();
             match take_or_keep(&cluster).await {
-                Ok(holder) => holder == cluster.node_id,
+                Ok(holder) => {
+                    let held = holder == cluster.node_id;
+                    confirmed = held.then_some(asked_at);
+                    held
+                }
                 Err(error) => {
-                    // Unsure: keep what was, rather than stop and start compositors on a blip.
                     tracing::warn!(%error, "could not refresh the cluster's leader key");
-                    continue;
+                    // Unsure: keep what was on a blip, rather than stop and start compositors,
+                    // but never past the time another node could have taken the key.
+                    let expired = confirmed.is_none_or(|at| at.elapsed() >= STEP_DOWN_AFTER);
+                    if !(*leading.borrow() && expired) {
+                        continue;
+                    }
+                    tracing::error!(
+                        "stepping down as the cluster's leader: its key could not be kept"
+                    );
+                    confirmed = None;
+                    false
                 }
             }
         };

@@ -56,10 +56,16 @@ impl RedisServer {
     }
 }
 
-impl Drop for RedisServer {
-    fn drop(&mut self) {
+impl RedisServer {
+    fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
@@ -221,6 +227,38 @@ async fn the_registry_lists_live_nodes_and_one_node_leads() {
         .await
         .expect("a leads within seconds")
         .unwrap();
+    let _ = stop.send(true);
+    lead.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_leader_cut_off_from_redis_steps_down_before_another_node_could_lead() {
+    let mut redis = RedisServer::start();
+    let a = std::sync::Arc::new(redis.node("a").await);
+    let (leading, mut is_leader) = tokio::sync::watch::channel(false);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let lead = tokio::spawn(leader::lead(a.clone(), leading, stopped));
+    tokio::time::timeout(Duration::from_secs(5), is_leader.wait_for(|leads| *leads))
+        .await
+        .expect("a leads within seconds")
+        .unwrap();
+    // The key was last refreshed at most a second ago; it lives 5 s after that, and only then
+    // can another node take it: this one must have stopped leading by then.
+    let cut_off = Instant::now();
+    redis.kill();
+    tokio::time::timeout(Duration::from_secs(10), is_leader.wait_for(|leads| !*leads))
+        .await
+        .expect("a leader without Redis steps down")
+        .unwrap();
+    let stepped_down = cut_off.elapsed();
+    assert!(
+        stepped_down < Duration::from_secs(5),
+        "stepped down {stepped_down:?} after Redis went away: another node could lead by then"
+    );
+    assert!(
+        stepped_down >= Duration::from_secs(2),
+        "stepped down after {stepped_down:?}: a blip of a second must not stop the compositors"
+    );
     let _ = stop.send(true);
     lead.await.unwrap();
 }
