@@ -446,7 +446,7 @@ impl Space {
                 return;
             };
             match event {
-                Event::RtpPacket(packet) => self.forward(now, key, packet),
+                Event::RtpPacket(packet) => self.forward(now, key, *packet),
                 Event::MediaAdded(added) => self.on_media_added(now, key, added),
                 Event::MediaChanged(changed)
                     if (changed.direction == Direction::Inactive
