@@ -181,22 +181,27 @@ impl Consumer {
                 write = write.vp8_patch(patch);
             }
         }
+        let unpaced = (self.kind == MediaKind::Video).then_some(self.unpaced);
         let mut api = rtc.direct_api();
-        if self
-            .send_ssrc
-            .is_none_or(|ssrc| api.stream_tx(&ssrc).is_none())
-        {
-            // Renegotiated under us: find the stream again.
-            self.send_ssrc = api.stream_tx_by_mid(self.mid, None).map(|s| s.ssrc());
-        }
-        let Some(stream) = self.send_ssrc.and_then(|ssrc| api.stream_tx(&ssrc)) else {
+        let write = match self.send_ssrc {
+            Some(ssrc) => match api.write_rtp(ssrc, unpaced, write) {
+                Ok(()) => {
+                    self.packets_forwarded += 1;
+                    return true;
+                }
+                Err(write) => write,
+            },
+            None => write,
+        };
+        // The first packet, or renegotiated under us: find the stream again.
+        self.send_ssrc = api.stream_tx_by_mid(self.mid, None).map(|s| s.ssrc());
+        let Some(ssrc) = self.send_ssrc else {
             // Not negotiated yet: the answer to our offer has not come back.
             return false;
         };
-        if self.kind == MediaKind::Video {
-            stream.set_unpaced(self.unpaced);
+        if api.write_rtp(ssrc, unpaced, write).is_err() {
+            return false;
         }
-        stream.write_rtp(write);
         self.packets_forwarded += 1;
         true
     }

@@ -1641,6 +1641,16 @@ impl Rtc {
         }
 
         if !self.readiness.wants_events() {
+            // The datagram lane: after the pacer fast path below, only the session's send
+            // queues can have changed; walking the whole tree (ICE, DTLS, SCTP, every
+            // stream's events) for each forwarded packet cost an SFU more than the packet.
+            if self.readiness.wants_datagrams() {
+                if let Some(t) = self.poll_transmit_datagram() {
+                    return Ok(Some(Output::Transmit(t)));
+                }
+                self.readiness.clear_datagrams();
+                return Ok(self.timeout_or_fast_path());
+            }
             return Ok(Some(Output::Timeout(self.poll_timeout())));
         }
 
@@ -1882,20 +1892,8 @@ impl Rtc {
             return Ok(Some(Output::Transmit(v)));
         }
 
-        if let Some(send) = &self.send_addr {
-            // These can only be sent after we got an ICE connection.
-            let datagram = None
-                .or_else(|| self.dtls.poll_packet())
-                .or_else(|| self.session.poll_datagram(self.last_now));
-
-            if let Some(contents) = datagram {
-                let t = net::Transmit {
-                    proto: send.proto,
-                    source: send.source,
-                    destination: send.destination,
-                    contents,
-                };
-                self.fast_timeouts_left = FAST_TIMEOUTS;
+        if self.send_addr.is_some() {
+            if let Some(t) = self.poll_transmit_datagram() {
                 return Ok(Some(Output::Transmit(t)));
             }
         } else {
@@ -1904,7 +1902,31 @@ impl Rtc {
         }
 
         self.readiness.clear_events();
+        self.readiness.clear_datagrams();
 
+        Ok(self.timeout_or_fast_path())
+    }
+
+    /// The next DTLS or session datagram, once ICE has a pair to send it on.
+    fn poll_transmit_datagram(&mut self) -> Option<net::Transmit> {
+        // These can only be sent after we got an ICE connection.
+        let send = self.send_addr.as_ref()?;
+        let (proto, source, destination) = (send.proto, send.source, send.destination);
+        let contents = None
+            .or_else(|| self.dtls.poll_packet())
+            .or_else(|| self.session.poll_datagram(self.last_now))?;
+        self.fast_timeouts_left = FAST_TIMEOUTS;
+        Some(net::Transmit {
+            proto,
+            source,
+            destination,
+            contents,
+        })
+    }
+
+    /// The timeout once the outputs are drained, unless the pacer fast path serves it here
+    /// (then `None`: poll again).
+    fn timeout_or_fast_path(&mut self) -> Option<Output> {
         let timeout = self.poll_timeout();
         // A packet written to a stream the pacer would release at once (unpaced, or within
         // the pacing budget) would otherwise cost the caller a `handle_input(Timeout)` round
@@ -1936,13 +1958,13 @@ impl Rtc {
                 };
             if served {
                 self.fast_timeouts_left -= 1;
-                // The queues changed: walk the pipeline and recompute the timeout.
-                drop(self.readiness.wake());
-                return Ok(None);
+                // Only the send queues changed: poll the datagrams, recompute the timeout.
+                self.readiness.wake().only_datagrams();
+                return None;
             }
         }
 
-        Ok(Some(Output::Timeout(timeout)))
+        Some(Output::Timeout(timeout))
     }
 
     // Called only after the output pipeline has drained.

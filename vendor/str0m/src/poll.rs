@@ -67,6 +67,7 @@ impl<'a> RtcMut<'a> {
         Mutation {
             rtc: self.rtc,
             events: true,
+            datagrams: true,
             timeout: true,
         }
     }
@@ -101,12 +102,19 @@ impl DerefMut for RtcMut<'_> {
 pub(crate) struct Mutation<'a> {
     rtc: &'a mut Rtc,
     events: bool,
+    datagrams: bool,
     timeout: bool,
 }
 
 impl Mutation<'_> {
     /// Assert this mutation queued no event or transmit.
     pub(crate) fn no_events(&mut self) {
+        self.events = false;
+        self.datagrams = false;
+    }
+
+    /// Assert this mutation queued no event, only (possibly) media to send.
+    pub(crate) fn only_datagrams(&mut self) {
         self.events = false;
     }
 
@@ -134,7 +142,11 @@ impl Drop for Mutation<'_> {
     fn drop(&mut self) {
         let mut wake = self.rtc.readiness.wake();
         if !self.events {
-            wake.no_events();
+            if self.datagrams {
+                wake.only_datagrams();
+            } else {
+                wake.no_events();
+            }
         }
         if !self.timeout {
             wake.no_timeout();
@@ -150,6 +162,8 @@ impl Drop for Mutation<'_> {
 #[derive(Debug)]
 pub(crate) struct Readiness {
     events: bool,
+    /// The session's outgoing datagrams may have changed (implied by `events`).
+    datagrams: bool,
     timeout: bool,
 }
 
@@ -158,12 +172,21 @@ impl Readiness {
     pub(crate) fn armed() -> Self {
         Readiness {
             events: true,
+            datagrams: true,
             timeout: true,
         }
     }
 
     pub(crate) fn wants_events(&self) -> bool {
         self.events
+    }
+
+    pub(crate) fn wants_datagrams(&self) -> bool {
+        self.datagrams
+    }
+
+    pub(crate) fn clear_datagrams(&mut self) {
+        self.datagrams = false;
     }
 
     pub(crate) fn wants_timeout(&self) -> bool {
@@ -183,6 +206,7 @@ impl Readiness {
         Wake {
             readiness: self,
             events: true,
+            datagrams: true,
             timeout: true,
         }
     }
@@ -198,6 +222,7 @@ impl Readiness {
 pub(crate) struct Wake<'a> {
     readiness: &'a mut Readiness,
     events: bool,
+    datagrams: bool,
     timeout: bool,
 }
 
@@ -205,6 +230,13 @@ impl Wake<'_> {
     /// Assert this path queued no event or transmit, so the event pipeline
     /// need not be walked on its behalf.
     pub(crate) fn no_events(&mut self) {
+        self.events = false;
+        self.datagrams = false;
+    }
+
+    /// Assert this path queued no event, only (possibly) media in the session's send
+    /// queues: the next poll looks at the datagrams and the timeout, not the whole tree.
+    pub(crate) fn only_datagrams(&mut self) {
         self.events = false;
     }
 
@@ -218,6 +250,7 @@ impl Wake<'_> {
 impl Drop for Wake<'_> {
     fn drop(&mut self) {
         self.readiness.events |= self.events;
+        self.readiness.datagrams |= self.datagrams;
         self.readiness.timeout |= self.timeout;
     }
 }
@@ -227,6 +260,7 @@ impl Readiness {
     pub(crate) fn idle() -> Self {
         Self {
             events: false,
+            datagrams: false,
             timeout: false,
         }
     }

@@ -358,6 +358,31 @@ impl<'a> DirectApi<'a> {
         self.rtc.session.streams.stream_tx(ssrc)
     }
 
+    /// Writes an RTP packet to the send stream with this SSRC, first setting whether that
+    /// stream is paced when `unpaced` is given; gives the packet back when there is no such
+    /// stream. The same as [`StreamTx::set_unpaced`] and [`StreamTx::write_rtp`] through
+    /// [`DirectApi::stream_tx`], but a written packet makes no event, so only the send path
+    /// is polled again: an SFU writes every packet it forwards this way.
+    pub fn write_rtp(
+        &mut self,
+        ssrc: Ssrc,
+        unpaced: Option<bool>,
+        rtp: crate::rtp::RtpWrite,
+    ) -> Result<(), crate::rtp::RtpWrite> {
+        let mut mutation = self.rtc.mutate();
+        let Some(stream) = mutation.session.streams.stream_tx(&ssrc) else {
+            mutation.no_events();
+            mutation.no_timeout();
+            return Err(rtp);
+        };
+        if let Some(unpaced) = unpaced {
+            stream.set_unpaced(unpaced);
+        }
+        stream.write_rtp(rtp);
+        mutation.only_datagrams();
+        Ok(())
+    }
+
     /// Obtain a send stream by looking it up via mid/rid.
     pub fn stream_tx_by_mid(&mut self, mid: Mid, rid: Option<Rid>) -> Option<&mut StreamTx> {
         let midrid = MidRid(mid, rid);
