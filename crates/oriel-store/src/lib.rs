@@ -16,6 +16,8 @@ pub mod mux_json;
 mod open;
 mod page;
 mod postgres;
+#[cfg(test)]
+mod postgres_begin_tests;
 mod postgres_broadcasts;
 mod postgres_live_streams;
 mod postgres_webhooks;

@@ -1,3 +1,4 @@
+use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -157,6 +158,27 @@ async fn listen_for_events(pool: PgPool, events_written: std::sync::Weak<watch::
     }
 }
 
+/// A transaction, begun in a task of its own so that a caller that stops waiting (an HTTP
+/// request whose client went away drops its handler) cannot cut `BEGIN` off: sqlx 0.8 counts
+/// the transaction only once `BEGIN` has answered, so a `begin()` dropped in between left the
+/// connection inside a transaction nobody would end, and the pool handed it to the next
+/// request ("there is already a transaction in progress"). Once begun, a dropped
+/// `Transaction` rolls back as it should.
+pub async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let pool = pool.clone();
+    run_to_completion(async move { pool.begin().await }).await
+}
+
+/// Runs `future` to its end even if the caller stops waiting for it.
+pub(crate) async fn run_to_completion<T: Send + 'static>(
+    future: impl Future<Output = Result<T, sqlx::Error>> + Send + 'static,
+) -> Result<T, sqlx::Error> {
+    match tokio::spawn(future).await {
+        Ok(result) => result,
+        Err(join_error) => Err(sqlx::Error::Io(std::io::Error::other(join_error))),
+    }
+}
+
 /// A write transaction: it takes, for as long as it runs, the one lock all of them take. This
 /// is what SQLite's single writer gives the SQLite store, across every node on the database:
 /// a check and the write it allows (one broadcast per space, deleting only idle objects) are
@@ -164,7 +186,7 @@ async fn listen_for_events(pool: PgPool, events_written: std::sync::Weak<watch::
 /// dispatcher never sees a later event of an object before an earlier one. Control-plane
 /// writes are few and short; reads and the dispatcher's claims do not take it.
 pub async fn begin_write(pool: &PgPool) -> Result<Transaction<'static, Postgres>, StoreError> {
-    let mut transaction = pool.begin().await?;
+    let mut transaction = begin(pool).await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(WRITE_LOCK)
         .execute(&mut *transaction)

@@ -11,7 +11,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
 use crate::mux_json::{BroadcastView, LiveStreamView, SimulcastTargetView, SpaceView};
-use crate::postgres::{begin_write, EVENTS_CHANNEL};
+use crate::postgres::{begin, begin_write, EVENTS_CHANNEL};
 use crate::postgres_broadcasts as broadcasts;
 use crate::postgres_live_streams as live_streams;
 use crate::rows::{endpoint_from_row, EndpointRow, ENDPOINT_COLUMNS};
@@ -326,7 +326,7 @@ pub async fn due(
     now_ms: i64,
     limit: u32,
 ) -> Result<Vec<DueDelivery>, StoreError> {
-    let mut transaction = pool.begin().await?;
+    let mut transaction = begin(pool).await?;
     // Rows another node is claiming right now are skipped, not waited for; the head-of-object
     // rule still sees them pending, so the next event of their object waits its turn.
     let rows: Vec<DueRow> = sqlx::query_as(&format!(
@@ -448,7 +448,7 @@ pub async fn finish_attempt(
     attempt: &WebhookAttempt,
     outcome: DeliveryOutcome,
 ) -> Result<(), StoreError> {
-    let mut transaction = pool.begin().await?;
+    let mut transaction = begin(pool).await?;
     sqlx::query(
         "INSERT INTO webhook_attempts (id, delivery_seq, address, status, response_body, error, \
          created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -490,7 +490,7 @@ pub async fn finish_attempt(
 /// that other nodes, or this node's successor, send them without waiting for the claims to
 /// lapse.
 pub async fn release_claims(pool: &PgPool, claimant: &str) -> Result<u64, StoreError> {
-    let mut transaction = pool.begin().await?;
+    let mut transaction = begin(pool).await?;
     let done = sqlx::query(
         "UPDATE webhook_deliveries SET claimed_by = NULL, claimed_until_ms = NULL \
          WHERE claimed_by = $1",
@@ -579,7 +579,7 @@ pub async fn resend(
     endpoint_id: &str,
     delivery_seq: i64,
 ) -> Result<bool, StoreError> {
-    let mut transaction = pool.begin().await?;
+    let mut transaction = begin(pool).await?;
     let done = sqlx::query(
         "UPDATE webhook_deliveries SET state = 'pending', next_attempt_ms = $1 \
          WHERE seq = $2 AND endpoint_id = $3 AND endpoint_id IN \
