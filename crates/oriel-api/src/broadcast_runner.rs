@@ -122,17 +122,16 @@ impl BroadcastRunner {
                     _ = shutting_down.wait_for(|down| *down) => break true,
                 }
             };
-            if !shut_down {
-                let compositors = runner.running.lock().await.len();
-                tracing::warn!(
-                    compositors,
-                    "no longer the node that composes: stopping its compositors"
-                );
-            }
-            runner.stop_all().await;
             if shut_down {
+                runner.stop_all().await;
                 return;
             }
+            let compositors = runner.running.lock().await.len();
+            tracing::warn!(
+                compositors,
+                "no longer the node that composes: stopping its compositors"
+            );
+            runner.stop_all().await;
         }
     }
 

@@ -69,6 +69,35 @@ impl Drop for RedisServer {
     }
 }
 
+/// `leader::lead` running for a node, started once it leads.
+struct Leader {
+    is_leader: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Leader {
+    async fn started(node: std::sync::Arc<Cluster>) -> Self {
+        let (leading, mut is_leader) = tokio::sync::watch::channel(false);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(leader::lead(node, leading, stopped));
+        tokio::time::timeout(Duration::from_secs(5), is_leader.wait_for(|leads| *leads))
+            .await
+            .expect("the node leads within seconds")
+            .unwrap();
+        Self {
+            is_leader,
+            stop,
+            task,
+        }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        self.task.await.unwrap();
+    }
+}
+
 /// The id of the node a route sends the join to.
 fn served_by<'a>(route: &'a Route, from: &'a Cluster) -> &'a str {
     match route {
@@ -220,36 +249,25 @@ async fn the_registry_lists_live_nodes_and_one_node_leads() {
     registry::deregister(&b).await.unwrap();
     assert_eq!(registry::live_nodes(&a).await.unwrap().len(), 1);
 
-    let (leading, mut is_leader) = tokio::sync::watch::channel(false);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let lead = tokio::spawn(leader::lead(a.clone(), leading, stopped));
-    tokio::time::timeout(Duration::from_secs(5), is_leader.wait_for(|leads| *leads))
-        .await
-        .expect("a leads within seconds")
-        .unwrap();
-    let _ = stop.send(true);
-    lead.await.unwrap();
+    Leader::started(a.clone()).await.stop().await;
 }
 
 #[tokio::test]
 async fn a_leader_cut_off_from_redis_steps_down_before_another_node_could_lead() {
     let mut redis = RedisServer::start();
     let a = std::sync::Arc::new(redis.node("a").await);
-    let (leading, mut is_leader) = tokio::sync::watch::channel(false);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let lead = tokio::spawn(leader::lead(a.clone(), leading, stopped));
-    tokio::time::timeout(Duration::from_secs(5), is_leader.wait_for(|leads| *leads))
-        .await
-        .expect("a leads within seconds")
-        .unwrap();
+    let mut leader = Leader::started(a).await;
     // The key was last refreshed at most a second ago; it lives 5 s after that, and only then
     // can another node take it: this one must have stopped leading by then.
     let cut_off = Instant::now();
     redis.kill();
-    tokio::time::timeout(Duration::from_secs(10), is_leader.wait_for(|leads| !*leads))
-        .await
-        .expect("a leader without Redis steps down")
-        .unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        leader.is_leader.wait_for(|leads| !*leads),
+    )
+    .await
+    .expect("a leader without Redis steps down")
+    .unwrap();
     let stepped_down = cut_off.elapsed();
     assert!(
         stepped_down < Duration::from_secs(5),
@@ -259,6 +277,5 @@ async fn a_leader_cut_off_from_redis_steps_down_before_another_node_could_lead()
         stepped_down >= Duration::from_secs(2),
         "stepped down after {stepped_down:?}: a blip of a second must not stop the compositors"
     );
-    let _ = stop.send(true);
-    lead.await.unwrap();
+    leader.stop().await;
 }
