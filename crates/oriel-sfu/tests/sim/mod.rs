@@ -24,6 +24,7 @@
 #![allow(dead_code)] // Each scenario binary uses a different part of the harness.
 
 pub mod client;
+pub mod core_cpu;
 pub mod link;
 pub mod media;
 pub mod recorder;
@@ -67,6 +68,10 @@ pub struct SimStats {
     pub parse_errors: u64,
     /// What shards relayed to each other (events, counted once however many shards got it).
     pub relayed: u64,
+    /// Datagrams the shards sent.
+    pub transmits: u64,
+    /// The CPU time spent in the shards' own calls, when measured.
+    pub core_cpu: core_cpu::CoreCpu,
 }
 
 /// How the space's shards are laid out.
@@ -425,7 +430,9 @@ impl Sim {
         while self.relayed.front().is_some_and(|(at, ..)| *at <= now) {
             let (_, _, to, event) = self.relayed.pop_front().expect("front checked");
             if let Some(space) = self.shards[to].as_mut() {
-                space.handle_shard_event(now, event);
+                self.stats
+                    .core_cpu
+                    .time(|| space.handle_shard_event(now, event));
                 self.drain_shard(to);
             }
         }
@@ -440,7 +447,9 @@ impl Sim {
             match ClientMessage::parse(&frame) {
                 Ok(message) => {
                     if let Some(space) = self.shards[shard].as_mut() {
-                        space.handle_message(now, key, message);
+                        self.stats
+                            .core_cpu
+                            .time(|| space.handle_message(now, key, message));
                     }
                 }
                 // The shell answers these itself; the space never sees them.
@@ -460,8 +469,12 @@ impl Sim {
         // Timers.
         for shard in 0..self.shards.len() {
             if let Some(space) = self.shards[shard].as_mut() {
-                if space.poll_timeout().is_some_and(|t| t <= now) {
-                    space.handle_timeout(now);
+                let due = self
+                    .stats
+                    .core_cpu
+                    .time(|| space.poll_timeout().is_some_and(|t| t <= now));
+                if due {
+                    self.stats.core_cpu.time(|| space.handle_timeout(now));
                     self.drain_shard(shard);
                 }
             }
@@ -493,30 +506,44 @@ impl Sim {
             return;
         };
         // The shell asks every space of the worker; this one is the only one.
-        if !space.accepts(
-            now,
-            Protocol::Udp,
-            datagram.source,
-            datagram.destination,
-            &datagram.contents,
-        ) {
+        let accepted = self.stats.core_cpu.time(|| {
+            space.accepts(
+                now,
+                Protocol::Udp,
+                datagram.source,
+                datagram.destination,
+                &datagram.contents,
+            )
+        });
+        if !accepted {
             self.stats.unaccepted += 1;
             return;
         }
-        space.handle_datagram(
-            now,
-            Protocol::Udp,
-            datagram.source,
-            datagram.destination,
-            &datagram.contents,
-        );
+        self.stats.core_cpu.time(|| {
+            space.handle_datagram(
+                now,
+                Protocol::Udp,
+                datagram.source,
+                datagram.destination,
+                &datagram.contents,
+            )
+        });
         self.drain_shard(shard);
     }
 
     fn drain_shard(&mut self, shard: usize) {
         let now = self.now;
         let mut closed = Vec::new();
-        while let Some(output) = self.shards[shard].as_mut().and_then(Space::poll_output) {
+        // Taken all at once, so that the space's share of the CPU is read twice per drain,
+        // not per output; nothing below feeds the space before the drain ends.
+        let outputs = self.stats.core_cpu.time(|| {
+            let mut outputs = Vec::new();
+            while let Some(output) = self.shards[shard].as_mut().and_then(Space::poll_output) {
+                outputs.push(output);
+            }
+            outputs
+        });
+        for output in outputs {
             match output {
                 Output::Transmit {
                     proto,
@@ -530,6 +557,7 @@ impl Sim {
                         "a shard sends from its worker's media socket"
                     );
                     assert_eq!(proto, Protocol::Udp, "the simulated clients speak UDP only");
+                    self.stats.transmits += 1;
                     let Some(client) = self
                         .clients
                         .iter_mut()
