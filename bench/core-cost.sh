@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
-# The SFU core's CPU per datagram it sends, measured in the simulation on virtual time
-# (crates/oriel-sfu/benches/core_cost.rs): fan-out 1 -> 40 on one worker and 1 -> 100 spread
-# over two. No sockets and no kernel: the sans-IO core and str0m alone, by thread CPU time, so
-# it resolves changes of a few percent that the whole-server benchmark on a shared machine
-# cannot. Given a base revision, both builds run alternately and the medians are compared: the
-# way to measure a str0m patch (vendor/str0m/PATCHES.md).
+# The SFU core's own cost per datagram it sends, measured in the simulation on virtual time
+# (crates/oriel-sfu/benches/core_cost.rs): no sockets, no kernel, no I/O shell; Oriel's
+# sans-IO core and str0m (SRTP included) alone. Two figures per load:
+#
+# - instructions per datagram, counted by valgrind's callgrind inside the space's calls:
+#   exact and repeatable (the simulation does the same work every run), so it resolves a
+#   change of a percent; it does not see cache misses. Each build runs twice, with a 4 s and
+#   a 12 s window, and the difference is divided by the difference in datagrams sent, which
+#   leaves out the joins, ICE, DTLS and the first keyframes.
+# - thread CPU time per datagram (CORE_COST_ROUNDS runs, median): what the instructions
+#   cost on this machine, with its noise (a shared VM: +-10 % from run to run).
+#
+# Given a base revision, both builds are measured and compared: the way to measure a str0m
+# patch (vendor/str0m/PATCHES.md).
 #
 #   bench/core-cost.sh                 # this working tree; rewrites its section of RESULTS.md
-#   bench/core-cost.sh 6fb4803         # 6fb4803 against this working tree, alternately
-#   CORE_COST_ROUNDS=7 bench/core-cost.sh HEAD~1 --print   # only prints
+#   bench/core-cost.sh 6fb4803         # 6fb4803 against this working tree
+#   CORE_COST_ROUNDS=0 bench/core-cost.sh HEAD --print   # instructions only; only prints
 #
-# Each run is bounded by timeout; a round is about 30 s per build and load.
+# Needs valgrind and jq (installed when missing). Every run is bounded by timeout; about 5
+# minutes for one build, 8 for two.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # shellcheck source=lib/section.sh
 . "$ROOT/bench/lib/section.sh"
 RESULTS="${BENCH_RESULTS:-$ROOT/bench/RESULTS.md}"
-ROUNDS="${CORE_COST_ROUNDS:-5}"
+ROUNDS="${CORE_COST_ROUNDS:-3}"
 BASE=""; PRINT=0
 for arg in "$@"; do
   case "$arg" in
@@ -27,14 +36,20 @@ for arg in "$@"; do
   esac
 done
 log() { printf '[core-cost] %s\n' "$*" >&2; }
-command -v jq >/dev/null || { log "jq is missing (apt-get install jq)"; exit 1; }
+missing=()
+command -v jq >/dev/null || missing+=(jq)
+command -v valgrind >/dev/null || missing+=(valgrind)
+if ((${#missing[@]})); then
+  log "installing ${missing[*]}"
+  apt-get install -y -q "${missing[@]}" >/dev/null
+fi
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/oriel-core-cost.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 
 # build DIR OUT: the bench binary of the sources in DIR, copied to OUT.
 build() {
   local executable
-  executable="$(cd "$1" && CARGO_TARGET_DIR="$ROOT/target" cargo bench -q -p oriel-sfu \
+  executable="$(cd "$1" && CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}" cargo bench -q -p oriel-sfu \
     --bench core_cost --no-run --message-format=json 2>/dev/null |
     jq -r 'select(.reason == "compiler-artifact" and .target.name == "core_cost") | .executable')"
   [[ -x "$executable" ]] || { log "building the bench in $1 failed"; exit 1; }
@@ -46,62 +61,114 @@ if [[ -n "$BASE" ]]; then
   base_commit="$(git rev-parse --short "$BASE^{commit}")"
   log "building $base_commit"
   mkdir "$WORK/base-src"
-  git archive "$base_commit" | tar -x -C "$WORK/base-src"
-  build "$WORK/base-src" "$WORK/base"
+  # Extracted with the current time as mtime, and built in a target directory of its own:
+  # cargo tells fresh from stale path dependencies by mtime, so in the shared one an older
+  # tree would pass for built and the other build's binary be measured twice.
+  git archive "$base_commit" | tar -x -m -C "$WORK/base-src"
+  CARGO_TARGET_DIR="$ROOT/target/core-cost-base" build "$WORK/base-src" "$WORK/base"
   builds=(base current)
 fi
 log "building the working tree"
 build "$ROOT" "$WORK/current"
+if [[ -n "$BASE" ]] && cmp -s "$WORK/base" "$WORK/current"; then
+  log "the two builds are the same binary: nothing to compare"
+  exit 1
+fi
 
-loads=("40 1" "100 2")
-for round in $(seq "$ROUNDS"); do
-  for load in "${loads[@]}"; do
-    read -r subscribers workers <<<"$load"
-    for b in "${builds[@]}"; do
-      CORE_COST_SUBSCRIBERS=$subscribers CORE_COST_WORKERS=$workers \
-        timeout 600 "$WORK/$b" >>"$WORK/$b-$subscribers-$workers.jsonl"
-    done
+# The space's entry points the harness calls; callgrind's inclusive counts of these are
+# the core's instructions.
+ENTRY='oriel_sfu::space::Space::(accepts|handle_datagram|handle_timeout|poll_timeout|poll_output|handle_message|handle_shard_event)'
+# counted BUILD SUBSCRIBERS WORKERS SECONDS: "<core instructions> <datagrams sent>".
+counted() {
+  local out="$WORK/cg-$1-$2-$3-$4"
+  CORE_COST_SUBSCRIBERS=$2 CORE_COST_WORKERS=$3 CORE_COST_SECONDS=$4 CORE_COST_THREAD_CPU=0 timeout 1200 \
+    valgrind -q --tool=callgrind --callgrind-out-file="$out.cg" "$WORK/$1" >"$out.json"
+  local instructions
+  instructions="$(callgrind_annotate --inclusive=yes --threshold=100 "$out.cg" 2>/dev/null |
+    grep -E "^ *[0-9,]+ .*:$ENTRY \[" | awk '{ gsub(",", "", $1); sum += $1 } END { print sum + 0 }')"
+  echo "$instructions $(jq .datagrams_sent "$out.json")"
+}
+
+instruction_loads=("20 1" "40 2")
+declare -A per_datagram
+for load in "${instruction_loads[@]}"; do
+  read -r subscribers workers <<<"$load"
+  for b in "${builds[@]}"; do
+    log "callgrind: $b, 1 -> $subscribers over $workers worker(s)"
+    counted "$b" "$subscribers" "$workers" 4 >"$WORK/short" &
+    counted "$b" "$subscribers" "$workers" 12 >"$WORK/long" &
+    wait
+    read -r short_ir short_sent <"$WORK/short"
+    read -r long_ir long_sent <"$WORK/long"
+    per_datagram["$b $load"]=$(((long_ir - short_ir) / (long_sent - short_sent)))
   done
-  log "round $round of $ROUNDS done"
 done
+
+cpu_loads=("40 1" "100 2")
+if ((ROUNDS > 0)); then
+  for round in $(seq "$ROUNDS"); do
+    for load in "${cpu_loads[@]}"; do
+      read -r subscribers workers <<<"$load"
+      for b in "${builds[@]}"; do
+        CORE_COST_SUBSCRIBERS=$subscribers CORE_COST_WORKERS=$workers \
+          timeout 600 "$WORK/$b" >>"$WORK/$b-$subscribers-$workers.jsonl"
+      done
+    done
+    log "CPU time: round $round of $ROUNDS done"
+  done
+fi
 
 median() { jq -s '[.[].us_per_datagram] | sort | .[(length / 2 | floor)]' "$1"; }
 runs() { jq -s -r '[.[].us_per_datagram | tostring] | join(" / ")' "$1"; }
+change() { jq -n --argjson a "$1" --argjson b "$2" '(($b / $a - 1) * 1000 | round) / 10'; }
+head="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates vendor || echo ' + changes')"
 rows=""
-for load in "${loads[@]}"; do
+for load in "${instruction_loads[@]}"; do
   read -r subscribers workers <<<"$load"
-  current="$WORK/current-$subscribers-$workers.jsonl"
-  sent="$(jq -s '.[0].datagrams_sent' "$current")"
-  label="1 → $subscribers, $workers worker(s)"
+  label="instructions, 1 → $subscribers over $workers worker(s)"
+  current="${per_datagram["current $load"]}"
   if [[ -n "$BASE" ]]; then
-    base="$WORK/base-$subscribers-$workers.jsonl"
-    change="$(jq -n --argjson a "$(median "$base")" --argjson b "$(median "$current")" \
-      '(($b / $a - 1) * 1000 | round) / 10')"
-    rows+="| $label | $sent | $(median "$base") ($(runs "$base")) | $(median "$current") ($(runs "$current")) | ${change} % |"$'\n'
+    base="${per_datagram["base $load"]}"
+    rows+="| $label | $base | $current | $(change "$base" "$current") % |"$'\n'
   else
-    rows+="| $label | $sent | $(median "$current") ($(runs "$current")) |"$'\n'
+    rows+="| $label | $current |"$'\n'
   fi
 done
+if ((ROUNDS > 0)); then
+  for load in "${cpu_loads[@]}"; do
+    read -r subscribers workers <<<"$load"
+    label="CPU time (ns), 1 → $subscribers over $workers worker(s)"
+    current="$WORK/current-$subscribers-$workers.jsonl"
+    ns() { jq -n --argjson us "$(median "$1")" '$us * 1000 | round'; }
+    if [[ -n "$BASE" ]]; then
+      base="$WORK/base-$subscribers-$workers.jsonl"
+      rows+="| $label | $(ns "$base") ($(runs "$base") µs) | $(ns "$current") ($(runs "$current") µs) | $(change "$(median "$base")" "$(median "$current")") % |"$'\n'
+    else
+      rows+="| $label | $(ns "$current") ($(runs "$current") µs) |"$'\n'
+    fi
+  done
+fi
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-head="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates vendor || echo ' + changes')"
 if [[ -n "$BASE" ]]; then
-  table="| load | datagrams sent | $base_commit: µs per datagram, median (runs) | $head: µs per datagram, median (runs) | change |
-|---|---|---|---|---|
+  table="| per datagram sent | $base_commit | $head | change |
+|---|---|---|---|
 $rows"
 else
-  table="| load | datagrams sent | µs per datagram, median (runs) |
-|---|---|---|
+  table="| per datagram sent | $head |
+|---|---|
 $rows"
 fi
 section="<!-- core-cost:begin (bench/core-cost.sh) -->
-## The SFU core's own CPU per datagram (simulation)
+## The SFU core's own cost per datagram (simulation)
 
 Written by \`bench/core-cost.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), $head.
 Machine: ${cpu}, $(nproc) CPUs. One publisher (Opus + three-layer VP8 simulcast) and N
-subscribers in the simulation of \`crates/oriel-sfu/tests/sim\` on virtual time, clean links,
-20 s measured after 8 s; the thread CPU time inside the space's calls (Oriel's sans-IO core and
-str0m, SRTP included; no sockets, no kernel, no I/O shell) divided by every datagram the space
-sent (media, RTCP, ICE). $ROUNDS runs per build, alternating.
+subscribers in the simulation of \`crates/oriel-sfu/tests/sim\` on virtual time, clean links;
+the work inside the space's calls (Oriel's sans-IO core and str0m, SRTP included; no sockets,
+no kernel, no I/O shell) divided by every datagram the space sent (media, RTCP, ICE).
+Instructions: callgrind, the difference between a 4 s and a 12 s window (exact; no cache
+misses). CPU time: thread CPU time over 20 s after 8 s, median of $ROUNDS runs (the runs in
+brackets).
 
 $table
 <!-- core-cost:end -->"
