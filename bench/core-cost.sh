@@ -44,7 +44,7 @@ if ((${#missing[@]})); then
   apt-get install -y -q "${missing[@]}" >/dev/null
 fi
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/oriel-core-cost.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
+[[ "${CORE_COST_KEEP:-0}" = 1 ]] || trap 'rm -rf "$WORK"' EXIT
 
 # build DIR OUT: the bench binary of the sources in DIR, copied to OUT.
 build() {
@@ -77,7 +77,9 @@ fi
 
 # The space's entry points the harness calls; callgrind's inclusive counts of these are
 # the core's instructions.
-ENTRY='oriel_sfu::space::Space::(accepts|handle_datagram|handle_timeout|poll_timeout|poll_output|handle_message|handle_shard_event)'
+# (Methods in impl blocks of the space's submodules are named `oriel_sfu::space::mirrors::<impl
+# oriel_sfu::space::Space>::handle_shard_event`.) None of them calls another.
+ENTRY='oriel_sfu::space::([a-z_]+::<impl oriel_sfu::space::)?Space>?::(accepts|handle_datagram|handle_timeout|poll_timeout|poll_output|handle_message|handle_shard_event)'
 # counted BUILD SUBSCRIBERS WORKERS SECONDS: "<core instructions> <datagrams sent>".
 counted() {
   local out="$WORK/cg-$1-$2-$3-$4"
@@ -85,7 +87,7 @@ counted() {
     valgrind -q --tool=callgrind --callgrind-out-file="$out.cg" "$WORK/$1" >"$out.json"
   local instructions
   instructions="$(callgrind_annotate --inclusive=yes --threshold=100 "$out.cg" 2>/dev/null |
-    grep -E "^ *[0-9,]+ .*:$ENTRY \[" | awk '{ gsub(",", "", $1); sum += $1 } END { print sum + 0 }')"
+    grep -E "^ *[0-9,]+ .*:$ENTRY \[" | awk '{ gsub(",", "", $1); sum += $1 } END { printf "%.0f\n", sum }')"
   echo "$instructions $(jq .datagrams_sent "$out.json")"
 }
 

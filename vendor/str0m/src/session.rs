@@ -34,7 +34,7 @@ use crate::rtp_::SeqNo;
 use crate::rtp_::SeqNoWindow;
 use crate::rtp_::{Bitrate, ExtensionMap, Goodbye, Mid, ReportList, Rtcp, RtcpFb};
 use crate::rtp_::{Dlrr, DlrrItem, ExtendedReport, ReportBlock};
-use crate::rtp_::{RtpHeader, SessionId, TwccPacketId, extend_u16};
+use crate::rtp_::{RtpHeader, SessionId, TwccClusterId, TwccPacketId, extend_u16};
 use crate::rtp_::{SrtpContext, Ssrc};
 use crate::rtp_::{TwccRecvRegister, TwccSendRegister};
 use crate::stats::StatsSnapshot;
@@ -108,6 +108,10 @@ pub(crate) struct Session {
 
     // temporary buffer when getting the next (unencrypted) RTP packet from Media line.
     poll_packet_buf: Vec<u8>,
+
+    /// Packets of unpaced streams sent as they were written (`send_unpaced_at_once`),
+    /// ready to leave with the next `poll_datagram`.
+    sent_at_once: VecDeque<DatagramSend>,
 
     // Next packet for RtpPacket event.
     pending_packet: Option<RtpPacket>,
@@ -208,6 +212,7 @@ impl Session {
             pacer,
             pacer_control: PacerControl::new(),
             poll_packet_buf: vec![0; 2000],
+            sent_at_once: VecDeque::new(),
             pending_packet: None,
             media_bytes_rx: 0,
             media_bytes_tx: 0,
@@ -1175,6 +1180,7 @@ impl Session {
             self.poll_feedback()
         } else {
             None.or_else(|| self.poll_feedback())
+                .or_else(|| self.sent_at_once.pop_front())
                 .or_else(|| self.poll_packet(now))
         };
 
@@ -1204,6 +1210,7 @@ impl Session {
 
         self.rtp_closing = true;
         self.clear_feedback();
+        self.sent_at_once.clear();
         self.streams.reset_send_buffers();
 
         for reports in ReportList::lists_from_iter(self.streams.local_sender_ssrcs()) {
@@ -1254,11 +1261,48 @@ impl Session {
     }
 
     fn poll_packet(&mut self, now: Instant) -> Option<DatagramSend> {
-        let srtp_tx = self.srtp_tx.as_mut()?;
+        self.srtp_tx.as_ref()?;
 
         // Figure out which, if any, queue to poll
         // The cluster_id is captured by the pacer at poll time, before register_send() might clear it
         let (midrid, cluster_id) = self.pacer.poll_queue()?;
+        self.emit_packet(now, midrid, cluster_id)
+    }
+
+    /// Sends at once the packet just written to the unpaced stream `ssrc` instead of leaving
+    /// it for the pacer, when the pacer has nothing waiting (no queued media or padding, no
+    /// probe) and the packet is the only one in its stream's queue, so that nothing is
+    /// overtaken. The pacer would release it at once anyway, but only after the send
+    /// stream's stamping and two of its updates over every stream of the session (before the
+    /// packet, and the one a microsecond after it): for an SFU forwarding to many
+    /// subscribers, that machinery cost more than serializing and encrypting the packet.
+    /// The pacer still counts what is sent this way (`register_send`), as do TWCC and BWE.
+    pub(crate) fn send_unpaced_at_once(&mut self, now: Instant, ssrc: Ssrc) {
+        if self.rtp_closing || self.srtp_tx.is_none() || !self.pacer.is_idle() {
+            return;
+        }
+        let Some(stream) = self.streams.stream_tx(&ssrc) else {
+            return;
+        };
+        if !stream.holds_only_a_fresh_unpaced_packet() {
+            return;
+        }
+        stream.stamp_queued(now);
+        let midrid = stream.midrid();
+        if let Some(datagram) = self.emit_packet(now, midrid, None) {
+            self.sent_at_once.push_back(datagram);
+        }
+    }
+
+    /// The next packet of the stream `midrid` serialized, registered with the pacer, TWCC
+    /// and BWE, and encrypted.
+    fn emit_packet(
+        &mut self,
+        now: Instant,
+        midrid: MidRid,
+        cluster_id: Option<TwccClusterId>,
+    ) -> Option<DatagramSend> {
+        let srtp_tx = self.srtp_tx.as_mut()?;
         let stream = self.streams.stream_tx_by_midrid(midrid)?;
         let Some(media) = self.medias.iter().find(|m| m.mid() == stream.mid()) else {
             trace!("Pacer pointed to mid {} which has no media", midrid.mid());

@@ -379,6 +379,8 @@ impl<'a> DirectApi<'a> {
             stream.set_unpaced(unpaced);
         }
         stream.write_rtp(rtp);
+        let now = mutation.last_now;
+        mutation.session.send_unpaced_at_once(now, ssrc);
         mutation.only_datagrams();
         Ok(())
     }

@@ -195,6 +195,19 @@ impl LeakyBucketPacer {
         self.request_immediate_timeout();
     }
 
+    /// Whether nothing waits to be paced: as of the last update no queue held media or
+    /// padding, no queue is picked to send next, and no probe runs. Then a packet written to
+    /// an unpaced stream may leave at once without this pacer picking it; it is still
+    /// counted (`register_send`).
+    pub(crate) fn is_idle(&self) -> bool {
+        self.next_poll_queue.is_none()
+            && self.probe_queue.is_empty()
+            && self
+                .queue_states
+                .iter()
+                .all(|q| q.snapshot.packet_count == 0)
+    }
+
     /// Get the cluster ID of the active probe, if any.
     pub(crate) fn active_cluster(&self) -> Option<TwccClusterId> {
         self.probe_queue.front().map(|p| p.config().cluster())

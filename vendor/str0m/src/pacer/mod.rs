@@ -47,6 +47,15 @@ impl PacerImpl {
         }
     }
 
+    /// Whether nothing waits for this pacer: see `LeakyBucketPacer::is_idle`. The null pacer
+    /// says no, keeping every packet on its path.
+    pub fn is_idle(&self) -> bool {
+        match self {
+            PacerImpl::Null(_) => false,
+            PacerImpl::LeakyBucket(v) => v.is_idle(),
+        }
+    }
+
     pub fn check_probe_complete(&mut self, now: Instant) -> Option<TwccClusterId> {
         match self {
             PacerImpl::Null(_) => None,

@@ -435,6 +435,10 @@ impl StreamTx {
         self.midrid.rid()
     }
 
+    pub(crate) fn midrid(&self) -> MidRid {
+        self.midrid
+    }
+
     /// Information sampled during the latest pacer update for this stream's send queue.
     ///
     /// This is `None` until the pacer has observed the stream for the first time.
@@ -1280,6 +1284,18 @@ impl StreamTx {
 
     pub(crate) fn had_first_timeout(&self) -> bool {
         self.kind.is_some()
+    }
+
+    /// Whether the only thing this stream has to send is one packet written since the last
+    /// timeout, and the stream is unpaced and set up (had its first timeout): then that
+    /// packet may be sent at once (`Session::send_unpaced_at_once`) without reordering.
+    pub(crate) fn holds_only_a_fresh_unpaced_packet(&self) -> bool {
+        self.unpaced == Some(true)
+            && self.had_first_timeout()
+            && self.resends.is_empty()
+            && self.padding == 0
+            && self.send_queue.len() == 1
+            && self.send_queue.need_timeout()
     }
 
     /// Stamps the packets written since the last timeout with `now`.

@@ -82,6 +82,10 @@ impl SendQueue {
         self.queue.is_empty()
     }
 
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
     pub fn last(&self) -> Option<&RtpPacket> {
         self.queue.back()
     }
