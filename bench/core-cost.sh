@@ -49,27 +49,38 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/oriel-core-cost.XXXXXX")"
 # build DIR OUT: the bench binary of the sources in DIR, copied to OUT.
 build() {
   local executable
-  executable="$(cd "$1" && CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}" cargo bench -q -p oriel-sfu \
+  executable="$(cd "$1" && cargo bench -q -p oriel-sfu \
     --bench core_cost --no-run --message-format=json 2>/dev/null |
     jq -r 'select(.reason == "compiler-artifact" and .target.name == "core_cost") | .executable')"
   [[ -x "$executable" ]] || { log "building the bench in $1 failed"; exit 1; }
   cp "$executable" "$2"
 }
 
+# Both sides are built the same way, from a copy of their sources extracted with the current
+# time as mtime, in one target directory of their own, one after the other: cargo tells fresh
+# from stale path dependencies by mtime (an older extracted tree would pass for built), and a
+# build in another directory or from another path can come out a few percent apart in
+# instructions for the same code.
+export CARGO_TARGET_DIR="$ROOT/target/core-cost"
+# extract REVISION NAME: the sources of REVISION, built, as $WORK/NAME.
+extract_and_build() {
+  local src="$WORK/src-${2:0:4}" # the same length for both
+  mkdir "$src"
+  git archive "$1" | tar -x -m -C "$src"
+  build "$src" "$WORK/$2"
+}
+# The working tree's tracked files, uncommitted changes included.
+current_commit="$(git stash create)"
+current_commit="${current_commit:-HEAD}"
 builds=(current)
 if [[ -n "$BASE" ]]; then
   base_commit="$(git rev-parse --short "$BASE^{commit}")"
   log "building $base_commit"
-  mkdir "$WORK/base-src"
-  # Extracted with the current time as mtime, and built in a target directory of its own:
-  # cargo tells fresh from stale path dependencies by mtime, so in the shared one an older
-  # tree would pass for built and the other build's binary be measured twice.
-  git archive "$base_commit" | tar -x -m -C "$WORK/base-src"
-  CARGO_TARGET_DIR="$ROOT/target/core-cost-base" build "$WORK/base-src" "$WORK/base"
+  extract_and_build "$base_commit" base
   builds=(base current)
 fi
 log "building the working tree"
-build "$ROOT" "$WORK/current"
+extract_and_build "$current_commit" current
 if [[ -n "$BASE" ]] && cmp -s "$WORK/base" "$WORK/current"; then
   log "the two builds are the same binary: nothing to compare"
   exit 1

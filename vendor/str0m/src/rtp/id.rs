@@ -43,7 +43,10 @@ macro_rules! str_id {
             type Target = str;
 
             fn deref(&self) -> &Self::Target {
-                from_utf8(&self.0).expect("ascii id").trim()
+                // Trimmed as bytes: ids are ASCII padded with spaces, and `str::trim` walks
+                // the padding char by char against Unicode's whitespace table, for every
+                // packet whose header carries a MID or RID.
+                from_utf8(self.0.trim_ascii()).expect("ascii id")
             }
         }
 
