@@ -81,7 +81,7 @@ measured. Delay: publisher send stamp to the subscriber socket's kernel receive 
 $(cat "$WORK/rows")
 
 Reading it: the storm's joins themselves cost the media worker little (connections are built
-off it, see issue 16). Past 32 connections a space spreads over every media worker (`--spread-space-after`),
+off it, see issue 16). Past 32 connections a space spreads over every media worker (\`--spread-space-after\`),
 so the storm's 200 joiners land on both workers and each keyframe's fan-out is split between
 the two threads: the existing subscribers' delay p99 ${storm_verdict}
 (on one worker it read 53 ms on this machine, the tail being a keyframe of
