@@ -2,9 +2,10 @@
 //! fanned out to N subscribers in the simulation on virtual time, the thread CPU time inside
 //! the space's calls (the sans-IO core and str0m, no sockets, no kernel) divided by the
 //! datagrams the space sent. Virtual time makes the work the same from run to run, and thread
-//! CPU time leaves out what else runs on the machine, so two builds compare within a few
-//! percent where the whole server under load varies by a third (`bench/core-cost.sh` runs
-//! two builds alternately).
+//! CPU time leaves out the other processes, though not the noise they make in a shared VM's
+//! caches (about +-10 % from run to run, where the whole server under load varies by a
+//! third). `bench/core-cost.sh` also counts the instructions under callgrind, which repeat
+//! to a few hundredths of a percent, and compares two builds.
 //!
 //!   cargo bench -p oriel-sfu --bench core_cost
 //!   CORE_COST_SUBSCRIBERS=100 CORE_COST_WORKERS=2 cargo bench -p oriel-sfu --bench core_cost
