@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The SFU core's own cost per datagram it sends, measured in the simulation on virtual time
 # (crates/oriel-sfu/benches/core_cost.rs): no sockets, no kernel, no I/O shell; Oriel's
-# sans-IO core and str0m (SRTP included) alone. Two figures per load:
+# sans-IO core and str0m (SRTP included) alone. Two figures:
 #
-# - instructions per datagram, counted by valgrind's callgrind inside the space's calls:
+# - instructions per datagram (fan-out 1 -> 20 on one worker, 1 -> 40 over two: callgrind
+#   runs some fifty times slower), counted inside the space's calls:
 #   exact and repeatable (the simulation does the same work every run), so it resolves a
 #   change of a percent; it does not see cache misses. Each build runs twice, with a 4 s and
 #   a 12 s window, and the difference is divided by the difference in datagrams sent, which
 #   leaves out the joins, ICE, DTLS and the first keyframes.
-# - thread CPU time per datagram (CORE_COST_ROUNDS runs, median): what the instructions
+# - thread CPU time per datagram (1 -> 40 on one worker, 1 -> 100 over two;
+#   CORE_COST_ROUNDS runs, median): what the instructions
 #   cost on this machine, with its noise (a shared VM: +-10 % from run to run).
 #
 # Given a base revision, both builds are measured and compared: the way to measure a str0m
@@ -17,6 +19,7 @@
 #   bench/core-cost.sh                 # this working tree; rewrites its section of RESULTS.md
 #   bench/core-cost.sh 6fb4803         # 6fb4803 against this working tree
 #   CORE_COST_ROUNDS=0 bench/core-cost.sh HEAD --print   # instructions only; only prints
+#   CORE_COST_KEEP=1 bench/core-cost.sh      # keeps the builds and callgrind files (printed)
 #
 # Needs valgrind and jq (installed when missing). Every run is bounded by timeout; about 5
 # minutes for one build, 8 for two.
@@ -44,7 +47,11 @@ if ((${#missing[@]})); then
   apt-get install -y -q "${missing[@]}" >/dev/null
 fi
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/oriel-core-cost.XXXXXX")"
-[[ "${CORE_COST_KEEP:-0}" = 1 ]] || trap 'rm -rf "$WORK"' EXIT
+if [[ "${CORE_COST_KEEP:-0}" = 1 ]]; then
+  log "keeping $WORK"
+else
+  trap 'rm -rf "$WORK"' EXIT
+fi
 
 # build DIR OUT: the bench binary of the sources in DIR, copied to OUT.
 build() {
@@ -111,8 +118,12 @@ for load in "${instruction_loads[@]}"; do
     counted "$b" "$subscribers" "$workers" 4 >"$WORK/short" &
     counted "$b" "$subscribers" "$workers" 12 >"$WORK/long" &
     wait
-    read -r short_ir short_sent <"$WORK/short"
-    read -r long_ir long_sent <"$WORK/long"
+    read -r short_ir short_sent <"$WORK/short" || true
+    read -r long_ir long_sent <"$WORK/long" || true
+    if ! ((${long_ir:-0} > ${short_ir:-0} && ${long_sent:-0} > ${short_sent:-0})); then
+      log "a callgrind run of $b failed (its output: $WORK/cg-$b-*; CORE_COST_KEEP=1 keeps it)"
+      exit 1
+    fi
     per_datagram["$b $load"]=$(((long_ir - short_ir) / (long_sent - short_sent)))
   done
 done
