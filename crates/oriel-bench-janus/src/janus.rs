@@ -13,10 +13,14 @@ use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 pub const VIDEOROOM: &str = "janus.plugin.videoroom";
+/// Read buffer of the socket: the peer's loop polls it on every wake-up and tungstenite
+/// zero-fills this much on each read attempt (128 KiB by default), as `oriel-client`.
+const READ_BUFFER: usize = 512;
 
 pub struct JanusWs {
     ws: WebSocketStream<TcpStream>,
@@ -46,7 +50,8 @@ impl JanusWs {
             .await
             .with_context(|| format!("cannot connect to Janus at {host}:{port}"))?;
         let _ = tcp.set_nodelay(true);
-        let (ws, _) = tokio_tungstenite::client_async(request, tcp)
+        let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+        let (ws, _) = tokio_tungstenite::client_async_with_config(request, tcp, Some(config))
             .await
             .context("WebSocket handshake with Janus failed")?;
         Ok(Self {

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
+use oriel_client::kernel_receive::{self, BatchReceiver};
 use oriel_client::media::{MediaSource, VideoLayer, VideoSpec};
 use oriel_client::str0m::change::{SdpAnswer, SdpOffer};
 use oriel_client::str0m::media::{
@@ -28,7 +29,7 @@ use oriel_client::str0m::media::{
 use oriel_client::str0m::net::{Protocol, Receive};
 use oriel_client::str0m::rtp::Ssrc;
 use oriel_client::str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
-use oriel_client::{kernel_receive, stamp, ClientCounters};
+use oriel_client::{stamp, ClientCounters};
 use serde_json::{json, Value};
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
@@ -43,7 +44,6 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 const KEEPALIVE: Duration = Duration::from_secs(20);
 /// Datagrams read per wake-up (as `oriel-client`).
 const RECV_BATCH: usize = 64;
-const MAX_DATAGRAM: usize = 2048;
 /// A subscriber without a keyframe asks again this often (as `oriel-client`).
 const PLI_RETRY: Duration = Duration::from_millis(300);
 /// How long leaving may take.
@@ -294,8 +294,7 @@ struct Peer {
 
 impl Peer {
     async fn run(mut self, mut stop: watch::Receiver<bool>) {
-        let mut buffer = vec![0u8; MAX_DATAGRAM];
-        let mut control = kernel_receive::control_buffer();
+        let mut receiver = BatchReceiver::default();
         let mut keepalive = tokio::time::interval(KEEPALIVE);
         keepalive.tick().await;
         let idle = Duration::from_secs(3600);
@@ -317,7 +316,7 @@ impl Peer {
                 frame = self.ws.next(), if self.ws_open => self.on_frame(frame),
                 ready = self.socket.readable() => {
                     if ready.is_ok() {
-                        self.read_socket(&mut buffer, &mut control);
+                        self.read_socket(&mut receiver);
                     }
                 }
                 () = &mut sleep => self.on_timeout(Instant::now()),
@@ -377,28 +376,29 @@ impl Peer {
         }
     }
 
-    fn read_socket(&mut self, buffer: &mut [u8], control: &mut [u8]) {
-        for _ in 0..RECV_BATCH {
-            match kernel_receive::try_recv(&self.socket, buffer, control) {
-                Ok(datagram) => {
-                    let (length, source) = (datagram.len, datagram.source);
-                    let now = Instant::now();
-                    self.counters.add(&self.counters.datagrams_received, 1);
-                    if !self.alive {
-                        continue;
-                    }
-                    let Ok(receive) =
-                        Receive::new(Protocol::Udp, source, self.local, &buffer[..length])
-                    else {
-                        continue;
-                    };
-                    let _ = self.rtc.handle_input(Input::Receive(now, receive));
-                    self.datagram_arrival = datagram.kernel_time.map(|at| at.min(now));
-                    self.drive();
-                    self.datagram_arrival = None;
+    fn read_socket(&mut self, receiver: &mut BatchReceiver) {
+        let mut read = 0;
+        while read < RECV_BATCH {
+            let more = receiver.try_recv(&self.socket);
+            let now = Instant::now();
+            for (datagram, contents) in receiver.datagrams() {
+                read += 1;
+                self.counters.add(&self.counters.datagrams_received, 1);
+                if !self.alive {
+                    continue;
                 }
-                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(_) => break,
+                let Ok(receive) =
+                    Receive::new(Protocol::Udp, datagram.source, self.local, contents)
+                else {
+                    continue;
+                };
+                let _ = self.rtc.handle_input(Input::Receive(now, receive));
+                self.datagram_arrival = datagram.kernel_time.map(|at| at.min(now));
+                self.drive();
+                self.datagram_arrival = None;
+            }
+            if !matches!(more, Ok(true)) {
+                break;
             }
         }
     }
