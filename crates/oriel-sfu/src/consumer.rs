@@ -30,8 +30,9 @@ pub(crate) struct Consumer {
     /// Outgoing sequence numbers start below 2^16 whatever the publisher's rollover count,
     /// so the subscriber's SRTP context (which assumes a rollover count of 0) agrees.
     seq_base: Option<u64>,
-    /// Publisher payload type to subscriber payload type, learnt on first use.
-    payload_type: Option<(Pt, Option<Pt>)>,
+    /// Publisher payload type to the subscriber's payload type and whether this leg's SDP
+    /// offers NACK for it (str0m's codec config: video yes, audio no), learnt on first use.
+    payload_type: Option<(Pt, Option<(Pt, bool)>)>,
     /// The SSRC of this consumer's send stream, once the subscriber answered the offer
     /// carrying it; looked up by SSRC (a hash) rather than by mid (a scan) per packet.
     send_ssrc: Option<Ssrc>,
@@ -141,12 +142,15 @@ impl Consumer {
         let pt_out = match self.payload_type {
             Some((pt, mapped)) if pt == pt_in => mapped,
             _ => {
-                let mapped = rtc.codec_config().match_params(params).map(|p| p.pt());
+                let mapped = rtc
+                    .codec_config()
+                    .match_params(params)
+                    .map(|p| (p.pt(), p.fb_nack()));
                 self.payload_type = Some((pt_in, mapped));
                 mapped
             }
         };
-        let Some(pt_out) = pt_out else {
+        let Some((pt_out, nackable)) = pt_out else {
             return false;
         };
         let base = *self.seq_base.get_or_insert(out.seq & !0xffff);
@@ -175,7 +179,9 @@ impl Consumer {
         )
         .marker(packet.marker)
         .ext_vals(ext_vals)
-        .nackable(true);
+        // Kept for resending only where the subscriber may ask for it (`nack` in the SDP):
+        // not audio, whose packets each cost a 400-byte move and an eviction in that cache.
+        .nackable(nackable);
         if params.spec().codec == Codec::Vp8 {
             if let Some(patch) = self.vp8_patch(&packet.payload, out.epoch) {
                 write = write.vp8_patch(patch);
