@@ -1969,6 +1969,19 @@ impl Rtc {
 
     // Called only after the output pipeline has drained.
     fn poll_timeout(&mut self) -> Instant {
+        let timeout = self.refreshed_timeout();
+
+        if self.state == RtcState::Closing && self.close_drain_complete() {
+            self.state = RtcState::Closed;
+            self.last_timeout_reason = Reason::NotHappening;
+            return not_happening();
+        }
+
+        timeout
+    }
+
+    /// The soonest timer, recomputed if anything armed it since.
+    fn refreshed_timeout(&mut self) -> Instant {
         if self.readiness.wants_timeout() {
             let stats_timeout = self.stats.as_mut().and_then(|s| s.poll_timeout());
             let time_and_reason = (None, Reason::NotHappening)
@@ -1983,12 +1996,6 @@ impl Rtc {
             self.cached_timeout = time.max(self.last_now);
             self.last_timeout_reason = time_and_reason.1;
             self.readiness.clear_timeout();
-        }
-
-        if self.state == RtcState::Closing && self.close_drain_complete() {
-            self.state = RtcState::Closed;
-            self.last_timeout_reason = Reason::NotHappening;
-            return not_happening();
         }
 
         self.cached_timeout
@@ -2120,8 +2127,24 @@ impl Rtc {
         match input {
             Input::Timeout(now) => self.do_handle_timeout(now)?,
             Input::Receive(recv_time, r) => {
+                let media = matches!(
+                    r.contents.inner,
+                    DatagramRecvInner::Rtp(_) | DatagramRecvInner::Rtcp(_)
+                );
                 self.do_handle_receive(recv_time, r)?;
-                self.do_handle_timeout(recv_time)?;
+                // Serving every timer after every datagram walks ICE, SCTP, the channels and
+                // every stream, and arms ICE's wake, so the next `poll_output` walks the whole
+                // tree again: for a receiver of hundreds of packets a second, most of its work
+                // past decryption. After RTP and RTCP the timers are served when one is due
+                // (the datagram may have made one due at once); otherwise only the clock
+                // moves. STUN and DTLS (rare, and ICE settles its state in its timeout) as
+                // before.
+                if !media || self.need_init_time || self.refreshed_timeout() <= recv_time {
+                    self.do_handle_timeout(recv_time)?;
+                } else if recv_time > self.last_now {
+                    // The timeout just computed is later still: no need to recompute it.
+                    self.last_now = recv_time;
+                }
             }
         }
         Ok(())
