@@ -36,7 +36,7 @@ pub fn enable(socket: &std::net::UdpSocket) {
     }
 }
 
-/// A datagram read into the caller's buffer.
+/// A datagram read, as the kernel handed it over.
 #[derive(Debug, Clone, Copy)]
 pub struct Received {
     pub len: usize,
@@ -95,6 +95,7 @@ impl BatchReceiver {
                     None,
                 )
                 .map_err(io::Error::from)?;
+                let clocks = Clocks::now();
                 let mut read = 0;
                 for (slot, message) in messages.enumerate() {
                     read += 1;
@@ -105,7 +106,7 @@ impl BatchReceiver {
                     let received_at = Received {
                         len: message.bytes,
                         source,
-                        kernel_time: kernel_time(message.cmsgs().ok()),
+                        kernel_time: clocks.and_then(|c| c.kernel_time(message.cmsgs().ok())),
                     };
                     received.push((slot, received_at));
                 }
@@ -138,14 +139,34 @@ impl BatchReceiver {
     }
 }
 
-fn kernel_time<'a>(
-    cmsgs: Option<impl Iterator<Item = ControlMessageOwned> + 'a>,
-) -> Option<Instant> {
-    let wall = cmsgs?.find_map(|cmsg| match cmsg {
-        ControlMessageOwned::ScmTimestampns(at) => Some(Duration::from(at)),
-        _ => None,
-    })?;
-    monotonic_from_wall(wall)
+/// Both clocks read once per batch, to map the kernel's wall-clock stamps onto `Instant`.
+#[derive(Clone, Copy)]
+struct Clocks {
+    now: Instant,
+    wall_now: Duration,
+}
+
+impl Clocks {
+    fn now() -> Option<Self> {
+        let now = Instant::now();
+        let wall_now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .ok()?;
+        Some(Self { now, wall_now })
+    }
+
+    /// The `SCM_TIMESTAMPNS` among `cmsgs`, by its age now, never later than now.
+    fn kernel_time<'a>(
+        self,
+        cmsgs: Option<impl Iterator<Item = ControlMessageOwned> + 'a>,
+    ) -> Option<Instant> {
+        let since_unix_epoch = cmsgs?.find_map(|cmsg| match cmsg {
+            ControlMessageOwned::ScmTimestampns(at) => Some(Duration::from(at)),
+            _ => None,
+        })?;
+        let age = self.wall_now.saturating_sub(since_unix_epoch);
+        self.now.checked_sub(age)
+    }
 }
 
 fn socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
@@ -154,17 +175,6 @@ fn socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
         nix::sys::socket::AddressFamily::Inet6 => address.as_sockaddr_in6().map(|a| (*a).into()),
         _ => None,
     }
-}
-
-/// The kernel stamps with the wall clock; this maps a stamp onto `Instant` by its age now,
-/// never later than now.
-fn monotonic_from_wall(since_unix_epoch: Duration) -> Option<Instant> {
-    let now = Instant::now();
-    let wall_now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .ok()?;
-    let age = wall_now.saturating_sub(since_unix_epoch);
-    now.checked_sub(age)
 }
 
 #[cfg(test)]
