@@ -5,9 +5,14 @@
 set -euo pipefail
 WORK="$1"
 RESULTS="$2"
-# Sections other benchmarks own (bench/compositor.sh, bench/webhooks.sh, bench/quality.sh:
-# between their markers) survive a rewrite of this one's.
-KEPT="$(sed -n -e '/^<!-- compositor:begin/,/^<!-- compositor:end -->/p' -e '/^<!-- webhooks:begin/,/^<!-- webhooks:end -->/p' -e '/^<!-- quality:begin/,/^<!-- quality:end -->/p' "$RESULTS" 2>/dev/null || true)"
+# Sections other benchmarks own (every `<!-- NAME:begin` ... `<!-- NAME:end -->` written by
+# lib/section.sh: compositor, webhooks, quality, profile, join-storm, core-cost, ...) survive
+# a rewrite of this one's, in their order. (Naming them here lost each new one.)
+KEPT="$(awk '
+  name == "" && match($0, /^<!-- [a-z0-9-]+:begin/) { name = substr($0, 6, RLENGTH - 11) }
+  name != "" { print }
+  name != "" && $0 == "<!-- " name ":end -->" { name = "" }
+' "$RESULTS" 2>/dev/null || true)"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=loads.sh
 . "$HERE/loads.sh"
