@@ -24,7 +24,7 @@ use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
 /// Control-message room for one `SCM_TIMESTAMPNS`.
-pub fn control_buffer() -> Vec<u8> {
+fn control_buffer() -> Vec<u8> {
     nix::cmsg_space!(TimeSpec)
 }
 
@@ -48,7 +48,7 @@ pub struct Received {
 /// Datagrams one [`BatchReceiver::try_recv`] reads at most.
 pub const BATCH_SLOTS: usize = 16;
 /// Room for each datagram; longer ones are cut (nothing on this path sends them).
-pub const SLOT_BYTES: usize = 2048;
+const SLOT_BYTES: usize = 2048;
 
 thread_local! {
     /// The `recvmmsg` headers (addresses, control buffers), reused by every receiver on this
