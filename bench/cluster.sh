@@ -42,6 +42,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # shellcheck source=lib/section.sh
 . "$ROOT/bench/lib/section.sh"
+# shellcheck source=lib/generator.sh
+. "$ROOT/bench/lib/generator.sh" # GENERATOR_NICE
 # shellcheck source=lib/netns.sh
 . "$ROOT/bench/lib/netns.sh" # machine_busy, wait_quiet (no namespace here)
 RESULTS="${BENCH_RESULTS:-$ROOT/bench/RESULTS.md}"
@@ -237,7 +239,7 @@ measure() {
   bound=$((DURATION + WARMUP + 240))
   wait_quiet "$QUIET" "the other CPU column"
   log "$name: 1 publisher, $SUBS subscribers, ${WARMUP}s warm-up, ${DURATION}s window"
-  timeout "$bound" "$ORIEL" load-test --api "$api" \
+  timeout "$bound" nice -n "$GENERATOR_NICE" "$ORIEL" load-test --api "$api" \
     --token-id "$(jq -r .id <<<"$token")" --token-secret "$(jq -r .secret <<<"$token")" \
     --publishers 1 --subscribers "$SUBS" --duration "$DURATION" --warmup "$WARMUP" \
     ${SINGLE_PID:+--server-pid "$SINGLE_PID"} --json >"$dir/out.json" 2>"$dir/load.log" &

@@ -17,6 +17,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # shellcheck source=lib/section.sh
 . "$ROOT/bench/lib/section.sh"
+# shellcheck source=lib/generator.sh
+. "$ROOT/bench/lib/generator.sh" # GENERATOR_NICE
 RESULTS="${BENCH_RESULTS:-$ROOT/bench/RESULTS.md}"
 ORIEL="${ORIEL_BIN:-$ROOT/target/release/oriel}"
 WINDOW=10
@@ -44,7 +46,7 @@ run() { # NAME SUBSCRIBERS STORM
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
   token="$("$ORIEL" access-token create --data-dir "$dir/data" --environment bench)"
   log "$name: $subs subscribers, storm $storm"
-  timeout 300 "$ORIEL" load-test --api "http://127.0.0.1:$port" \
+  timeout 300 nice -n "$GENERATOR_NICE" "$ORIEL" load-test --api "http://127.0.0.1:$port" \
     --token-id "$(jq -r .id <<<"$token")" --token-secret "$(jq -r .secret <<<"$token")" \
     --publishers 1 --subscribers "$subs" --storm-subscribers "$storm" --storm-seconds "$WINDOW" \
     --duration "$WINDOW" --warmup 5 --server-pid "$SERVER_PID" --json 2>"$dir/load.log" |
@@ -71,7 +73,8 @@ section=$(cat <<MD
 ## Join storm: 200 subscribers joining a space that forwards to 100
 
 Written by \`bench/join-storm.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD).
-Machine: ${cpu}, $(nproc) CPUs; the load generator shares it with the server. One publisher
+Machine: ${cpu}, $(nproc) CPUs; the load generator shares it with the server, at nice
+${GENERATOR_NICE} (\`bench/lib/generator.sh\`: it gets the CPU the server leaves). One publisher
 (Opus + VP8 simulcast), \`oriel load-test\` with 5 s of warm-up, then a ${WINDOW} s window;
 in the storm run 200 more subscribers join evenly over that window while the first 100 are
 measured. Delay: publisher send stamp to the subscriber socket's kernel receive time.

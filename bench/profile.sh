@@ -13,6 +13,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # shellcheck source=lib/section.sh
 . "$ROOT/bench/lib/section.sh"
+# shellcheck source=lib/generator.sh
+. "$ROOT/bench/lib/generator.sh" # GENERATOR_NICE
 RESULTS="${BENCH_RESULTS:-$ROOT/bench/RESULTS.md}"
 ORIEL="${ORIEL_BIN:-$ROOT/target/release/oriel}"
 PUBS="${PROFILE_PUBLISHERS:-1}"
@@ -44,7 +46,7 @@ token="$("$ORIEL" access-token create --data-dir "$WORK/data" --environment benc
 flags=()
 if [[ "$AUDIO_ONLY" = 1 ]]; then flags+=(--audio-only); fi
 log "$name: load for $((SECONDS_PROFILED + 2)) s after a warm-up; perf on the server for ${SECONDS_PROFILED} s"
-timeout 300 "$ORIEL" load-test --api "http://127.0.0.1:$port" \
+timeout 300 nice -n "$GENERATOR_NICE" "$ORIEL" load-test --api "http://127.0.0.1:$port" \
   --token-id "$(jq -r .id <<<"$token")" --token-secret "$(jq -r .secret <<<"$token")" \
   --publishers "$PUBS" --subscribers "$SUBS" --duration $((SECONDS_PROFILED + 2)) --warmup 5 \
   --server-pid "$SERVER_PID" --json "${flags[@]}" >"$WORK/report.json" 2>"$WORK/load.log" &
@@ -105,7 +107,7 @@ section=$(cat <<MD
 
 Written by \`bench/profile.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD).
 Machine: ${cpu}, $(nproc) CPUs. Load: $name (\`oriel load-test\`, ${PUBS} publisher(s) of Opus${media},
-${SUBS} subscribers) on 127.0.0.1; the server profiled with perf for ${SECONDS_PROFILED} s of the
+${SUBS} subscribers, the generator at nice ${GENERATOR_NICE}) on 127.0.0.1; the server profiled with perf for ${SECONDS_PROFILED} s of the
 measurement window, its samples' self time split by what they run. The server spent
 ${per_packet} µs of CPU per packet a subscriber received (${pps} packets per CPU-second); the
 flame graph is \`bench/profiles/$name.svg\`.

@@ -45,6 +45,8 @@ die() { log "FAIL: $*"; exit 1; }
 
 # shellcheck source=lib/loads.sh
 . "$ROOT/bench/lib/loads.sh"
+# shellcheck source=lib/generator.sh
+. "$ROOT/bench/lib/generator.sh" # GENERATOR_NICE
 for load in $LOADS; do load_spec "$load" >/dev/null || die "unknown load '$load'"; done
 [ "$(id -u)" = 0 ] || die "needs root (it makes a network namespace)"
 
@@ -183,7 +185,7 @@ run_generator() {
   b0="$(machine_busy)"; s0="$(process_ticks "$SERVER_PID")"; k0="$(softirq_ticks)"
   times >"$dir/times0"; t0="$(date +%s.%N)"
   set +e
-  timeout "$bound" ip netns exec "$NS" "$@" >"$dir/out.json" 2>"$dir/load.log"
+  timeout "$bound" ip netns exec "$NS" nice -n "$GENERATOR_NICE" "$@" >"$dir/out.json" 2>"$dir/load.log"
   set -e
   head -n 1 /proc/stat >"$dir/stat1"
   b1="$(machine_busy)"; s1="$(process_ticks "$SERVER_PID")"; k1="$(softirq_ticks)"
@@ -256,6 +258,7 @@ done
   printf 'DURATION=%q\n' "$DURATION"
   printf 'WARMUP=%q\n' "$WARMUP"
   printf 'JANUS_LOOPS=%q\n' "$JANUS_LOOPS"
+  printf 'GENERATOR_NICE=%q\n' "$GENERATOR_NICE"
   printf 'COMMIT=%q\n' "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   # Uncommitted source changes that went into the Oriel build (the benchmark's own files aside).
   printf 'DIRTY=%q\n' "$(git status --porcelain -- crates 2>/dev/null | awk '{ print $2 }' |
