@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Where a forwarded packet's CPU goes: the server profiled (perf) under a load of
-# `oriel load-test`, its samples split into kernel, SRTP and DTLS crypto, str0m, Oriel and the
-# allocator and copies, per forwarded packet, plus a flame graph kept in bench/profiles/.
+# Where a forwarded packet's CPU goes, for each of bench/run.sh's loads: the server profiled
+# (perf) under `oriel load-test`, its samples split into kernel, SRTP and DTLS crypto, str0m,
+# Oriel, the allocator and copies, and the rest, per packet a subscriber received, plus a flame
+# graph per load kept in bench/profiles/LOAD.svg.
 #
-#   bench/profile.sh                       # fan-out 1 -> 100; updates bench/RESULTS.md
-#   PROFILE_SUBSCRIBERS=300 PROFILE_AUDIO_ONLY=1 PROFILE_PUBLISHERS=10 bench/profile.sh
+#   bench/profile.sh                            # every load (~1 min each); updates bench/RESULTS.md
+#   PROFILE_LOADS="fanout-100 audio-room" bench/profile.sh   # a subset (names: bench/lib/loads.sh)
+#   bench/profile.sh --print                    # only prints the section
 #
-# Needs perf (linux-perf) and installs inferno (cargo install) for the flame graph. The node
-# and the load generator run on 127.0.0.1; every step is bounded by timeout.
+# Needs perf (linux-perf) and installs inferno (cargo install) for the flame graphs. Each load
+# gets a fresh node on 127.0.0.1 (no namespace, no root); every step is bounded by timeout.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -15,21 +17,26 @@ cd "$ROOT"
 . "$ROOT/bench/lib/section.sh"
 # shellcheck source=lib/generator.sh
 . "$ROOT/bench/lib/generator.sh" # GENERATOR_NICE
+# shellcheck source=lib/loads.sh
+. "$ROOT/bench/lib/loads.sh"
 RESULTS="${BENCH_RESULTS:-$ROOT/bench/RESULTS.md}"
 ORIEL="${ORIEL_BIN:-$ROOT/target/release/oriel}"
-PUBS="${PROFILE_PUBLISHERS:-1}"
-SUBS="${PROFILE_SUBSCRIBERS:-100}"
-AUDIO_ONLY="${PROFILE_AUDIO_ONLY:-0}"
+LOADS="${PROFILE_LOADS:-fanout-50 fanout-100 fanout-200 meeting audio-room}"
+PRINT_ONLY=0
+[[ "${1:-}" = --print ]] && PRINT_ONLY=1
 SECONDS_PROFILED=10
+# Low enough that perf (a 16 KiB stack copy per sample) does not push the audio room, which
+# fills the 2 CPUs, off its operating point; ~3,000 samples per load. perf itself runs at the
+# generator's nice level: at full weight it took the CPU the generator's publishers needed,
+# and the audio room forwarded 90,000 packets a second instead of 150,000.
+FREQUENCY=299
 log() { printf '[profile] %s\n' "$*" >&2; }
 command -v perf >/dev/null || { log "perf is missing (apt-get install linux-perf)"; exit 1; }
 command -v jq >/dev/null || { log "jq is missing (apt-get install jq)"; exit 1; }
 command -v inferno-flamegraph >/dev/null || cargo install -q --locked inferno
 [[ -x "$ORIEL" ]] || cargo build --release -q -p oriel
+for load in $LOADS; do load_spec "$load" >/dev/null || { log "unknown load '$load'"; exit 1; }; done
 
-suffix=""; media=" + VP8 simulcast"
-if [[ "$AUDIO_ONLY" = 1 ]]; then suffix="-audio"; media=""; fi
-name="fanout-${PUBS}x${SUBS}${suffix}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/oriel-profile.XXXXXX")"
 SERVER_PID=""
 cleanup() {
@@ -37,33 +44,11 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$ORIEL" serve --listen "127.0.0.1:$port" --data-dir "$WORK/data" --media-ip 127.0.0.1 \
-  --media-port $((30000 + RANDOM % 20000)) --max-connections-per-ip 1000 >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-token="$("$ORIEL" access-token create --data-dir "$WORK/data" --environment bench)"
-flags=()
-if [[ "$AUDIO_ONLY" = 1 ]]; then flags+=(--audio-only); fi
-log "$name: load for $((SECONDS_PROFILED + 2)) s after a warm-up; perf on the server for ${SECONDS_PROFILED} s"
-timeout 300 nice -n "$GENERATOR_NICE" "$ORIEL" load-test --api "http://127.0.0.1:$port" \
-  --token-id "$(jq -r .id <<<"$token")" --token-secret "$(jq -r .secret <<<"$token")" \
-  --publishers "$PUBS" --subscribers "$SUBS" --duration $((SECONDS_PROFILED + 2)) --warmup 5 \
-  --server-pid "$SERVER_PID" --json "${flags[@]}" >"$WORK/report.json" 2>"$WORK/load.log" &
-LOAD_PID=$!
-# The window opens once everyone is connected and warmed up: start perf with it.
-for _ in $(seq 1200); do grep -qs "measuring for" "$WORK/load.log" && break; sleep 0.1; done
-sleep 1
-timeout $((SECONDS_PROFILED + 30)) perf record -q -F 499 --call-graph dwarf,16384 -p "$SERVER_PID" \
-  -o "$WORK/perf.data" -- sleep "$SECONDS_PROFILED" >/dev/null 2>&1
-wait "$LOAD_PID"
-report="$(tail -n 1 "$WORK/report.json")"
-jq -e 'type == "object"' <<<"$report" >/dev/null || { tail -5 "$WORK/load.log" >&2; exit 1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# Self time by symbol, then by kind of work.
-perf report -i "$WORK/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
-  awk '/^ +[0-9.]+%/ { print }' >"$WORK/symbols"
-shares="$(python3 - "$WORK/symbols" <<'PY'
+# Self time by symbol, summed by kind of work: one JSON object of shares (0..1).
+shares_of() { # SYMBOLS_FILE
+  python3 - "$1" <<'PY'
 import json, re, sys
 buckets = {"kernel (sockets, syscalls, scheduling)": 0.0, "SRTP and DTLS crypto (aws-lc)": 0.0,
            "str0m (RTP, RTCP, pacing, estimation)": 0.0, "Oriel (SFU core and I/O shell)": 0.0,
@@ -89,36 +74,101 @@ for line in open(sys.argv[1]):
 total = sum(buckets.values()) or 1
 print(json.dumps({k: v / total for k, v in buckets.items()}))
 PY
-)"
-mkdir -p bench/profiles
-perf script -i "$WORK/perf.data" 2>/dev/null | inferno-collapse-perf 2>/dev/null |
-  inferno-flamegraph --title "oriel serve, $name ($(git rev-parse --short HEAD))" >"bench/profiles/$name.svg"
-log "flame graph: bench/profiles/$name.svg"
+}
 
+# profile LOAD: $WORK/LOAD/figures.json = the load test's report plus "shares"; the flame
+# graph in bench/profiles/LOAD.svg.
+profile() {
+  local load="$1" dir="$WORK/$1" pubs subs audio_only port token load_pid report
+  local flags=()
+  read -r pubs subs audio_only <<<"$(load_spec "$load")"
+  [[ "$audio_only" = 1 ]] && flags+=(--audio-only)
+  mkdir -p "$dir"
+  port="$(free_port)"
+  "$ORIEL" serve --listen "127.0.0.1:$port" --data-dir "$dir/data" --media-ip 127.0.0.1 \
+    --media-port $((30000 + RANDOM % 20000)) --max-connections-per-ip 1000 >"$dir/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  token="$("$ORIEL" access-token create --data-dir "$dir/data" --environment bench)"
+  log "$load ($pubs publishers, $subs subscribers): perf on the server for ${SECONDS_PROFILED} s of the window"
+  timeout 300 nice -n "$GENERATOR_NICE" "$ORIEL" load-test --api "http://127.0.0.1:$port" \
+    --token-id "$(jq -r .id <<<"$token")" --token-secret "$(jq -r .secret <<<"$token")" \
+    --publishers "$pubs" --subscribers "$subs" --duration $((SECONDS_PROFILED + 2)) --warmup 5 \
+    --server-pid "$SERVER_PID" --json "${flags[@]}" >"$dir/report.json" 2>"$dir/load.log" &
+  load_pid=$!
+  # The window opens once everyone is connected and warmed up: start perf with it.
+  for _ in $(seq 1200); do grep -qs "measuring for" "$dir/load.log" && break; sleep 0.1; done
+  sleep 1
+  timeout $((SECONDS_PROFILED + 30)) nice -n "$GENERATOR_NICE" perf record -q -F "$FREQUENCY" --call-graph dwarf,16384 \
+    -p "$SERVER_PID" -o "$dir/perf.data" -- sleep "$SECONDS_PROFILED" >/dev/null 2>&1
+  wait "$load_pid" || true
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+  report="$(tail -n 1 "$dir/report.json")"
+  jq -e 'type == "object" and .packets_received > 0' <<<"$report" >/dev/null ||
+    { tail -5 "$dir/load.log" >&2; exit 1; }
+  perf report -i "$dir/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
+    awk '/^ +[0-9.]+%/ { print }' >"$dir/symbols"
+  jq --argjson shares "$(shares_of "$dir/symbols")" '. + {shares: $shares}' <<<"$report" \
+    >"$dir/figures.json"
+  if [[ "$PRINT_ONLY" = 0 ]]; then
+    mkdir -p bench/profiles
+    perf script -i "$dir/perf.data" 2>/dev/null | inferno-collapse-perf 2>/dev/null |
+      inferno-flamegraph --title "oriel serve, $(load_title "$load") ($(git rev-parse --short HEAD))" \
+        >"bench/profiles/$load.svg"
+    log "flame graph: bench/profiles/$load.svg"
+  fi
+  rm -f "$dir/perf.data"
+}
+
+for load in $LOADS; do
+  profile "$load"
+done
+
+# One column per load: µs of server CPU per packet received, by kind of work.
+table="$(
+  cd "$WORK"
+  python3 - $LOADS <<'PY'
+import json, sys
+loads = sys.argv[1:]
+figures = [json.load(open(f"{load}/figures.json")) for load in loads]
+print("| µs per packet received | " + " | ".join(loads) + " |")
+print("|---" * (len(loads) + 1) + "|")
+per_packet = [f["server_cpu_seconds"] / f["packets_received"] * 1e6 for f in figures]
+for kind in figures[0]["shares"]:
+    cells = [f"{us * f['shares'][kind]:.2f} ({f['shares'][kind] * 100:.0f} %)" for us, f in zip(per_packet, figures)]
+    print(f"| {kind} | " + " | ".join(cells) + " |")
+print("| **all (µs per packet)** | " + " | ".join(f"**{us:.2f}**" for us in per_packet) + " |")
+print("| packets per server CPU-second | " + " | ".join(str(f["packets_per_server_cpu_second"]) for f in figures) + " |")
+print("| subscribers connected, packets/s received | " + " | ".join(f"{f['subscribers_connected']}/{f['subscribers']}, {f['packets_per_second']:.0f}" for f in figures) + " |")
+print("| server CPU (% of a core) | " + " | ".join(f"{f['server_cpu_percent']:.0f} %" for f in figures) + " |")
+print("| delay p99 (ms), loss | " + " | ".join(f"{f['delay_ms']['p99']}, {f['loss_ratio'] * 100:.2f} %" for f in figures) + " |")
+PY
+)"
+graphs="$(for load in $LOADS; do printf '[%s](profiles/%s.svg) ' "$load" "$load"; done)"
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
-rows="$(jq -r --argjson shares "$shares" '
-  (.server_cpu_seconds / .packets_received * 1e6) as $us |
-  $shares | to_entries[] | "| \(.key) | \((.value * 1000 | round) / 10) % | \(($us * .value * 100 | round) / 100) |"' <<<"$report")"
-per_packet="$(jq -r '(.server_cpu_seconds / .packets_received * 1e6 * 100 | round) / 100' <<<"$report")"
-pps="$(jq -r '.packets_per_server_cpu_second' <<<"$report")"
 section=$(cat <<MD
 <!-- profile:begin (bench/profile.sh) -->
 ## Where a forwarded packet's CPU goes
 
 Written by \`bench/profile.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD).
-Machine: ${cpu}, $(nproc) CPUs. Load: $name (\`oriel load-test\`, ${PUBS} publisher(s) of Opus${media},
-${SUBS} subscribers, the generator at nice ${GENERATOR_NICE}) on 127.0.0.1; the server profiled with perf for ${SECONDS_PROFILED} s of the
-measurement window, its samples' self time split by what they run. The server spent
-${per_packet} µs of CPU per packet a subscriber received (${pps} packets per CPU-second); the
-flame graph is \`bench/profiles/$name.svg\`.
+Machine: ${cpu}, $(nproc) CPUs. For each of \`bench/run.sh\`'s loads, a fresh \`oriel serve\` on
+127.0.0.1 under \`oriel load-test\` (the generator at nice ${GENERATOR_NICE}, 5 s of warm-up), the
+server profiled with perf (${FREQUENCY} Hz, DWARF call graphs) for ${SECONDS_PROFILED} s of the window and its
+samples' self time split by what they run; the server's CPU time per packet a subscriber
+received comes from /proc over the load test's window (perf's own cost included). The kernel
+row holds the whole send (each copy is one datagram through the UDP stack) and, on loopback,
+the subscriber side's delivery into its socket, which runs inside the server's send.
+Flame graphs: ${graphs}
 
-| work | share of server CPU | µs per forwarded packet |
-|---|---|---|
-${rows}
+${table}
 
 <!-- profile:end -->
 MD
 )
+if [[ "$PRINT_ONLY" = 1 ]]; then
+  printf '%s\n' "$section"
+  exit 0
+fi
 write_section "$RESULTS" profile "$section"
 log "wrote $RESULTS"
-printf '%s\n' "$rows"
+printf '%s\n' "$table"
