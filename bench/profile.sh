@@ -139,7 +139,8 @@ for kind in figures[0]["shares"]:
     print(f"| {kind} | " + " | ".join(cells) + " |")
 print("| **all (µs per packet)** | " + " | ".join(f"**{us:.2f}**" for us in per_packet) + " |")
 print("| packets per server CPU-second | " + " | ".join(str(f["packets_per_server_cpu_second"]) for f in figures) + " |")
-print("| subscribers connected, packets/s received | " + " | ".join(f"{f['subscribers_connected']}/{f['subscribers']}, {f['packets_per_second']:.0f}" for f in figures) + " |")
+skipped = lambda f: f" ⚠ the generator skipped {f['publisher_frames_skipped']} frames" if f.get("publisher_frames_skipped") else ""
+print("| subscribers connected, packets/s received | " + " | ".join(f"{f['subscribers_connected']}/{f['subscribers']}, {f['packets_per_second']:.0f}{skipped(f)}" for f in figures) + " |")
 print("| server CPU (% of a core) | " + " | ".join(f"{f['server_cpu_percent']:.0f} %" for f in figures) + " |")
 print("| delay p99 (ms), loss | " + " | ".join(f"{f['delay_ms']['p99']}, {f['loss_ratio'] * 100:.2f} %" for f in figures) + " |")
 PY

@@ -52,7 +52,7 @@ row() { # LOAD SERVER REPORT RATIO
     "| $(delay .delay_ms.p50 "$r" '%.2f') / $(delay .delay_ms.p99 "$r" '%.1f')" \
     "| $(fmt .server_cpu_percent "$r" '%.0f %%')" \
     "| **$(fmt .packets_per_server_cpu_second "$r" '%.0f')**" \
-    "| $(fmt .loadtest_cpu_percent "$r" '%.0f %%')" \
+    "| $(fmt .loadtest_cpu_percent "$r" '%.0f %%')$(jq -r 'if (.publisher_frames_skipped // 0) > 0 then " ⚠ \(.publisher_frames_skipped) frames skipped" else "" end' <<<"$r")" \
     "| $(fmt .other_cpu_percent "$r" '%.0f %%')$(jq -r 'if (.other_cpu_percent // 0) > 25 then " ⚠" else "" end' <<<"$r")" \
     "| $4 |"
 }
@@ -92,7 +92,9 @@ warmup_text="once every peer connection is up"
   echo "Video packets/s per stream tells the simulcast layer forwarded: about 187 for f"
   echo "(1.5 Mbit/s), 62 for h, 31 for q. Janus forwards the top layer to every subscriber;"
   echo "Oriel picks layers from each subscriber's bandwidth estimate, starting low."
-  echo "Load gen CPU is the load generator's own CPU over the window. Other CPU is what the rest of"
+  echo "Load gen CPU is the load generator's own CPU over the window (⚠ frames skipped: its publishers"
+  echo "fell more than 200 ms behind and sent less than asked; the row understates the load)."
+  echo "Other CPU is what the rest of"
   echo "the machine used while the generator ran (all CPUs busy minus server, generator and the"
   echo "kernel's ksoftirqd threads, % of one core): well above 0, something else competed for the"
   echo "CPUs and the row is not to be trusted (⚠ above 25 %)."

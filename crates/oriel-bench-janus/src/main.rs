@@ -234,13 +234,14 @@ async fn run(args: &Args) -> JanusReport {
     }
     wait_connected(&everyone, CONNECT_TIMEOUT).await;
 
-    let sent = |everyone: &[Joined]| -> (u64, u64, u64) {
-        everyone.iter().fold((0, 0, 0), |(s, k, p), j| {
+    let sent = |everyone: &[Joined]| -> (u64, u64, u64, u64) {
+        everyone.iter().fold((0, 0, 0, 0), |(s, k, p, f), j| {
             let c = &j.counters;
             (
                 s + ClientCounters::get(&c.rtp_sent),
                 k + ClientCounters::get(&c.keyframe_requests_received),
                 p + ClientCounters::get(&c.plis_sent),
+                f + ClientCounters::get(&c.frames_skipped),
             )
         })
     };
@@ -316,6 +317,7 @@ async fn run(args: &Args) -> JanusReport {
         packets_sent: sent_after.0.saturating_sub(sent_before.0),
         keyframe_requests_received: sent_after.1,
         plis_sent: sent_after.2,
+        publisher_frames_skipped: sent_after.3.saturating_sub(sent_before.3),
         errors,
         ..Report::default()
     }
@@ -356,6 +358,9 @@ fn summary(r: &Report) {
     );
     if let (Some(cpu), Some(rate)) = (r.server_cpu_percent, r.packets_per_server_cpu_second) {
         eprintln!("bench-janus: server CPU {cpu:.1}% of a core, {rate:.0} packets per CPU-second");
+    }
+    if let Some(warning) = r.generator_lag_warning() {
+        eprintln!("bench-janus: warning: {warning}");
     }
     for error in &r.errors {
         eprintln!("bench-janus: error: {error}");

@@ -27,6 +27,9 @@ pub struct ClientCounters {
     pub plis_sent: AtomicU64,
     /// Media writes skipped because str0m had no send stream (not negotiated yet).
     pub unwritable: AtomicU64,
+    /// Audio and video frames the publisher's sources skipped because they ran more than
+    /// 200 ms behind their schedule: the process lacked CPU, so it sent less than asked.
+    pub frames_skipped: AtomicU64,
 }
 
 impl ClientCounters {

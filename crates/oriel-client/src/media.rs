@@ -211,7 +211,10 @@ impl MediaSource {
         if !self.started {
             return;
         }
-        self.skip_if_far_behind(now);
+        let skipped = self.skip_if_far_behind(now);
+        if skipped > 0 {
+            counters.add(&counters.frames_skipped, skipped);
+        }
         // Both loops are bounded by MAX_CATCH_UP worth of frames.
         while self.next_audio().is_some_and(|t| t <= now) {
             self.write_audio(now, rtc, counters);
@@ -250,12 +253,16 @@ impl MediaSource {
         }
     }
 
-    fn skip_if_far_behind(&mut self, now: Instant) {
+    /// Moves the clocks that are more than `MAX_CATCH_UP` late to `now`; the frames skipped.
+    fn skip_if_far_behind(&mut self, now: Instant) -> u64 {
+        let mut skipped = 0;
         if let Some(audio) = &mut self.audio {
             let due = audio.start + AUDIO_INTERVAL * u32::try_from(audio.next_frame).unwrap_or(0);
             if now.saturating_duration_since(due) > MAX_CATCH_UP {
                 let elapsed = now.saturating_duration_since(audio.start);
-                audio.next_frame = (elapsed.as_micros() / AUDIO_INTERVAL.as_micros()) as u64;
+                let next = (elapsed.as_micros() / AUDIO_INTERVAL.as_micros()) as u64;
+                skipped += next.saturating_sub(audio.next_frame);
+                audio.next_frame = next;
             }
         }
         if let Some(video) = &mut self.video {
@@ -263,9 +270,12 @@ impl MediaSource {
             let due = video.start + interval * u32::try_from(video.next_frame).unwrap_or(0);
             if now.saturating_duration_since(due) > MAX_CATCH_UP {
                 let elapsed = now.saturating_duration_since(video.start);
-                video.next_frame = (elapsed.as_micros() / interval.as_micros().max(1)) as u64;
+                let next = (elapsed.as_micros() / interval.as_micros().max(1)) as u64;
+                skipped += next.saturating_sub(video.next_frame);
+                video.next_frame = next;
             }
         }
+        skipped
     }
 
     fn write_audio(&mut self, now: Instant, rtc: &mut Rtc, counters: &ClientCounters) {
@@ -402,4 +412,41 @@ fn payload_type(rtc: &Rtc, codec: Codec) -> Option<Pt> {
     rtc.codec_config()
         .find(|p| p.spec().codec == codec)
         .map(|p| p.pt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source() -> MediaSource {
+        let video = VideoSpec {
+            fps: 30,
+            layers: vec![VideoLayer {
+                rid: None,
+                bitrate_bps: 500_000,
+                width: 640,
+                height: 360,
+            }],
+        };
+        MediaSource::new(Some(Mid::from("0")), Some((Mid::from("1"), video)))
+    }
+
+    #[test]
+    fn a_source_late_past_the_catch_up_skips_to_now_and_counts_the_frames_it_skipped() {
+        let mut media = source();
+        let start = Instant::now();
+        media.audio.as_mut().unwrap().start = start;
+        media.video.as_mut().unwrap().start = start;
+
+        // 150 ms late: within the catch-up, nothing skipped (the frames go out in a burst).
+        assert_eq!(media.skip_if_far_behind(start + Duration::from_millis(150)), 0);
+        assert_eq!(media.audio.as_ref().unwrap().next_frame, 0);
+
+        // 1 s late: 50 audio frames (20 ms) and 30 video frames (1/30 s) skipped.
+        assert_eq!(media.skip_if_far_behind(start + Duration::from_secs(1)), 50 + 30);
+        assert_eq!(media.audio.as_ref().unwrap().next_frame, 50);
+        assert_eq!(media.video.as_ref().unwrap().next_frame, 30);
+        // On time again: nothing more.
+        assert_eq!(media.skip_if_far_behind(start + Duration::from_secs(1)), 0);
+    }
 }

@@ -88,6 +88,9 @@ fn print_summary(r: &Report) {
     if let (Some(cpu), Some(rate)) = (r.server_cpu_percent, r.packets_per_server_cpu_second) {
         eprintln!("load-test: server CPU {cpu:.1}% of a core, {rate:.0} packets per CPU-second");
     }
+    if let Some(warning) = r.generator_lag_warning() {
+        eprintln!("load-test: warning: {warning}");
+    }
     for error in &r.errors {
         eprintln!("load-test: error: {error}");
     }

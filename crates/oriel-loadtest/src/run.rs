@@ -179,6 +179,9 @@ pub struct Report {
     pub keyframe_requests_received: u64,
     /// PLIs the subscribers sent while waiting for a keyframe, whole run.
     pub plis_sent: u64,
+    /// Frames the publishers skipped during the window because the generator ran more than
+    /// 200 ms behind their schedule (it lacked CPU): the load was lighter than asked.
+    pub publisher_frames_skipped: u64,
     pub total_packets_received: u64,
     pub total_loss_ratio: f64,
     pub server_cpu_seconds: Option<f64>,
@@ -324,13 +327,14 @@ async fn run_in_space(
     }
 
     // The measurement window.
-    let sent = |everyone: &[Joined]| -> (u64, u64, u64) {
-        everyone.iter().fold((0, 0, 0), |(s, k, p), j| {
+    let sent = |everyone: &[Joined]| -> (u64, u64, u64, u64) {
+        everyone.iter().fold((0, 0, 0, 0), |(s, k, p, f), j| {
             let c = j.client.counters();
             (
                 s + ClientCounters::get(&c.rtp_sent),
                 k + ClientCounters::get(&c.keyframe_requests_received),
                 p + ClientCounters::get(&c.plis_sent),
+                f + ClientCounters::get(&c.frames_skipped),
             )
         })
     };
@@ -445,6 +449,7 @@ async fn run_in_space(
         packets_sent: sent_after.0.saturating_sub(sent_before.0),
         keyframe_requests_received: sent_after.1,
         plis_sent: sent_after.2,
+        publisher_frames_skipped: sent_after.3.saturating_sub(sent_before.3),
         storm_subscribers: args.storm_subscribers,
         storm_subscribers_connected: storm_connected,
         storm_join_ms: Percentiles::of(storm_join_ms),
@@ -460,6 +465,20 @@ async fn run_in_space(
         server_cpu_seconds,
         own_cpu_seconds: own_before.zip(own_after).map(|(b, a)| a - b),
     }))
+}
+
+impl Report {
+    /// A warning when the generator itself fell behind, so that its figures understate the
+    /// load; `None` when the publishers kept their schedule.
+    pub fn generator_lag_warning(&self) -> Option<String> {
+        (self.publisher_frames_skipped > 0).then(|| {
+            format!(
+                "the publishers skipped {} frames in the window, more than 200 ms behind their \
+                 schedule: this process lacked CPU and sent less than asked",
+                self.publisher_frames_skipped
+            )
+        })
+    }
 }
 
 /// What one measurement window saw: metrics snapshots and CPU time taken at its two ends.
