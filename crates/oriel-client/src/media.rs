@@ -439,11 +439,17 @@ mod tests {
         media.video.as_mut().unwrap().start = start;
 
         // 150 ms late: within the catch-up, nothing skipped (the frames go out in a burst).
-        assert_eq!(media.skip_if_far_behind(start + Duration::from_millis(150)), 0);
+        assert_eq!(
+            media.skip_if_far_behind(start + Duration::from_millis(150)),
+            0
+        );
         assert_eq!(media.audio.as_ref().unwrap().next_frame, 0);
 
         // 1 s late: 50 audio frames (20 ms) and 30 video frames (1/30 s) skipped.
-        assert_eq!(media.skip_if_far_behind(start + Duration::from_secs(1)), 50 + 30);
+        assert_eq!(
+            media.skip_if_far_behind(start + Duration::from_secs(1)),
+            50 + 30
+        );
         assert_eq!(media.audio.as_ref().unwrap().next_frame, 50);
         assert_eq!(media.video.as_ref().unwrap().next_frame, 30);
         // On time again: nothing more.
