@@ -19,6 +19,8 @@ cd "$ROOT"
 . "$ROOT/bench/lib/section.sh"
 # shellcheck source=lib/generator.sh
 . "$ROOT/bench/lib/generator.sh" # GENERATOR_NICE
+# shellcheck source=lib/node.sh
+. "$ROOT/bench/lib/node.sh" # start_node, stop_node
 RESULTS="${BENCH_RESULTS:-$ROOT/bench/RESULTS.md}"
 ORIEL="${ORIEL_BIN:-$ROOT/target/release/oriel}"
 WINDOW=10
@@ -33,25 +35,17 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 run() { # NAME SUBSCRIBERS STORM
-  local name="$1" subs="$2" storm="$3" dir="$WORK/$1" port media token
-  mkdir -p "$dir/data"
-  port="$(free_port)"
-  media=$((30000 + RANDOM % 20000))
-  "$ORIEL" serve --listen "127.0.0.1:$port" --data-dir "$dir/data" --media-ip 127.0.0.1 \
-    --media-port "$media" --max-connections-per-ip 1000 >"$dir/server.log" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-  token="$("$ORIEL" access-token create --data-dir "$dir/data" --environment bench)"
+  local name="$1" subs="$2" storm="$3" dir="$WORK/$1"
+  start_node "$dir"
   log "$name: $subs subscribers, storm $storm"
-  timeout 300 nice -n "$GENERATOR_NICE" "$ORIEL" load-test --api "http://127.0.0.1:$port" \
-    --token-id "$(jq -r .id <<<"$token")" --token-secret "$(jq -r .secret <<<"$token")" \
+  timeout 300 nice -n "$GENERATOR_NICE" "$ORIEL" load-test --api "$NODE_API" \
+    --token-id "$NODE_TOKEN_ID" --token-secret "$NODE_TOKEN_SECRET" \
     --publishers 1 --subscribers "$subs" --storm-subscribers "$storm" --storm-seconds "$WINDOW" \
     --duration "$WINDOW" --warmup 5 --server-pid "$SERVER_PID" --json 2>"$dir/load.log" |
     tail -n 1 >"$dir/report.json"
-  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+  stop_node
   jq -e 'type == "object"' "$dir/report.json" >/dev/null || { tail -5 "$dir/load.log" >&2; exit 1; }
   jq -r --arg name "$name" '"| \($name) | \(.subscribers_connected)/\(.subscribers) | \(.loss_ratio * 100 | . * 100 | round / 100) % | \(.delay_ms.p50) / \(.delay_ms.p99) / \(.delay_ms.max) | \(if .storm_subscribers > 0 then "\(.storm_subscribers_connected)/\(.storm_subscribers), join p99 \(.storm_join_ms.p99) ms, first media p99 \(.storm_first_media_ms.p99) ms" else "-" end) | \(.server_cpu_percent) % | \(.loadtest_cpu_percent) % |"' \
     "$dir/report.json" >>"$WORK/rows"

@@ -19,6 +19,8 @@ cd "$ROOT"
 . "$ROOT/bench/lib/generator.sh" # GENERATOR_NICE
 # shellcheck source=lib/loads.sh
 . "$ROOT/bench/lib/loads.sh"
+# shellcheck source=lib/node.sh
+. "$ROOT/bench/lib/node.sh" # start_node, stop_node
 RESULTS="${BENCH_RESULTS:-$ROOT/bench/RESULTS.md}"
 ORIEL="${ORIEL_BIN:-$ROOT/target/release/oriel}"
 LOADS="${PROFILE_LOADS:-fanout-50 fanout-100 fanout-200 meeting audio-room}"
@@ -44,7 +46,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # Self time by symbol, summed by kind of work: one JSON object of shares (0..1).
 shares_of() { # SYMBOLS_FILE
@@ -79,20 +80,14 @@ PY
 # profile LOAD: $WORK/LOAD/figures.json = the load test's report plus "shares"; the flame
 # graph in bench/profiles/LOAD.svg.
 profile() {
-  local load="$1" dir="$WORK/$1" pubs subs audio_only port token load_pid report
+  local load="$1" dir="$WORK/$1" pubs subs audio_only load_pid report
   local flags=()
   read -r pubs subs audio_only <<<"$(load_spec "$load")"
   [[ "$audio_only" = 1 ]] && flags+=(--audio-only)
-  mkdir -p "$dir"
-  port="$(free_port)"
-  "$ORIEL" serve --listen "127.0.0.1:$port" --data-dir "$dir/data" --media-ip 127.0.0.1 \
-    --media-port $((30000 + RANDOM % 20000)) --max-connections-per-ip 1000 >"$dir/server.log" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-  token="$("$ORIEL" access-token create --data-dir "$dir/data" --environment bench)"
+  start_node "$dir"
   log "$load ($pubs publishers, $subs subscribers): perf on the server for ${SECONDS_PROFILED} s of the window"
-  timeout 300 nice -n "$GENERATOR_NICE" "$ORIEL" load-test --api "http://127.0.0.1:$port" \
-    --token-id "$(jq -r .id <<<"$token")" --token-secret "$(jq -r .secret <<<"$token")" \
+  timeout 300 nice -n "$GENERATOR_NICE" "$ORIEL" load-test --api "$NODE_API" \
+    --token-id "$NODE_TOKEN_ID" --token-secret "$NODE_TOKEN_SECRET" \
     --publishers "$pubs" --subscribers "$subs" --duration $((SECONDS_PROFILED + 2)) --warmup 5 \
     --server-pid "$SERVER_PID" --json "${flags[@]}" >"$dir/report.json" 2>"$dir/load.log" &
   load_pid=$!
@@ -102,7 +97,7 @@ profile() {
   timeout $((SECONDS_PROFILED + 30)) nice -n "$GENERATOR_NICE" perf record -q -F "$FREQUENCY" --call-graph dwarf,16384 \
     -p "$SERVER_PID" -o "$dir/perf.data" -- sleep "$SECONDS_PROFILED" >/dev/null 2>&1
   wait "$load_pid" || true
-  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+  stop_node
   report="$(tail -n 1 "$dir/report.json")"
   jq -e 'type == "object" and .packets_received > 0' <<<"$report" >/dev/null ||
     { tail -5 "$dir/load.log" >&2; exit 1; }
