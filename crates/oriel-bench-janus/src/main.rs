@@ -20,14 +20,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use oriel_client::{stamp, ClientCounters};
+use oriel_client::stamp;
 use serde::Serialize;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::peer::{Joined, Role};
 use oriel_loadtest::{
-    progress_lines, CpuClock, Metrics, Percentiles, Report, Snapshot, Tally, Window,
+    progress_lines, Attendee, Census, CpuClock, Metrics, Report, SenderCounts, Snapshot, Tally,
+    Window,
 };
 
 const MAX_PUBLISHERS: usize = 100;
@@ -115,20 +116,11 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     validate(&args)?;
     let report = run(&args).await;
-    summary(&report.report);
+    report.report.print_summary("bench-janus");
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     }
     Ok(())
-}
-
-fn round(value: f64, digits: i32) -> f64 {
-    let factor = 10f64.powi(digits);
-    (value * factor).round() / factor
-}
-
-fn ms(duration: Duration) -> f64 {
-    round(duration.as_secs_f64() * 1000.0, 3)
 }
 
 async fn join_all(
@@ -234,17 +226,7 @@ async fn run(args: &Args) -> JanusReport {
     }
     wait_connected(&everyone, CONNECT_TIMEOUT).await;
 
-    let sent = |everyone: &[Joined]| -> (u64, u64, u64, u64) {
-        everyone.iter().fold((0, 0, 0, 0), |(s, k, p, f), j| {
-            let c = &j.counters;
-            (
-                s + ClientCounters::get(&c.rtp_sent),
-                k + ClientCounters::get(&c.keyframe_requests_received),
-                p + ClientCounters::get(&c.plis_sent),
-                f + ClientCounters::get(&c.frames_skipped),
-            )
-        })
-    };
+    let sent = |everyone: &[Joined]| SenderCounts::sum(everyone.iter().map(|j| &*j.counters));
     eprintln!(
         "bench-janus: everyone joined and connected in {:.1}s; measuring for {}s",
         started.elapsed().as_secs_f64(),
@@ -266,27 +248,15 @@ async fn run(args: &Args) -> JanusReport {
     let server_after = server_cpu.as_ref().and_then(CpuClock::seconds);
     let own_after = own_cpu.seconds();
 
-    let mut publishers_connected = 0;
-    let mut subscribers_connected = 0;
-    let mut receiving = 0;
-    let mut join_ms = Vec::new();
-    let mut first_media_ms = Vec::new();
+    let mut census = Census::default();
     for joined in &everyone {
-        join_ms.push(ms(joined
-            .joined_at
-            .saturating_duration_since(joined.opened_at)));
-        let connected = joined.connected.load(Ordering::Relaxed) && !joined.task.is_finished();
-        if joined.publisher {
-            publishers_connected += usize::from(connected);
-        } else {
-            subscribers_connected += usize::from(connected);
-            let first = joined.first_media.load(Ordering::Relaxed);
-            if first > 0 {
-                receiving += 1;
-                let at = stamp::epoch() + Duration::from_nanos(first);
-                first_media_ms.push(ms(at.saturating_duration_since(joined.opened_at)));
-            }
-        }
+        census.count(&Attendee {
+            publisher: joined.publisher,
+            connected: joined.connected.load(Ordering::Relaxed) && !joined.task.is_finished(),
+            opened_at: joined.opened_at,
+            joined_at: joined.joined_at,
+            first_media_nanos: joined.first_media.load(Ordering::Relaxed),
+        });
     }
 
     eprintln!("bench-janus: leaving");
@@ -308,19 +278,16 @@ async fn run(args: &Args) -> JanusReport {
     let report = Report {
         publishers: args.publishers,
         subscribers: args.subscribers,
-        publishers_connected,
-        subscribers_connected,
-        subscribers_receiving: receiving,
+        publishers_connected: census.publishers_connected,
+        subscribers_connected: census.subscribers_connected,
+        subscribers_receiving: census.subscribers_receiving,
         join_failures: shared.join_failures.load(Ordering::Relaxed),
-        join_ms: Percentiles::of(join_ms),
-        first_media_ms: Percentiles::of(first_media_ms),
-        packets_sent: sent_after.0.saturating_sub(sent_before.0),
-        keyframe_requests_received: sent_after.1,
-        plis_sent: sent_after.2,
-        publisher_frames_skipped: sent_after.3.saturating_sub(sent_before.3),
+        join_ms: census.join_ms(),
+        first_media_ms: census.first_media_ms(),
         errors,
         ..Report::default()
     }
+    .with_sending(sent_before, sent_after)
     .with_window(&Window {
         seconds: window,
         delta: &delta,
@@ -331,38 +298,5 @@ async fn run(args: &Args) -> JanusReport {
     JanusReport {
         server: "janus",
         report,
-    }
-}
-
-fn summary(r: &Report) {
-    let f = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"));
-    eprintln!(
-        "bench-janus: {}/{} publishers and {}/{} subscribers connected ({} receiving, {} join failures)",
-        r.publishers_connected,
-        r.publishers,
-        r.subscribers_connected,
-        r.subscribers,
-        r.subscribers_receiving,
-        r.join_failures
-    );
-    eprintln!(
-        "bench-janus: {} packets in {:.1}s ({:.0}/s, {:.2} Mbit/s), loss {:.3}%, delay p50 {} p95 {} p99 {} ms",
-        r.packets_received,
-        r.duration_s,
-        r.packets_per_second,
-        r.payload_mbit_per_second,
-        r.loss_ratio * 100.0,
-        f(r.delay_ms.p50),
-        f(r.delay_ms.p95),
-        f(r.delay_ms.p99)
-    );
-    if let (Some(cpu), Some(rate)) = (r.server_cpu_percent, r.packets_per_server_cpu_second) {
-        eprintln!("bench-janus: server CPU {cpu:.1}% of a core, {rate:.0} packets per CPU-second");
-    }
-    if let Some(warning) = r.generator_lag_warning() {
-        eprintln!("bench-janus: warning: {warning}");
-    }
-    for error in &r.errors {
-        eprintln!("bench-janus: error: {error}");
     }
 }

@@ -13,14 +13,18 @@
 //! duration are capped ([`MAX_PUBLISHERS`], [`MAX_SUBSCRIBERS`], [`MAX_DURATION_SECS`]).
 
 mod api;
+mod census;
 mod cpu;
 mod metrics;
 mod progress;
 mod run;
+mod sender_counts;
 mod storm;
+mod summary;
 mod tally;
 mod token;
 
+pub use census::{Attendee, Census};
 pub use cpu::CpuClock;
 pub use metrics::{Histogram, HistogramSnapshot, Metrics, Probe, Received, Snapshot};
 pub use progress::{progress_lines, PeerCounts};
@@ -28,6 +32,7 @@ pub use run::{
     run, LoadTestArgs, Percentiles, Report, Window, MAX_DURATION_SECS, MAX_PUBLISHERS,
     MAX_SUBSCRIBERS,
 };
+pub use sender_counts::SenderCounts;
 pub use tally::Tally;
 
 /// The `oriel load-test` command: runs, prints, and cleans up on Ctrl-C (a second Ctrl-C
@@ -46,7 +51,7 @@ pub async fn main(args: LoadTestArgs) -> anyhow::Result<()> {
         }
     });
     let report = run(&args, cancel).await?;
-    print_summary(&report);
+    report.print_summary("load-test");
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     }
@@ -54,44 +59,4 @@ pub async fn main(args: LoadTestArgs) -> anyhow::Result<()> {
         anyhow::bail!("interrupted");
     }
     Ok(())
-}
-
-fn print_summary(r: &Report) {
-    let f = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"));
-    eprintln!(
-        "load-test: {}/{} publishers and {}/{} subscribers connected ({} receiving, {} join failures)",
-        r.publishers_connected,
-        r.publishers,
-        r.subscribers_connected,
-        r.subscribers,
-        r.subscribers_receiving,
-        r.join_failures
-    );
-    eprintln!(
-        "load-test: {} packets in {:.1}s ({:.0}/s, {:.2} Mbit/s), loss {:.3}%, delay p50 {} p95 {} p99 {} ms",
-        r.packets_received,
-        r.duration_s,
-        r.packets_per_second,
-        r.payload_mbit_per_second,
-        r.loss_ratio * 100.0,
-        f(r.delay_ms.p50),
-        f(r.delay_ms.p95),
-        f(r.delay_ms.p99)
-    );
-    eprintln!(
-        "load-test: join p50 {} p99 {} ms, first media p50 {} p99 {} ms",
-        f(r.join_ms.p50),
-        f(r.join_ms.p99),
-        f(r.first_media_ms.p50),
-        f(r.first_media_ms.p99)
-    );
-    if let (Some(cpu), Some(rate)) = (r.server_cpu_percent, r.packets_per_server_cpu_second) {
-        eprintln!("load-test: server CPU {cpu:.1}% of a core, {rate:.0} packets per CPU-second");
-    }
-    if let Some(warning) = r.generator_lag_warning() {
-        eprintln!("load-test: warning: {warning}");
-    }
-    for error in &r.errors {
-        eprintln!("load-test: error: {error}");
-    }
 }

@@ -6,17 +6,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use oriel_client::{
-    connect, stamp, Client, ClientCounters, ClientEvent, ClientOptions, EventStream, MediaDelivery,
-    PublishOptions,
+    connect, stamp, Client, ClientEvent, ClientOptions, EventStream, MediaDelivery, PublishOptions,
 };
 use serde::Serialize;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::api::{Api, SigningKey};
+use crate::census::{Attendee, Census};
 use crate::cpu::CpuClock;
 use crate::metrics::{percentile, Metrics, Probe, Snapshot};
 use crate::progress::progress_lines;
+use crate::sender_counts::SenderCounts;
 use crate::tally::Tally;
 use crate::token::TokenSigner;
 
@@ -207,6 +208,20 @@ pub(crate) struct Joined {
     pub(crate) first_media: Arc<AtomicU64>,
 }
 
+impl Joined {
+    /// How it stands as the run ends.
+    fn attendee(&self) -> Attendee {
+        let info = self.client.info();
+        Attendee {
+            publisher: self.publisher,
+            connected: self.connected.load(Ordering::Relaxed) && self.client.is_running(),
+            opened_at: info.opened_at,
+            joined_at: info.joined_at,
+            first_media_nanos: self.first_media.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// Runs the load test; the report is returned even when interrupted.
 pub async fn run(args: &LoadTestArgs, cancel: watch::Receiver<bool>) -> anyhow::Result<Report> {
     args.validate()?;
@@ -327,17 +342,8 @@ async fn run_in_space(
     }
 
     // The measurement window.
-    let sent = |everyone: &[Joined]| -> (u64, u64, u64, u64) {
-        everyone.iter().fold((0, 0, 0, 0), |(s, k, p, f), j| {
-            let c = j.client.counters();
-            (
-                s + ClientCounters::get(&c.rtp_sent),
-                k + ClientCounters::get(&c.keyframe_requests_received),
-                p + ClientCounters::get(&c.plis_sent),
-                f + ClientCounters::get(&c.frames_skipped),
-            )
-        })
-    };
+    let sent =
+        |everyone: &[Joined]| SenderCounts::sum(everyone.iter().map(|j| &**j.client.counters()));
     let window_start = Instant::now();
     let before: Snapshot = metrics.snapshot();
     let sent_before = sent(&everyone);
@@ -381,44 +387,16 @@ async fn run_in_space(
         Some(task) => task.await.unwrap_or_default(),
         None => Vec::new(),
     };
-    let mut storm_join_ms = Vec::new();
-    let mut storm_first_media_ms = Vec::new();
-    let mut storm_connected = 0;
+    // Who is connected at the end, and the joins' timing: the storm's subscribers apart.
+    let mut census = Census::default();
+    for joined in &everyone {
+        census.count(&joined.attendee());
+    }
+    let mut storm = Census::default();
     for joined in &stormed {
-        let info = joined.client.info();
-        storm_join_ms.push(ms(info.joined_at.saturating_duration_since(info.opened_at)));
-        storm_connected +=
-            usize::from(joined.connected.load(Ordering::Relaxed) && joined.client.is_running());
-        let first = joined.first_media.load(Ordering::Relaxed);
-        if first > 0 {
-            let first_at = stamp::epoch() + Duration::from_nanos(first);
-            storm_first_media_ms.push(ms(first_at.saturating_duration_since(info.opened_at)));
-        }
+        storm.count(&joined.attendee());
     }
     everyone.extend(stormed);
-
-    // Who is connected at the end, and the joins' timing.
-    let mut connected_publishers = 0;
-    let mut connected_subscribers = 0;
-    let mut receiving = 0;
-    let mut join_ms = Vec::new();
-    let mut first_media_ms = Vec::new();
-    for joined in everyone.iter().take(everyone.len() - storm_join_ms.len()) {
-        let info = joined.client.info();
-        join_ms.push(ms(info.joined_at.saturating_duration_since(info.opened_at)));
-        let connected = joined.connected.load(Ordering::Relaxed) && joined.client.is_running();
-        if joined.publisher {
-            connected_publishers += usize::from(connected);
-        } else {
-            connected_subscribers += usize::from(connected);
-            let first = joined.first_media.load(Ordering::Relaxed);
-            if first > 0 {
-                receiving += 1;
-                let first_at = stamp::epoch() + Duration::from_nanos(first);
-                first_media_ms.push(ms(first_at.saturating_duration_since(info.opened_at)));
-            }
-        }
-    }
 
     // Leave, all together, bounded.
     eprintln!("load-test: leaving");
@@ -440,24 +418,21 @@ async fn run_in_space(
     Ok(Report {
         publishers: args.publishers,
         subscribers: args.subscribers,
-        publishers_connected: connected_publishers,
-        subscribers_connected: connected_subscribers,
-        subscribers_receiving: receiving,
+        publishers_connected: census.publishers_connected,
+        subscribers_connected: census.subscribers_connected,
+        subscribers_receiving: census.subscribers_receiving,
         join_failures: shared.join_failures.load(Ordering::Relaxed),
-        join_ms: Percentiles::of(join_ms),
-        first_media_ms: Percentiles::of(first_media_ms),
-        packets_sent: sent_after.0.saturating_sub(sent_before.0),
-        keyframe_requests_received: sent_after.1,
-        plis_sent: sent_after.2,
-        publisher_frames_skipped: sent_after.3.saturating_sub(sent_before.3),
+        join_ms: census.join_ms(),
+        first_media_ms: census.first_media_ms(),
         storm_subscribers: args.storm_subscribers,
-        storm_subscribers_connected: storm_connected,
-        storm_join_ms: Percentiles::of(storm_join_ms),
-        storm_first_media_ms: Percentiles::of(storm_first_media_ms),
+        storm_subscribers_connected: storm.subscribers_connected,
+        storm_join_ms: storm.join_ms(),
+        storm_first_media_ms: storm.first_media_ms(),
         interrupted,
         errors,
         ..Report::default()
     }
+    .with_sending(sent_before, sent_after)
     .with_window(&Window {
         seconds: window,
         delta: &delta,
@@ -528,7 +503,7 @@ impl Report {
     }
 }
 
-fn ms(duration: Duration) -> f64 {
+pub(crate) fn ms(duration: Duration) -> f64 {
     round(duration.as_secs_f64() * 1000.0, 3)
 }
 
