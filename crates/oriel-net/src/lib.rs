@@ -1,7 +1,7 @@
 //! The I/O shell of the media plane.
 //!
-//! [`MediaWorkers`] starts one thread per core. Each owns one UDP socket (the contract's
-//! `--media-port` plus its index), one ICE-TCP listener, and every space assigned to it, so a space's packets,
+//! [`MediaWorkers`] starts one thread per core. Each owns one UDP port (the contract's
+//! `--media-port` plus its index; RTCP is read from a second socket on it, see `rtcp_socket`), one ICE-TCP listener, and every space assigned to it, so a space's packets,
 //! signaling and timers are handled on one thread without locks. The signaling layer talks
 //! to a space's worker only through [`Command`]s; the worker answers on each connection's
 //! outbox.
@@ -10,6 +10,7 @@ mod commands;
 mod media_target;
 mod meters;
 pub mod node_link;
+mod rtcp_socket;
 mod send_batch;
 mod tcp_media;
 mod worker;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use crate::meters::{MediaTotals, WorkerMeters};
 use crate::node_link::{node_of, Frame, LinkSender, NodeLinks, ShardMessage};
+use crate::rtcp_socket::RTCP_READ_INTERVAL;
 use crate::send_batch::{SendBatch, BATCH};
 use crate::tcp_media::{TcpEvent, TcpMedia};
 use crate::{Command, Outgoing};
@@ -34,6 +35,8 @@ pub(crate) struct WorkerSockets {
 /// A worker's sockets on one media IP.
 pub(crate) struct BoundAddress {
     pub(crate) udp: std::net::UdpSocket,
+    /// The second socket on `udp`'s port, which the kernel gives the RTCP (see `rtcp_socket`).
+    pub(crate) rtcp: Option<std::net::UdpSocket>,
     /// The ICE-TCP listener, unless ICE-TCP is off.
     pub(crate) tcp: Option<std::net::TcpListener>,
     /// What clients are told: the sockets' addresses, or the public ones they map to.
@@ -45,6 +48,8 @@ pub(crate) struct BoundAddress {
 /// waits to leave by it.
 struct MediaSocket {
     socket: UdpSocket,
+    /// The RTCP arriving on the same port: not waited on, read while the worker is awake.
+    rtcp: Option<std::net::UdpSocket>,
     candidate: SocketAddr,
     outgoing: SendBatch,
 }
@@ -83,6 +88,8 @@ pub(crate) struct Worker {
     meters: Arc<WorkerMeters>,
     /// When the spaces' link reports are next taken into `totals`.
     next_link_report: Instant,
+    /// When the RTCP sockets were last read.
+    rtcp_read_at: Instant,
 }
 
 /// Packets a worker may have queued for another (relayed, not yet handled there) before more
@@ -140,6 +147,7 @@ impl Worker {
                 match UdpSocket::from_std(address.udp) {
                     Ok(socket) => udp.push(MediaSocket {
                         socket,
+                        rtcp: address.rtcp,
                         candidate: address.candidates.udp,
                         outgoing: SendBatch::default(),
                     }),
@@ -179,6 +187,7 @@ impl Worker {
                 totals: MediaTotals::default(),
                 meters,
                 next_link_report: Instant::now(),
+                rtcp_read_at: Instant::now(),
             };
             worker.serve(inbox).await;
         });
@@ -194,7 +203,10 @@ impl Worker {
         );
         let mut buffer = vec![0u8; MAX_DATAGRAM];
         loop {
-            let deadline = self.next_timeout();
+            let deadline = match (self.next_timeout(), self.rtcp_read_due()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let sleep = async {
                 match deadline {
                     Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -261,6 +273,7 @@ impl Worker {
                 },
                 () = sleep => {}
             }
+            self.read_rtcp(&mut buffer);
             self.handle_timeouts();
             // Taken before flush() forgets the spaces that emptied.
             self.totals.keyframe_requests += self
@@ -607,6 +620,32 @@ impl Worker {
             }
         }
         None
+    }
+
+    /// When the RTCP sockets must be read next if nothing wakes the worker before: only while
+    /// it has connections (an idle worker sleeps).
+    fn rtcp_read_due(&self) -> Option<Instant> {
+        let steered = self.udp.iter().any(|socket| socket.rtcp.is_some());
+        (steered && !self.routes.is_empty()).then(|| self.rtcp_read_at + RTCP_READ_INTERVAL)
+    }
+
+    /// Everything the RTCP sockets hold, handled as any datagram (bounded per wake-up, so that
+    /// a flood cannot starve media; what is left is read on the next).
+    fn read_rtcp(&mut self, buffer: &mut [u8]) {
+        const MAX_READS: usize = 4096;
+        self.rtcp_read_at = Instant::now();
+        for index in 0..self.udp.len() {
+            let candidate = self.udp[index].candidate;
+            for _ in 0..MAX_READS {
+                let Some(socket) = &self.udp[index].rtcp else {
+                    break;
+                };
+                let Ok((length, source)) = socket.recv_from(buffer) else {
+                    break;
+                };
+                self.handle_datagram(Protocol::Udp, source, candidate, &buffer[..length]);
+            }
+        }
     }
 
     /// A UDP datagram, or one frame of an ICE-TCP connection, from `source` to the candidate

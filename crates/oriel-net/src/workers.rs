@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::media_target::MediaTarget;
 use crate::meters::{MediaTotals, WorkerMeters};
 use crate::node_link::{node_of, Frame, NodeLinks, ShardMessage, WORKERS_PER_NODE};
+use crate::rtcp_socket::bind_media_port;
 use crate::worker::{BoundAddress, Relays, Worker, WorkerSockets};
 use crate::Command;
 
@@ -149,15 +150,19 @@ impl MediaWorkers {
                 .transpose()?;
             let mut addresses = Vec::with_capacity(settings.ips.len());
             for &ip in &settings.ips {
-                let udp = std::net::UdpSocket::bind(SocketAddr::new(ip, udp_port))?;
-                udp.set_nonblocking(true)?;
-                enlarge_buffers(&udp);
+                let port = bind_media_port(SocketAddr::new(ip, udp_port))?;
+                port.media.set_nonblocking(true)?;
+                enlarge_buffers(&port.media);
+                if let Some(rtcp) = &port.rtcp {
+                    enlarge_buffers(rtcp);
+                }
                 let tcp = tcp_port
                     .map(|port| bind_tcp(SocketAddr::new(ip, port)))
                     .transpose()?;
                 let advertised = settings.advertised(ip);
                 addresses.push(BoundAddress {
-                    udp,
+                    udp: port.media,
+                    rtcp: port.rtcp,
                     tcp,
                     candidates: MediaCandidates {
                         udp: SocketAddr::new(advertised, udp_port),
