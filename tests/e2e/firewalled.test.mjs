@@ -31,6 +31,16 @@ function nodeFlags() {
   return process.execArgv.filter((a) => !a.startsWith('--test'));
 }
 
+/** Why the inner run failed, for the outer assertion (a CI summary shows only that): node:test's
+ *  own "failing tests" section when it got that far, else how the run ended and its last lines. */
+function innerFailure(run) {
+  const stdout = run.stdout ?? '';
+  const failing = stdout.indexOf('✖ failing tests:');
+  if (failing >= 0) return stdout.slice(failing, failing + 4000);
+  const ended = run.error ? `the run: ${run.error.message}` : `exit ${run.status}, signal ${run.signal}`;
+  return `${ended}\n${stdout.split('\n').slice(-40).join('\n')}\n${(run.stderr ?? '').slice(-2000)}`;
+}
+
 if (!INNER) {
   const { createNetns, chromiumWrapper, ensureTools } = await import('../lib/netns.mjs');
   describe('firewalled', () => {
@@ -46,9 +56,9 @@ if (!INNER) {
             timeout: 230_000,
           cwd: process.cwd(),
         });
-        process.stdout.write(run.stdout.replace(/^/gm, '  | '));
-        process.stderr.write(run.stderr);
-        assert.equal(run.status, 0, 'the call inside the namespace passed');
+        process.stdout.write((run.stdout ?? '').replace(/^/gm, '  | '));
+        process.stderr.write(run.stderr ?? '');
+        assert.equal(run.status, 0, `the calls inside the namespace passed:\n${innerFailure(run)}`);
         assert.match(run.stdout, /ℹ pass 3\b/, 'the three inner tests ran');
       } finally {
         chromium.remove();
